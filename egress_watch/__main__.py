@@ -1,0 +1,5 @@
+"""``python -m egress_watch`` runs the CLI (the daemon starts itself this way)."""
+
+from egress_watch.cli import main
+
+main()

@@ -1,0 +1,112 @@
+"""route → decode → extract → classify → decide: one request in, one storable Event out (no I/O)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from egress_watch.classify.engine import Engine
+from egress_watch.decode import decode_body
+from egress_watch.extract import Extraction, extract_body
+from egress_watch.model import Action, Capture, Decision, Event, Finding, Mode, Route, Severity
+from egress_watch.policy import decide
+from egress_watch.services import Catalog
+from egress_watch.store.queries import utc_iso
+
+
+@dataclass(frozen=True, slots=True)
+class Inspection:
+    """Everything the proxy needs to act on a request and record it."""
+
+    route: Route
+    extraction: Extraction
+    decision: Decision
+    event: Event
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The parts of Settings the pipeline needs."""
+
+    mode: Mode = Mode.MONITOR
+    block_severity: Severity = Severity.HIGH
+    max_body_bytes: int = 32 * 2**20
+
+
+def _with_places(findings: list[Finding], extraction: Extraction) -> tuple[Finding, ...]:
+    """Copy each finding's segment role and message index onto it, for storage."""
+    placed = []
+    for finding in findings:
+        segment = extraction.segments[finding.segment_index]
+        placed.append(
+            dataclasses.replace(finding, role=segment.role, message_index=segment.message_index)
+        )
+    return tuple(placed)
+
+
+class Inspector:
+    """Holds the catalog, engine and policy; ``inspect`` is safe to call from worker threads."""
+
+    def __init__(self, catalog: Catalog, engine: Engine, policy: Policy) -> None:
+        self.catalog = catalog
+        self.engine = engine
+        self.policy = policy
+
+    def route(self, host: str, path: str) -> Route | None:
+        return self.catalog.route(host, path)
+
+    def inspect(self, capture: Capture, route: Route, now: datetime | None = None) -> Inspection:
+        """Inspect one captured request that the catalog routed to ``route``."""
+        extraction = self._extract(capture, route)
+        findings = _with_places(self.engine.classify_segments(extraction.segments), extraction)
+        decision = decide(findings, self.policy.mode, self.policy.block_severity)
+        event = Event(
+            timestamp=utc_iso(now or datetime.now(UTC)),
+            service=route.service_id,
+            family=route.family,
+            host=capture.host,
+            method=capture.method,
+            path=capture.path.split("?", 1)[0],
+            bytes_out=len(capture.body or b""),
+            action=decision.action,
+            findings=findings,
+            segment_count=len(extraction.segments),
+            uninspected_reason=extraction.uninspected_reason,
+            client=_client(capture),
+        )
+        return Inspection(route, extraction, decision, event)
+
+    def _extract(self, capture: Capture, route: Route) -> Extraction:
+        if capture.uninspected_reason:
+            return Extraction((), uninspected_reason=capture.uninspected_reason)
+        decoded = decode_body(
+            capture.body or b"", capture.header("content-encoding"), self.policy.max_body_bytes
+        )
+        if decoded.body is None:
+            return Extraction((), uninspected_reason=decoded.reason)
+        return extract_body(decoded.body, route.family)
+
+
+def _client(capture: Capture) -> str | None:
+    if capture.client_address is None:
+        return None
+    host, port = capture.client_address[:2]
+    return f"{host}:{port}"
+
+
+def error_event(capture: Capture, route: Route, error: BaseException, action: Action) -> Event:
+    """The event recorded when inspection itself failed: names the error type, never the data."""
+    return Event(
+        timestamp=utc_iso(datetime.now(UTC)),
+        service=route.service_id,
+        family=route.family,
+        host=capture.host,
+        method=capture.method,
+        path=capture.path.split("?", 1)[0],
+        bytes_out=len(capture.body or b""),
+        action=action,
+        uninspected_reason="internal error during inspection",
+        error=type(error).__name__,
+        client=_client(capture),
+    )

@@ -1,0 +1,186 @@
+"""Settings: read once from ``config.toml``, validated whole, frozen.
+
+A bad file raises ConfigError naming the file, the key and what is wrong, so nothing
+starts half-configured.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from egress_watch.errors import ConfigError
+from egress_watch.model import FailMode, Mode, Severity
+
+DEFAULT_CONFIG = """\
+# egress-watch configuration. Every key is optional: the values below are the defaults.
+# Command-line flags (egress-watch start --listen-port ...) override this file.
+
+[proxy]
+# Address the proxy listens on. Keep it on loopback unless you know why not.
+listen_host = "127.0.0.1"
+listen_port = 8080
+# Chain to a corporate proxy, e.g. "http://proxy.example.com:3128". Empty: connect directly.
+upstream_proxy = ""
+# monitor: record only. block: answer locally with an API-shaped error when a finding
+# reaches block_severity; the request never leaves.
+mode = "monitor"
+# Severity at or above which block mode stops a request: low, medium, high, critical.
+block_severity = "high"
+# What an internal error does to your request: "open" forwards it (and records the error),
+# "closed" answers with an error. Empty: open in monitor mode, closed in block mode.
+fail_mode = ""
+# Bodies larger than this (MiB, after decompression) are recorded as uninspected.
+max_body_mib = 32
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Validated configuration for one run."""
+
+    listen_host: str = "127.0.0.1"
+    """Interface to listen on; loopback by default."""
+    listen_port: int = 8080
+    """TCP port of the proxy."""
+    upstream_proxy: str = ""
+    """URL of a proxy to chain to, or empty."""
+    mode: Mode = Mode.MONITOR
+    """Global policy mode."""
+    block_severity: Severity = Severity.HIGH
+    """Block mode stops requests with a finding at or above this severity."""
+    fail_mode_setting: FailMode | None = None
+    """Explicit fail mode, or None for the mode's default."""
+    max_body_mib: int = 32
+    """Largest decoded body that is inspected."""
+
+    @property
+    def fail_mode(self) -> FailMode:
+        """Open in monitor mode, closed in block mode, unless configured."""
+        if self.fail_mode_setting is not None:
+            return self.fail_mode_setting
+        return FailMode.CLOSED if self.mode is Mode.BLOCK else FailMode.OPEN
+
+    def replace(self, **changes: Any) -> Settings:
+        """Return a copy with ``changes`` applied and validated."""
+        updated = dataclasses.replace(self, **changes)
+        _check_cross_fields(updated, source="command line")
+        return updated
+
+
+def _port(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+        raise ValueError(f"expected a port number 1-65535, got {value!r}")
+    return value
+
+
+def _host(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"expected a host name or IP address, got {value!r}")
+    return value.strip()
+
+
+def _proxy_url(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a URL string, got {value!r}")
+    if value and (urlsplit(value).scheme not in {"http", "https"} or not urlsplit(value).hostname):
+        raise ValueError(f"expected an http:// or https:// URL with a host, got {value!r}")
+    return value
+
+
+def _enum(kind: type[Mode] | type[FailMode]) -> Callable[[object], Any]:
+    def parse(value: object) -> Any:
+        choices = ", ".join(m.value for m in kind)
+        if not isinstance(value, str) or value not in {m.value for m in kind}:
+            raise ValueError(f"expected one of {choices}, got {value!r}")
+        return kind(value)
+
+    return parse
+
+
+def _optional_fail_mode(value: object) -> FailMode | None:
+    return None if value == "" else _enum(FailMode)(value)  # type: ignore[no-any-return]
+
+
+def _severity(value: object) -> Severity:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a severity name, got {value!r}")
+    return Severity.parse(value)
+
+
+def _positive_int(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"expected a positive integer, got {value!r}")
+    return value
+
+
+# (section, key) -> (Settings field, parser)
+_SCHEMA: dict[tuple[str, str], tuple[str, Callable[[object], Any]]] = {
+    ("proxy", "listen_host"): ("listen_host", _host),
+    ("proxy", "listen_port"): ("listen_port", _port),
+    ("proxy", "upstream_proxy"): ("upstream_proxy", _proxy_url),
+    ("proxy", "mode"): ("mode", _enum(Mode)),
+    ("proxy", "block_severity"): ("block_severity", _severity),
+    ("proxy", "fail_mode"): ("fail_mode_setting", _optional_fail_mode),
+    ("proxy", "max_body_mib"): ("max_body_mib", _positive_int),
+}
+_SECTIONS = {section for section, _ in _SCHEMA}
+
+
+def parse_settings(document: Mapping[str, Any], source: str) -> Settings:
+    """Validate a parsed TOML document into Settings; ``source`` names the file in errors."""
+    values: dict[str, Any] = {}
+    for section, table in document.items():
+        if section not in _SECTIONS:
+            known = ", ".join(sorted(_SECTIONS))
+            raise ConfigError(f"{source}: unknown section [{section}] (known: {known})")
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{source}: {section}: expected a table [{section}]")
+        for key, raw in table.items():
+            if (section, key) not in _SCHEMA:
+                known = ", ".join(k for s, k in _SCHEMA if s == section)
+                raise ConfigError(f"{source}: unknown key {section}.{key} (known: {known})")
+            field_name, parser = _SCHEMA[(section, key)]
+            try:
+                values[field_name] = parser(raw)
+            except ValueError as error:
+                raise ConfigError(f"{source}: {section}.{key}: {error}") from None
+    settings = Settings(**values)
+    _check_cross_fields(settings, source)
+    return settings
+
+
+def _check_cross_fields(settings: Settings, source: str) -> None:
+    """Reject combinations that are individually valid but unsafe together."""
+    _port(settings.listen_port)
+    _host(settings.listen_host)
+    _proxy_url(settings.upstream_proxy)
+    try:
+        ipaddress.ip_address(settings.listen_host)
+    except ValueError:
+        if settings.listen_host != "localhost":
+            raise ConfigError(
+                f"{source}: proxy.listen_host: expected an IP address or 'localhost', "
+                f"got {settings.listen_host!r}"
+            ) from None
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and validate ``path``; a missing file means all defaults."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Settings()
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
+    try:
+        document = tomllib.loads(raw)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    return parse_settings(document, str(path))

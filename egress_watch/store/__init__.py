@@ -1,0 +1,1 @@
+"""The SQLite history: migrations, the single writer, and read models."""

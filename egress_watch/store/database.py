@@ -1,0 +1,59 @@
+"""Open the history database: private file mode, WAL, migrated; read-only for readers."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from egress_watch.errors import StoreError
+from egress_watch.store.migrations import migrations
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty 0600 file so SQLite (and its -wal/-shm, which copy it) stays private."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+    except FileExistsError:
+        pass
+
+
+def open_writer(path: Path) -> Database:
+    """Open (creating if needed) the database for the one writer, and apply migrations."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _create_private(path)
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db = Database(conn)
+        db.enable_wal()
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        migrations.apply(db)
+    except sqlite3.DatabaseError as error:
+        raise StoreError(f"{path}: cannot open history database: {error}") from None
+    except OSError as error:
+        raise StoreError(f"{path}: cannot open history database: {error.strerror}") from None
+    return db
+
+
+def open_reader(path: Path) -> Database:
+    """Open the database read-only; a missing file is an error, not a silent empty database."""
+    if not path.exists():
+        raise StoreError(f"{path}: no history yet (start the proxy with `egress-watch start`)")
+    try:
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db = Database(conn)
+        if migrations.pending(db):
+            raise StoreError(
+                f"{path}: database schema is older than this version; run the daemon once"
+            )
+    except sqlite3.DatabaseError as error:
+        raise StoreError(f"{path}: cannot read history database: {error}") from None
+    return db

@@ -1,0 +1,56 @@
+"""Shared fixtures: a private data home per test, and no network beyond loopback."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from egress_watch.paths import HOME_ENV, HomePaths
+
+
+@pytest.fixture(autouse=True)
+def ew_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> HomePaths:
+    """Every test gets its own data home, so nothing touches the real user's history."""
+    home = tmp_path / "ew-home"
+    monkeypatch.setenv(HOME_ENV, str(home))
+    return HomePaths(home)
+
+
+def _is_loopback(address: Any) -> bool:
+    if not isinstance(address, tuple):
+        return True  # unix sockets
+    host = address[0]
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail any test that tries to reach a non-loopback address from this process."""
+    real_connect = socket.socket.connect
+
+    def guarded_connect(self: socket.socket, address: Any) -> None:
+        if not _is_loopback(address):
+            raise RuntimeError(f"test tried to reach {address!r}: only loopback is allowed")
+        real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    yield
+
+
+def fake_aws_key_id() -> str:
+    """A syntactically valid AWS access key id that is not the documented example."""
+    return "AKIA" + "Q3EX" + "T7PL" + "N2ZR" + "W5YB"
+
+
+def fake_aws_secret() -> str:
+    return "kQ9" + "xR2mV" + "7tLp4Zw8" + "Nc1Hs6Jd" + "3Fg5Ky0Bu" + "Ae"

@@ -1,0 +1,1 @@
+"""Real loopback network fixtures (test CA, HTTPS upstream, CONNECT proxy) for tests."""
