@@ -11,6 +11,7 @@ from egress_watch.decode import decode_body
 from egress_watch.extract import Extraction, extract_body
 from egress_watch.model import Action, Capture, Decision, Event, Finding, Mode, Route, Severity
 from egress_watch.policy import decide
+from egress_watch.rewrite import redacted_body
 from egress_watch.services import Catalog
 from egress_watch.store.queries import utc_iso
 
@@ -23,6 +24,8 @@ class Inspection:
     extraction: Extraction
     decision: Decision
     event: Event
+    rewritten_body: bytes | None = None
+    """The decoded body with the decision's findings redacted, when the action is redact."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +78,12 @@ class Inspector:
             uninspected_reason=extraction.uninspected_reason,
             client=_client(capture),
         )
-        return Inspection(route, extraction, decision, event)
+        rewritten = None
+        if decision.action is Action.REDACT:
+            rewritten = redacted_body(
+                extraction.document, extraction.segments, decision.findings, extraction.is_json
+            )
+        return Inspection(route, extraction, decision, event, rewritten)
 
     def _extract(self, capture: Capture, route: Route) -> Extraction:
         if capture.uninspected_reason:

@@ -8,9 +8,20 @@ from egress_watch.model import Action, Decision, Finding, Mode, Severity
 
 
 def decide(findings: Sequence[Finding], mode: Mode, threshold: Severity) -> Decision:
-    """Pass in monitor mode; in block mode, block when any finding reaches ``threshold``."""
+    """Monitor passes everything; block and redact act on findings at or above ``threshold``.
+
+    The decision's findings are the ones acted on (all of them when passing).
+    """
     serious = tuple(f for f in findings if f.severity >= threshold)
-    if mode is Mode.BLOCK and serious:
-        rules = ", ".join(sorted({f.rule for f in serious}))
-        return Decision(Action.BLOCK, f"egress-watch blocked this request: found {rules}", serious)
-    return Decision(Action.PASS, findings=tuple(findings))
+    if not serious or mode is Mode.MONITOR:
+        return Decision(Action.PASS, findings=tuple(findings))
+    rules = ", ".join(sorted({f.rule for f in serious}))
+    if mode is Mode.REDACT:
+        return Decision(Action.REDACT, f"redacted {rules}", serious)
+    masked = "; ".join(f"{f.rule} {f.masked}" for f in serious[:5])
+    return Decision(
+        Action.BLOCK,
+        f"egress-watch blocked this request because it contains {masked}. "
+        "Remove the value and send the request again.",
+        serious,
+    )

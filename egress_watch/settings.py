@@ -28,10 +28,13 @@ listen_host = "127.0.0.1"
 listen_port = 8080
 # Chain to a corporate proxy, e.g. "http://proxy.example.com:3128". Empty: connect directly.
 upstream_proxy = ""
-# monitor: record only. block: answer locally with an API-shaped error when a finding
-# reaches block_severity; the request never leaves.
+# monitor: record only.
+# redact: replace each finding at or above block_severity in flight with
+#         [REDACTED:<rule>:<short fingerprint>]; the rest of the request goes on unchanged.
+# block:  answer locally with an API-shaped error when a finding reaches block_severity;
+#         the request never leaves.
 mode = "monitor"
-# Severity at or above which block mode stops a request: low, medium, high, critical.
+# Severity at or above which redact and block modes act: low, medium, high, critical.
 block_severity = "high"
 # What an internal error does to your request: "open" forwards it (and records the error),
 # "closed" answers with an error. Empty: open in monitor mode, closed in block mode.
@@ -54,7 +57,7 @@ class Settings:
     mode: Mode = Mode.MONITOR
     """Global policy mode."""
     block_severity: Severity = Severity.HIGH
-    """Block mode stops requests with a finding at or above this severity."""
+    """Redact and block modes act on findings at or above this severity."""
     fail_mode_setting: FailMode | None = None
     """Explicit fail mode, or None for the mode's default."""
     max_body_mib: int = 32
@@ -105,7 +108,7 @@ def _enum(kind: type[Mode] | type[FailMode]) -> Callable[[object], Any]:
 
 
 def _optional_fail_mode(value: object) -> FailMode | None:
-    return None if value == "" else _enum(FailMode)(value)  # type: ignore[no-any-return]
+    return None if value == "" else FailMode(_enum(FailMode)(value))
 
 
 def _severity(value: object) -> Severity:

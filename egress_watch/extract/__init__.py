@@ -29,6 +29,7 @@ class Extraction:
 
     segments: tuple[Segment, ...]
     document: Any = None
+    is_json: bool = False
     uninspected_reason: str | None = None
 
 
@@ -55,4 +56,4 @@ def extract_body(body: bytes | None, family: str) -> Extraction:
     except (TypeError, ValueError, KeyError, AttributeError):
         # The body is JSON but not the shape the family promises: read every string instead.
         segments = generic.extract_strings(document)
-    return Extraction(tuple(segments), document=document)
+    return Extraction(tuple(segments), document=document, is_json=True)

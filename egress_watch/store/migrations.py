@@ -11,7 +11,7 @@ migrations = Migrations("egress_watch")
 @migrations()
 def m001_create_events(db: Database) -> None:
     """Events (one per inspected request) and their redacted findings."""
-    db["events"].create(
+    db.table("events").create(
         {
             "id": int,
             "ts": str,
@@ -34,9 +34,9 @@ def m001_create_events(db: Database) -> None:
         not_null={"ts", "service", "host", "action"},
         defaults={"severity_rank": 0, "finding_count": 0, "segment_count": 0, "bytes_out": 0},
     )
-    db["events"].create_index(["ts"])
-    db["events"].create_index(["severity_rank", "ts"])
-    db["findings"].create(
+    db.table("events").create_index(["ts"])
+    db.table("events").create_index(["severity_rank", "ts"])
+    db.table("findings").create(
         {
             "id": int,
             "event_id": int,
@@ -57,5 +57,5 @@ def m001_create_events(db: Database) -> None:
         foreign_keys=[("event_id", "events", "id")],
         not_null={"event_id", "category", "rule", "severity", "masked", "fingerprint"},
     )
-    db["findings"].create_index(["event_id"])
-    db["findings"].create_index(["fingerprint"])
+    db.table("findings").create_index(["event_id"])
+    db.table("findings").create_index(["fingerprint"])

@@ -1,0 +1,7 @@
+"""Load egress-watch into mitmproxy: ``mitmdump -s addons/egress_watch.py`` (or mitmweb)."""
+
+from __future__ import annotations
+
+from egress_watch.proxy import EgressWatch
+
+addons = [EgressWatch()]

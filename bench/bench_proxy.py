@@ -1,0 +1,128 @@
+"""Added latency of egress-watch over plain mitmdump, same setup, same run.
+
+Both proxies run in upstream mode in front of the same local HTTPS upstream (through the test
+CONNECT proxy), and the client sends the same ~100 KB chat-completion request to each, one at a
+time. Prints p50/p95/p99 per proxy and the difference (DESIGN.md target: p50 < 5 ms, p99 < 25 ms
+added for 100 KB).
+
+    uv run python bench/bench_proxy.py [--requests 300] [--kb 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support.servers import (
+    ConnectProxy,
+    UpstreamServer,
+    free_port,
+    make_test_ca,
+    wait_for_port,
+)
+
+BIN = Path(sys.executable).parent
+
+
+def prompt_body(kb: int) -> bytes:
+    """A chat request of about ``kb`` KiB of code-like text, one planted fake key."""
+    line = "    result = compute_total(items, discount=0.15)  # apply the seasonal discount\n"
+    text = line * (kb * 1024 // len(line))
+    text += "aws_access_key_id = " + "AKIA" + "Q3EXT7PLN2ZRW5YB\n"
+    return json.dumps({"model": "m", "messages": [{"role": "user", "content": text}]}).encode()
+
+
+@contextmanager
+def proxy_process(command: list[str], port: int, log: Path) -> Iterator[None]:
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port("127.0.0.1", port, timeout=60, process=process)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def measure(port: int, cafile: Path, body: bytes, count: int) -> list[float]:
+    context = ssl.create_default_context(cafile=cafile)
+    latencies = []
+    headers = {"content-type": "application/json"}
+    with httpx.Client(proxy=f"http://127.0.0.1:{port}", verify=context, timeout=60) as client:
+        for index in range(count + 10):
+            started = time.perf_counter()
+            response = client.post(
+                "https://api.openai.com/v1/chat/completions", content=body, headers=headers
+            )
+            elapsed = time.perf_counter() - started
+            response.raise_for_status()
+            if index >= 10:  # warm-up: TLS handshakes, imports, caches
+                latencies.append(elapsed * 1000)
+    return latencies
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    cuts = statistics.quantiles(samples, n=100)
+    return {"p50": statistics.median(samples), "p95": cuts[94], "p99": cuts[98]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--kb", type=int, default=100)
+    args = parser.parse_args()
+    body = prompt_body(args.kb)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        ca = make_test_ca(tmp / "ca")
+        results = {}
+        with UpstreamServer(ca) as upstream, ConnectProxy(("127.0.0.1", upstream.port)) as tunnel:
+            port = free_port()
+            plain_conf = tmp / "plain"
+            plain = [
+                str(BIN / "mitmdump"), "-q", "--listen-host", "127.0.0.1", "-p", str(port),
+                "--mode", f"upstream:{tunnel.url}", "--set", "ssl_insecure=true",
+                "--set", f"confdir={plain_conf}",
+            ]  # fmt: skip
+            with proxy_process(plain, port, tmp / "plain.log"):
+                results["mitmdump"] = measure(
+                    port, plain_conf / "mitmproxy-ca-cert.pem", body, args.requests
+                )
+            port = free_port()
+            home = tmp / "home"
+            ours = [
+                sys.executable, "-m", "egress_watch", "--home", str(home), "start",
+                "--foreground", "--listen-port", str(port), "--upstream-proxy", tunnel.url,
+                "--set", "ssl_insecure=true",
+            ]  # fmt: skip
+            with proxy_process(ours, port, tmp / "ours.log"):
+                results["egress-watch"] = measure(
+                    port, home / "mitmproxy" / "mitmproxy-ca-cert.pem", body, args.requests
+                )
+    print(
+        f"{args.requests} sequential POSTs of {len(body) / 1024:.0f} KiB, "
+        f"cpu count {os.cpu_count()}"
+    )
+    stats = {name: percentiles(samples) for name, samples in results.items()}
+    for name, figures in stats.items():
+        print(f"{name:>13}: " + "  ".join(f"{k} {v:6.2f} ms" for k, v in figures.items()))
+    added = {k: stats["egress-watch"][k] - stats["mitmdump"][k] for k in ("p50", "p95", "p99")}
+    print("        added: " + "  ".join(f"{k} {v:6.2f} ms" for k, v in added.items()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,381 @@
+"""The ``egress-watch`` command line: a thin edge that turns errors into messages and exit codes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from egress_watch import __version__
+from egress_watch.errors import ConfigError, EgressWatchError
+from egress_watch.home import prepare_home
+from egress_watch.model import Mode, Severity
+from egress_watch.paths import HOME_ENV, HomePaths, resolve_home
+from egress_watch.settings import Settings, load_settings
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_NOT_RUNNING = 3
+
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+
+
+class UsageProblem(click.ClickException):
+    """Bad input from the user (config, arguments): exit code 2, like click's usage errors."""
+
+    exit_code = EXIT_USAGE
+
+
+def _remember_home(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value:
+        ctx.meta["egress_watch.home"] = value
+    return value
+
+
+def home_option[F: Callable[..., Any]](func: F) -> F:
+    """``--home DIR`` on the group and on every command (the innermost one given wins)."""
+    return click.option(
+        "--home",
+        type=click.Path(file_okay=False, path_type=str),
+        callback=_remember_home,
+        expose_value=False,
+        is_eager=True,
+        help=f"Data home (config, history, CA, keys). Default: ${HOME_ENV}, else the user "
+        "data directory.",
+    )(func)
+
+
+def current_paths(prepare: bool = True) -> HomePaths:
+    """The data home for this invocation, created on first use."""
+    paths = HomePaths(resolve_home(click.get_current_context().meta.get("egress_watch.home")))
+    if prepare:
+        prepare_home(paths)
+    return paths
+
+
+def translate_errors[F: Callable[..., Any]](func: F) -> F:
+    """Turn our domain errors into click errors with the right exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as error:
+            raise UsageProblem(str(error)) from None
+        except EgressWatchError as error:
+            raise click.ClickException(str(error)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(invoke_without_command=True, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, prog_name="egress-watch")
+@home_option
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """See, record and stop what your AI coding tools send off this machine.
+
+    With no command: start the proxy in the background if it is not running, then open the
+    dashboard.
+    """
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(start, foreground=False, quiet_if_running=True)
+        ctx.invoke(dashboard)
+
+
+@cli.command()
+@home_option
+@click.option(
+    "--foreground", is_flag=True, help="Run in this terminal instead of in the background."
+)
+@click.option("--listen-host", help="Address to listen on (default 127.0.0.1).")
+@click.option(
+    "--listen-port", type=click.IntRange(1, 65535), help="Port to listen on (default 8080)."
+)
+@click.option(
+    "--mode",
+    type=click.Choice([m.value for m in Mode]),
+    help="monitor records; redact replaces findings in flight; block stops the request.",
+)
+@click.option("--upstream-proxy", metavar="URL", help="Chain to this HTTP(S) proxy.")
+@click.option(
+    "--set",
+    "mitm_options",
+    multiple=True,
+    metavar="OPTION=VALUE",
+    help="Pass an option to mitmproxy, e.g. --set ssl_insecure=true. Repeatable.",
+)
+@click.option("--quiet-if-running", is_flag=True, hidden=True)
+@translate_errors
+def start(
+    foreground: bool,
+    listen_host: str | None = None,
+    listen_port: int | None = None,
+    mode: str | None = None,
+    upstream_proxy: str | None = None,
+    mitm_options: tuple[str, ...] = (),
+    quiet_if_running: bool = False,
+) -> None:
+    """Start the intercepting proxy.
+
+    Example: egress-watch start --listen-port 8080 --mode monitor
+    """
+    from egress_watch import daemon
+
+    paths = current_paths()
+    settings = _settings_with_flags(paths, listen_host, listen_port, mode, upstream_proxy)
+    for spec in mitm_options:
+        if "=" not in spec:
+            raise UsageProblem(f"--set expects OPTION=VALUE, got {spec!r}")
+    if foreground:
+        daemon.run_foreground(paths, settings, mitm_options)
+        return
+    if quiet_if_running and daemon.read_pid(paths) is not None:
+        return
+    argv = _flags_to_argv(listen_host, listen_port, mode, upstream_proxy, mitm_options)
+    pid = daemon.start_background(paths, argv)
+    click.echo(
+        f"egress-watch started (pid {pid}) on {settings.listen_host}:{settings.listen_port}; "
+        f"log: {paths.log}",
+        err=True,
+    )
+
+
+def _settings_with_flags(
+    paths: HomePaths,
+    listen_host: str | None,
+    listen_port: int | None,
+    mode: str | None,
+    upstream_proxy: str | None,
+) -> Settings:
+    """Config file values, overridden by the flags the user actually typed."""
+    settings = load_settings(paths.config)
+    changes: dict[str, Any] = {}
+    if listen_host is not None:
+        changes["listen_host"] = listen_host
+    if listen_port is not None:
+        changes["listen_port"] = listen_port
+    if mode is not None:
+        changes["mode"] = Mode(mode)
+    if upstream_proxy is not None:
+        changes["upstream_proxy"] = upstream_proxy
+    return settings.replace(**changes) if changes else settings
+
+
+def _flags_to_argv(
+    listen_host: str | None,
+    listen_port: int | None,
+    mode: str | None,
+    upstream_proxy: str | None,
+    mitm_options: tuple[str, ...],
+) -> list[str]:
+    argv: list[str] = []
+    for flag, value in (
+        ("--listen-host", listen_host),
+        ("--listen-port", listen_port),
+        ("--mode", mode),
+        ("--upstream-proxy", upstream_proxy),
+    ):
+        if value is not None:
+            argv += [flag, str(value)]
+    for spec in mitm_options:
+        argv += ["--set", spec]
+    return argv
+
+
+@cli.command()
+@home_option
+@translate_errors
+def stop() -> None:
+    """Stop the background proxy."""
+    from egress_watch import daemon
+
+    pid = daemon.stop(current_paths(prepare=False))
+    click.echo(
+        "egress-watch is not running" if pid is None else f"stopped egress-watch (pid {pid})",
+        err=True,
+    )
+
+
+@cli.command()
+@home_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@translate_errors
+def status(as_json: bool) -> None:
+    """Show whether the proxy runs, where, and its counters. Exit code 3 when not running."""
+    from egress_watch import daemon
+
+    info = daemon.status(current_paths(prepare=False))
+    if as_json:
+        click.echo(json.dumps(info))
+    elif info["running"]:
+        click.echo(
+            f"running  pid {info['pid']}  {info['listen_host']}:{info['listen_port']}  "
+            f"mode {info['mode']}  up {info['uptime_s']:.0f}s\n"
+            f"requests {info['requests']}  events {info['events']}  redacted {info['redacted']}  "
+            f"blocked {info['blocked']}  "
+            f"uninspected {info['uninspected']}  errors {info['errors']}"
+        )
+    else:
+        click.echo("not running (start it with `egress-watch start`)")
+    if not info["running"]:
+        sys.exit(EXIT_NOT_RUNNING)
+
+
+@cli.command()
+@home_option
+@translate_errors
+def dashboard() -> None:
+    """Open the terminal dashboard over the history."""
+    from egress_watch_tui.app import make_app
+
+    from egress_watch import daemon
+
+    paths = current_paths()
+    make_app(paths.database, lambda: daemon.status(paths)).run()
+
+
+@cli.command()
+@home_option
+@click.option(
+    "--since", metavar="WHEN", help="Only events after this: 7d, 12h, 30m or an ISO date."
+)
+@click.option("--severity", type=click.Choice([s.label for s in Severity]),
+              help="Only events with a finding at least this severe.")  # fmt: skip
+@click.option("--service", metavar="ID", help="Only events to this service (see `services`).")
+@click.option("--limit", type=click.IntRange(1), default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per event, per line.")
+@translate_errors
+def events(
+    since: str | None, severity: str | None, service: str | None, limit: int, as_json: bool
+) -> None:
+    """List recorded events, newest first.
+
+    Example: egress-watch events --since 7d --severity high
+    """
+    from egress_watch.store.database import open_reader
+    from egress_watch.store.queries import EventFilter, list_events, parse_since
+
+    paths = current_paths()
+    try:
+        since_at = parse_since(since, datetime.now(UTC)) if since else None
+    except ValueError as error:
+        raise UsageProblem(f"--since: {error}") from None
+    query = EventFilter(
+        since=since_at,
+        min_severity=Severity.parse(severity) if severity else None,
+        service=service,
+        limit=limit,
+    )
+    if not paths.database.exists():
+        click.echo("no events recorded yet", err=True)
+        return
+    db = open_reader(paths.database)
+    try:
+        rows = list_events(db, query)
+    finally:
+        db.conn.close()
+    for row in rows:
+        click.echo(json.dumps(row) if as_json else _event_line(row))
+
+
+def _event_line(row: dict[str, Any]) -> str:
+    rules = sorted({f["rule"] for f in row["findings"]})
+    found = f"{row['severity']}: {', '.join(rules)}" if rules else "clean"
+    if row["uninspected_reason"]:
+        found += f" (uninspected: {row['uninspected_reason']})"
+    where = f"{row['method']} {row['host']}{row['path']}"
+    when = row["ts"][:19]
+    return f"{row['id']:>6}  {when}  {row['service']:<10} {row['action']:<6} {where}  {found}"
+
+
+def _scan_inputs(files: tuple[str, ...]) -> Iterator[tuple[str, str]]:
+    for name in files or ("-",):
+        if name == "-":
+            yield "-", sys.stdin.read()
+            continue
+        try:
+            yield name, Path(name).read_text(encoding="utf-8", errors="replace")
+        except OSError as error:
+            raise UsageProblem(f"{name}: cannot read: {error.strerror}") from None
+
+
+@cli.command()
+@home_option
+@click.argument("files", nargs=-1, metavar="[FILE…|-]")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per input, per line.")
+@translate_errors
+def scan(files: tuple[str, ...], as_json: bool) -> None:
+    """Classify text offline with the proxy's engine. Exit 1 if anything is found.
+
+    Example: git diff | egress-watch scan -
+    """
+    from egress_watch.classify.engine import Engine
+    from egress_watch.home import load_hmac_key
+
+    engine = Engine(load_hmac_key(current_paths()))
+    found_any = False
+    for name, text in _scan_inputs(files):
+        findings = engine.classify_text(text)
+        found_any = found_any or bool(findings)
+        if as_json:
+            click.echo(json.dumps({"path": name, "findings": [_finding_json(f) for f in findings]}))
+        else:
+            for f in findings:
+                line = text.count("\n", 0, f.start) + 1
+                what = f"{f.severity.label} {f.category.value}/{f.rule}"
+                click.echo(f"{name}:{line}: {what} {f.masked}  {f.reason}")
+    sys.exit(EXIT_FINDINGS if found_any else EXIT_OK)
+
+
+def _finding_json(finding: Any) -> dict[str, Any]:
+    return {
+        "category": finding.category.value,
+        "rule": finding.rule,
+        "severity": finding.severity.label,
+        "start": finding.start,
+        "end": finding.end,
+        "masked": finding.masked,
+        "fingerprint": finding.fingerprint,
+    }
+
+
+@cli.command()
+@home_option
+@click.option("--json", "as_json", is_flag=True, help="Print the catalog as JSON.")
+@translate_errors
+def services(as_json: bool) -> None:
+    """List the AI services whose traffic is decrypted and inspected."""
+    from egress_watch.services import builtin_catalog
+
+    catalog = builtin_catalog()
+    if as_json:
+        click.echo(json.dumps([_service_json(s) for s in catalog.services], indent=2))
+        return
+    for service in catalog.services:
+        click.echo(f"{service.id:<12} {service.name:<24} {', '.join(service.hosts)}")
+
+
+def _service_json(service: Any) -> dict[str, Any]:
+    return {
+        "id": service.id,
+        "name": service.name,
+        "hosts": list(service.hosts),
+        "family": service.family,
+        "telemetry": service.telemetry,
+        "endpoints": [{"path": e.path, "family": e.family} for e in service.endpoints],
+    }
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="egress-watch")

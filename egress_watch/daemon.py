@@ -1,0 +1,233 @@
+"""Run the proxy in this process (foreground) or as a detached child; pidfile and health."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from egress_watch.errors import DaemonError
+from egress_watch.home import write_private
+from egress_watch.paths import HomePaths
+from egress_watch.services import Catalog, builtin_catalog
+from egress_watch.settings import Settings
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 15.0
+
+
+def mitmproxy_options(paths: HomePaths, settings: Settings, catalog: Catalog) -> dict[str, Any]:
+    """The mitmproxy options for our settings: loopback, our confdir, decrypt only AI hosts."""
+    mode = [f"upstream:{settings.upstream_proxy}"] if settings.upstream_proxy else ["regular"]
+    return {
+        "listen_host": settings.listen_host,
+        "listen_port": settings.listen_port,
+        "mode": mode,
+        "confdir": str(paths.confdir),
+        "allow_hosts": catalog.allow_hosts(),
+        "connection_strategy": "lazy",
+    }
+
+
+def port_holder(host: str, port: int) -> str | None:
+    """Name the local process listening on ``port`` if we may see it, for the error message."""
+    try:
+        connections = psutil.net_connections(kind="tcp")
+    except psutil.Error:
+        return None
+    for conn in connections:
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
+            if conn.pid is None:
+                return "another user's process"
+            try:
+                return f"{psutil.Process(conn.pid).name()} (pid {conn.pid})"
+            except psutil.Error:
+                return f"pid {conn.pid}"
+    return None
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Fail early, and clearly, when the listen address is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                holder = port_holder(host, port)
+                by = f" by {holder}" if holder else ""
+                raise DaemonError(
+                    f"port {port} on {host} is already in use{by}; choose another with "
+                    "--listen-port or stop that process"
+                ) from None
+            raise DaemonError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+
+
+def read_pid(paths: HomePaths) -> int | None:
+    """The running daemon's pid, or None; a stale pidfile (dead or foreign pid) is removed."""
+    try:
+        pid = int(paths.pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        process = psutil.Process(pid)
+        alive = process.status() != psutil.STATUS_ZOMBIE and "egress" in " ".join(process.cmdline())
+    except psutil.Error:
+        alive = False
+    if not alive:
+        paths.pidfile.unlink(missing_ok=True)
+        return None
+    return pid
+
+
+def _secure_confdir(confdir: Path) -> None:
+    """The CA key must stay private: 0700 directory, 0600 key files."""
+    confdir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(confdir, 0o700)
+    for name in ("mitmproxy-ca.pem", "mitmproxy-ca.p12", "mitmproxy-dhparam.pem"):
+        target = confdir / name
+        if target.exists():
+            os.chmod(target, 0o600)
+
+
+def _configure_logging() -> None:
+    """As mitmdump does: everything reaches mitmproxy's log handler, minus chatty libraries."""
+    logging.getLogger().setLevel(logging.DEBUG)
+    for noisy in ("tornado", "asyncio", "hpack", "quic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+async def _serve(paths: HomePaths, settings: Settings, extra: Sequence[str]) -> None:
+    from mitmproxy.options import Options
+    from mitmproxy.tools.dump import DumpMaster
+
+    _configure_logging()
+
+    from egress_watch.proxy import EgressWatch
+
+    master = DumpMaster(Options(), with_termlog=True, with_dumper=False)
+    fail_mode = settings.fail_mode_setting.value if settings.fail_mode_setting else ""
+    master.addons.add(EgressWatch(str(paths.home), settings.mode.value, fail_mode))
+    master.options.update(**mitmproxy_options(paths, settings, builtin_catalog()))
+    if extra:
+        master.options.set(*extra)
+    _secure_confdir(paths.confdir)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, master.shutdown)
+    await master.run()
+
+
+def run_foreground(paths: HomePaths, settings: Settings, extra: Sequence[str] = ()) -> None:
+    """Run the proxy until SIGTERM/SIGINT; owns the pidfile while it runs."""
+    from mitmproxy.exceptions import OptionsError
+
+    if (pid := read_pid(paths)) is not None and pid != os.getpid():
+        raise DaemonError(f"egress-watch is already running (pid {pid}); `egress-watch stop` first")
+    check_port_free(settings.listen_host, settings.listen_port)
+    paths.pidfile.unlink(missing_ok=True)
+    write_private(paths.pidfile, f"{os.getpid()}\n".encode())
+    try:
+        asyncio.run(_serve(paths, settings, extra))
+    except OptionsError as error:
+        raise DaemonError(f"invalid proxy option: {error}") from None
+    finally:
+        if read_pid(paths) == os.getpid():
+            paths.pidfile.unlink(missing_ok=True)
+
+
+def start_background(paths: HomePaths, argv: Sequence[str]) -> int:
+    """Start ``egress-watch start --foreground`` detached, logging to the home; wait until up."""
+    if (pid := read_pid(paths)) is not None:
+        raise DaemonError(f"egress-watch is already running (pid {pid})")
+    paths.state.unlink(missing_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "egress_watch",
+        "--home",
+        str(paths.home),
+        "start",
+        "--foreground",
+        *argv,
+    ]
+    fd = os.open(paths.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "ab") as log_file:
+        child = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
+            start_new_session=True, close_fds=True,
+        )  # fmt: skip
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise DaemonError(
+                f"the daemon exited at start (code {child.returncode}); see {paths.log}"
+            )
+        state = read_state(paths)
+        if state is not None and state.get("pid") == child.pid:
+            return child.pid
+        _wait_a_moment(child)
+    child.terminate()
+    raise DaemonError(f"the daemon did not come up within {START_TIMEOUT_S:.0f} s; see {paths.log}")
+
+
+def _wait_a_moment(child: subprocess.Popen[bytes]) -> None:
+    """Block briefly on the child itself rather than sleeping blind: returns early if it exits."""
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        child.wait(timeout=0.1)
+
+
+def stop(paths: HomePaths) -> int | None:
+    """SIGTERM the daemon and wait for it to exit; returns its pid, or None if none ran."""
+    pid = read_pid(paths)
+    if pid is None:
+        return None
+    try:
+        process = psutil.Process(pid)
+        process.terminate()
+        process.wait(timeout=STOP_TIMEOUT_S)
+    except psutil.NoSuchProcess:
+        pass
+    except psutil.TimeoutExpired:
+        raise DaemonError(f"pid {pid} did not stop within {STOP_TIMEOUT_S:.0f} s") from None
+    paths.pidfile.unlink(missing_ok=True)
+    paths.state.unlink(missing_ok=True)
+    return pid
+
+
+def read_state(paths: HomePaths) -> dict[str, Any] | None:
+    """The health record the running daemon publishes, or None."""
+    try:
+        state: dict[str, Any] = json.loads(paths.state.read_text())
+    except (OSError, ValueError):
+        return None
+    return state
+
+
+def status(paths: HomePaths) -> dict[str, Any]:
+    """pid, port, counters and uptime of the daemon, or ``running: false``."""
+    pid = read_pid(paths)
+    state = read_state(paths) if pid is not None else None
+    if pid is None or state is None or state.get("pid") != pid:
+        return {"running": False, "pid": pid, "home": str(paths.home)}
+    return {
+        "running": True,
+        "home": str(paths.home),
+        **state,
+        "uptime_s": round(time.time() - float(state["started_at"]), 1),
+    }

@@ -1,0 +1,263 @@
+"""The mitmproxy addon: capture AI-service requests, inspect them, record, then forward or block.
+
+The hook stays thin: classification runs in a worker thread and the database write goes
+through the single writer, so mitmproxy's event loop never waits on either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mitmproxy import ctx, http
+from mitmproxy.addonmanager import Loader
+from mitmproxy.exceptions import OptionsError
+
+from egress_watch.classify.engine import Engine
+from egress_watch.errors import EgressWatchError
+from egress_watch.home import load_hmac_key, prepare_home
+from egress_watch.model import Action, Capture, FailMode, Mode, Route
+from egress_watch.paths import HomePaths, resolve_home
+from egress_watch.pipeline import Inspection, Inspector, Policy, error_event
+from egress_watch.responses import BLOCK_STATUS, ERROR_STATUS, error_body
+from egress_watch.services import builtin_catalog
+from egress_watch.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+# Never copied into a Capture, so never reach a classifier's output, a log line or the store.
+CREDENTIAL_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "x-api-key",
+        "api-key",
+        "x-goog-api-key",
+        "openai-api-key",
+        "anthropic-api-key",
+        "x-amz-security-token",
+        "sec-websocket-protocol",
+    }
+)
+STATE_INTERVAL_S = 2.0
+
+
+def capture_from_flow(flow: http.HTTPFlow) -> Capture:
+    """Copy what the pipeline needs out of a flow, leaving credentials behind."""
+    request = flow.request
+    headers = tuple(
+        (k, v) for k, v in request.headers.items(multi=True) if k.lower() not in CREDENTIAL_HEADERS
+    )
+    reason = "request body was streamed, not buffered" if request.raw_content is None else None
+    return Capture(
+        method=request.method,
+        scheme=request.scheme,
+        host=request.host,
+        port=request.port,
+        path=request.path,
+        headers=headers,
+        body=request.raw_content,
+        client_address=flow.client_conn.peername,
+        uninspected_reason=reason,
+    )
+
+
+@dataclass
+class Stats:
+    """Counters the daemon publishes for ``egress-watch status``."""
+
+    started_at: float = field(default_factory=time.time)
+    requests: int = 0
+    events: int = 0
+    errors: int = 0
+    blocked: int = 0
+    redacted: int = 0
+    uninspected: int = 0
+
+
+class EgressWatch:
+    """mitmproxy addon; options are declared in ``load`` and applied whole in ``configure``."""
+
+    def __init__(self, home: str = "", mode: str = "", fail_mode: str = "") -> None:
+        # Defaults for the options, so the first configure() already uses the right home
+        # (and never creates the platform default home when another was asked for).
+        self._defaults = {"home": home, "mode": mode, "fail_mode": fail_mode}
+        self.inspector: Inspector | None = None
+        self.writer: Any = None  # EventWriter; imported lazily so `-s` loads stay cheap
+        self.settings = Settings()
+        self.paths: HomePaths | None = None
+        self.stats = Stats()
+        self._state_task: asyncio.Task[None] | None = None
+
+    def load(self, loader: Loader) -> None:
+        loader.add_option(
+            name="egress_watch_home",
+            typespec=str,
+            default=self._defaults["home"],
+            help="egress-watch data home (config, history, keys). Empty: $EGRESS_WATCH_HOME or "
+            "the platform's user data directory.",
+        )
+        loader.add_option(
+            name="egress_watch_mode",
+            typespec=str,
+            default=self._defaults["mode"],
+            help="Override the policy mode of config.toml: monitor, redact or block. Empty: use "
+            "the config.",
+        )
+        loader.add_option(
+            name="egress_watch_fail_mode",
+            typespec=str,
+            default=self._defaults["fail_mode"],
+            help="What an internal error does to a request: open forwards it, closed answers with "
+            "an error. Empty: open in monitor mode, closed in block mode.",
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        if self.inspector is not None and not any(k.startswith("egress_watch_") for k in updated):
+            return
+        try:
+            self._setup(ctx.options.egress_watch_home or None)
+        except (EgressWatchError, ValueError) as error:
+            raise OptionsError(str(error)) from None
+
+    def _setup(self, home: str | None) -> None:
+        from egress_watch.store.writer import EventWriter
+
+        paths = HomePaths(resolve_home(home))
+        prepare_home(paths)
+        settings = load_settings(paths.config)
+        overrides: dict[str, Any] = {}
+        if ctx.options.egress_watch_mode:
+            overrides["mode"] = Mode(ctx.options.egress_watch_mode)
+        if ctx.options.egress_watch_fail_mode:
+            overrides["fail_mode_setting"] = FailMode(ctx.options.egress_watch_fail_mode)
+        settings = settings.replace(**overrides) if overrides else settings
+        engine = Engine(load_hmac_key(paths))
+        policy = Policy(settings.mode, settings.block_severity, settings.max_body_mib * 2**20)
+        writer = EventWriter(paths.database)
+        if self.writer is not None:
+            self.writer.close()
+        self.paths, self.settings, self.writer = paths, settings, writer
+        self.inspector = Inspector(builtin_catalog(), engine, policy)
+        log.info("egress-watch: recording to %s (mode %s)", paths.database, settings.mode.value)
+
+    def running(self) -> None:
+        self._write_state()
+        self._state_task = asyncio.get_running_loop().create_task(self._publish_state())
+
+    def done(self) -> None:
+        if self._state_task is not None:
+            self._state_task.cancel()
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        if self.paths is not None:
+            self.paths.state.unlink(missing_ok=True)
+
+    def route_of(self, flow: http.HTTPFlow) -> Route | None:
+        """Route on the connection's destination, and on the Host header as a second chance."""
+        assert self.inspector is not None
+        request = flow.request
+        return self.inspector.route(request.host, request.path) or self.inspector.route(
+            request.pretty_host, request.path
+        )
+
+    async def request(self, flow: http.HTTPFlow) -> None:
+        if flow.response is not None or flow.error is not None or not flow.live:
+            return
+        if self.inspector is None or self.writer is None:
+            return
+        route = self.route_of(flow)
+        if route is None:
+            return
+        self.stats.requests += 1
+        capture = capture_from_flow(flow)
+        try:
+            inspection = await asyncio.to_thread(self.inspector.inspect, capture, route)
+            event_id = await asyncio.wrap_future(self.writer.submit(inspection.event))
+        except Exception as error:
+            await self._fail(flow, capture, route, error)
+            return
+        self._apply(flow, inspection, event_id)
+
+    def _apply(self, flow: http.HTTPFlow, inspection: Inspection, event_id: int) -> None:
+        self.stats.events += 1
+        if inspection.event.uninspected_reason:
+            self.stats.uninspected += 1
+        decision = inspection.decision
+        flow.metadata["egress_watch"] = {
+            "event_id": event_id,
+            "service": inspection.route.service_id,
+            "action": decision.action.value,
+            "findings": len(inspection.event.findings),
+        }
+        if decision.action is Action.REDACT and inspection.rewritten_body is not None:
+            self.stats.redacted += 1
+            # Setting .content re-applies the original Content-Encoding and fixes the length.
+            flow.request.content = inspection.rewritten_body
+        elif decision.action is Action.BLOCK:
+            self.stats.blocked += 1
+            flow.response = http.Response.make(
+                BLOCK_STATUS,
+                error_body(inspection.route.family, decision.reason),
+                {"content-type": "application/json"},
+            )
+
+    async def _fail(
+        self, flow: http.HTTPFlow, capture: Capture, route: Route, error: Exception
+    ) -> None:
+        """Apply the fail mode; log the error's type only, since its text may quote the body."""
+        self.stats.errors += 1
+        closed = self.settings.fail_mode is FailMode.CLOSED
+        log.error("egress-watch: inspection failed (%s); fail %s", type(error).__name__,
+                  "closed" if closed else "open")  # fmt: skip
+        action = Action.BLOCK if closed else Action.PASS
+        try:
+            await asyncio.wrap_future(
+                self.writer.submit(error_event(capture, route, error, action))
+            )
+        except Exception as write_error:
+            log.error("egress-watch: could not record the failure (%s)", type(write_error).__name__)
+        if closed:
+            message = "egress-watch could not inspect this request and is configured to fail closed"
+            flow.response = http.Response.make(
+                ERROR_STATUS,
+                error_body(route.family, message),
+                {"content-type": "application/json"},
+            )
+
+    def state(self) -> dict[str, Any]:
+        """The health record ``egress-watch status`` reads."""
+        return {
+            "pid": os.getpid(),
+            "listen_host": ctx.options.listen_host or "0.0.0.0",  # noqa: S104 - report, not bind
+            "listen_port": ctx.options.listen_port,
+            "mode": self.settings.mode.value,
+            "database": str(self.paths.database) if self.paths else None,
+            "updated_at": time.time(),
+            **asdict(self.stats),
+        }
+
+    def _write_state(self) -> None:
+        if self.paths is None:
+            return
+        tmp = self.paths.state.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(self.state(), handle)
+        Path(tmp).replace(self.paths.state)
+
+    async def _publish_state(self) -> None:
+        while True:
+            await asyncio.sleep(STATE_INTERVAL_S)
+            try:
+                self._write_state()
+            except OSError as error:
+                log.warning("egress-watch: cannot write %s: %s", self.paths, error.strerror)

@@ -1,0 +1,73 @@
+"""Redaction in flight: replace each finding's value inside the JSON string it came from (pure).
+
+Segments remember the JSON path of their string, so the rewrite touches exactly those strings
+and the request stays valid for its API; the caller re-serializes and re-encodes the body.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from egress_watch.model import Finding, JsonPath, Segment
+from egress_watch.redact import short_fingerprint
+
+
+def placeholder(finding: Finding) -> str:
+    """What replaces a value: names the rule and a short fingerprint, never the value."""
+    return f"[REDACTED:{finding.rule}:{short_fingerprint(finding.fingerprint)}]"
+
+
+def redact_text(text: str, findings: Sequence[Finding]) -> str:
+    """Replace every finding's span in ``text``; overlapping spans collapse into the first."""
+    pieces: list[str] = []
+    cursor = 0
+    for finding in sorted(findings, key=lambda f: (f.start, -f.end)):
+        if finding.end <= cursor:
+            continue  # inside a span already replaced
+        pieces.append(text[cursor : max(cursor, finding.start)])
+        pieces.append(placeholder(finding))
+        cursor = finding.end
+    pieces.append(text[cursor:])
+    return "".join(pieces)
+
+
+def _set_path(document: Any, path: JsonPath, value: str) -> Any:
+    if not path:
+        return value
+    parent = document
+    for key in path[:-1]:
+        parent = parent[key]
+    parent[path[-1]] = value
+    return document
+
+
+def redact_document(document: Any, segments: Sequence[Segment], findings: Sequence[Finding]) -> Any:
+    """A copy of ``document`` with every finding replaced in its segment's string.
+
+    A segment's origin is the JSON path of its string; the empty path is the whole document.
+    """
+    by_segment: dict[int, list[Finding]] = defaultdict(list)
+    for finding in findings:
+        by_segment[finding.segment_index].append(finding)
+    rewritten = copy.deepcopy(document)
+    for index, segment_findings in by_segment.items():
+        segment = segments[index]
+        rewritten = _set_path(
+            rewritten, segment.origin, redact_text(segment.text, segment_findings)
+        )
+    return rewritten
+
+
+def redacted_body(
+    document: Any, segments: Sequence[Segment], findings: Sequence[Finding], is_json: bool
+) -> bytes:
+    """The new request body: JSON re-serialized compactly, or the redacted plain text."""
+    if not is_json:
+        text = segments[0].text if segments else ""
+        return redact_text(text, [f for f in findings if f.segment_index == 0]).encode()
+    rewritten = redact_document(document, segments, findings)
+    return json.dumps(rewritten, ensure_ascii=False, separators=(",", ":")).encode()

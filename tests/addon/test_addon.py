@@ -1,0 +1,156 @@
+"""The addon inside mitmproxy's test harness: guard clauses, block shape, both fail modes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from mitmproxy import http
+from mitmproxy.exceptions import OptionsError
+from mitmproxy.test import taddons, tflow
+
+from egress_watch.paths import HomePaths
+from egress_watch.proxy import EgressWatch
+from tests.conftest import fake_aws_key_id
+
+ADDON_SCRIPT = Path(__file__).parents[2] / "addons" / "egress_watch.py"
+
+
+def chat_flow(content: str, host: str = "api.openai.com") -> http.HTTPFlow:
+    body = json.dumps({"model": "m", "messages": [{"role": "user", "content": content}]})
+    request = http.Request.make(
+        "POST", f"https://{host}/v1/chat/completions", body,
+        {"content-type": "application/json", "authorization": "Bearer sk-should-never-be-seen"},
+    )  # fmt: skip
+    return tflow.tflow(req=request)
+
+
+@pytest.fixture
+def addon(ew_home: HomePaths) -> Iterator[tuple[EgressWatch, taddons.context]]:
+    instance = EgressWatch()
+    with taddons.context(instance) as tctx:
+        tctx.configure(instance, egress_watch_home=str(ew_home.home))
+        yield instance, tctx
+        instance.done()
+
+
+def rows(paths: HomePaths, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(paths.database) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def run(flow_hook: object) -> None:
+    asyncio.run(flow_hook)  # type: ignore[arg-type]
+
+
+def test_monitor_records_and_forwards(
+    addon: tuple[EgressWatch, object], ew_home: HomePaths
+) -> None:
+    instance, _ = addon
+    flow = chat_flow(f"key {fake_aws_key_id()}")
+    run(instance.request(flow))
+    assert flow.response is None  # forwarded
+    meta = flow.metadata["egress_watch"]
+    assert meta["action"] == "pass"
+    assert meta["findings"] >= 1
+    assert rows(ew_home, "select service, action from events") == [("openai", "pass")]
+
+
+def test_non_catalog_host_is_ignored(addon: tuple[EgressWatch, object], ew_home: HomePaths) -> None:
+    instance, _ = addon
+    flow = chat_flow(f"key {fake_aws_key_id()}", host="example.org")
+    run(instance.request(flow))
+    assert "egress_watch" not in flow.metadata
+    assert rows(ew_home, "select count(*) from events") == [(0,)]
+
+
+def test_block_mode_answers_in_the_services_error_shape(
+    addon: tuple[EgressWatch, taddons.context], ew_home: HomePaths
+) -> None:
+    instance, tctx = addon
+    tctx.configure(instance, egress_watch_mode="block")
+    flow = chat_flow(f"key {fake_aws_key_id()}")
+    run(instance.request(flow))
+    assert flow.response is not None
+    assert flow.response.status_code == 403
+    error = json.loads(flow.response.content or b"")["error"]
+    assert "aws-access-key" in error["message"]
+    assert fake_aws_key_id() not in error["message"]
+    assert rows(ew_home, "select action from events") == [("block",)]
+
+
+def test_fail_open_forwards_and_records_the_error(
+    addon: tuple[EgressWatch, object], ew_home: HomePaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    instance, _ = addon
+    assert instance.inspector is not None
+
+    def broken(*_: object) -> object:
+        raise RuntimeError("classifier exploded on " + fake_aws_key_id())
+
+    monkeypatch.setattr(instance.inspector.engine, "classify_segments", broken)
+    flow = chat_flow("hello")
+    run(instance.request(flow))
+    assert flow.response is None
+    assert rows(ew_home, "select action, error from events") == [("pass", "RuntimeError")]
+
+
+def test_fail_closed_answers_with_an_error(
+    addon: tuple[EgressWatch, taddons.context], ew_home: HomePaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    instance, tctx = addon
+    tctx.configure(instance, egress_watch_fail_mode="closed")
+    assert instance.inspector is not None
+
+    def broken(*_: object) -> object:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(instance.inspector.engine, "classify_segments", broken)
+    flow = chat_flow("hello")
+    run(instance.request(flow))
+    assert flow.response is not None
+    assert flow.response.status_code == 502
+    assert rows(ew_home, "select action, error from events") == [("block", "RuntimeError")]
+
+
+def test_bad_config_is_an_options_error(ew_home: HomePaths) -> None:
+    ew_home.home.mkdir(parents=True)
+    ew_home.config.write_text("[proxy]\nlisten_port = 'x'\n")
+    instance = EgressWatch()
+    with taddons.context(instance) as tctx, pytest.raises(OptionsError, match="listen_port"):
+        tctx.configure(instance, egress_watch_home=str(ew_home.home))
+
+
+def test_addon_script_loads_in_mitmproxy(ew_home: HomePaths) -> None:
+    with taddons.context() as tctx:
+        script = tctx.script(str(ADDON_SCRIPT))
+        assert [type(a).__name__ for a in script.addons] == ["EgressWatch"]
+
+
+def test_redact_mode_rewrites_the_value_and_keeps_the_request_valid(
+    addon: tuple[EgressWatch, taddons.context], ew_home: HomePaths
+) -> None:
+    instance, tctx = addon
+    tctx.configure(instance, egress_watch_mode="redact")
+    key = fake_aws_key_id()
+    body = json.dumps({"model": "m", "messages": [{"role": "user", "content": f'a\n"k": {key}\n'}]})
+    request = http.Request.make(
+        "POST", "https://api.openai.com/v1/chat/completions", body.encode(),
+        {"content-type": "application/json"},
+    )  # fmt: skip
+    request.encode("gzip")
+    flow = tflow.tflow(req=request)
+    run(instance.request(flow))
+    assert flow.response is None
+    assert flow.request.headers["content-encoding"] == "gzip"
+    assert int(flow.request.headers["content-length"]) == len(flow.request.raw_content or b"")
+    sent = json.loads(flow.request.get_content() or b"")
+    content = sent["messages"][0]["content"]
+    assert key not in content
+    assert content.startswith('a\n"k": [REDACTED:aws-access-key:')
+    assert content.endswith("]\n")
+    assert rows(ew_home, "select action from events") == [("redact",)]

@@ -1,0 +1,94 @@
+"""A real egress-watch proxy process in front of a local HTTPS upstream, reached via CONNECT."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from egress_watch.paths import HomePaths
+from tests.support.servers import (
+    ConnectProxy,
+    TestCA,
+    UpstreamServer,
+    free_port,
+    make_test_ca,
+    wait_for_port,
+)
+
+
+@dataclass
+class RunningProxy:
+    """A started ``egress-watch start --foreground`` and what a test needs to talk to it."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    paths: HomePaths
+    log_path: Path
+    upstream: UpstreamServer
+    connect_proxy: ConnectProxy
+    test_ca: TestCA
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client_ssl_context(self) -> ssl.SSLContext:
+        """A client that trusts egress-watch's CA from the data home, as a user would set up."""
+        return ssl.create_default_context(cafile=self.paths.ca_cert)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "egress_watch", "--home", str(self.paths.home), *args],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+
+    def events(self) -> list[dict[str, object]]:
+        result = self.cli("events", "--json")
+        assert result.returncode == 0, result.stderr
+        return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+@pytest.fixture
+def test_ca(tmp_path: Path) -> TestCA:
+    return make_test_ca(tmp_path / "test-ca")
+
+
+@contextmanager
+def start_proxy(
+    tmp_path: Path, test_ca: TestCA, ew_home: HomePaths, *flags: str
+) -> Iterator[RunningProxy]:
+    """Start upstream, CONNECT proxy and ``egress-watch start --foreground`` with ``flags``."""
+    with UpstreamServer(test_ca) as upstream, ConnectProxy(("127.0.0.1", upstream.port)) as tunnel:
+        port = free_port()
+        log_path = tmp_path / "proxy.log"
+        command = [
+            sys.executable, "-m", "egress_watch", "--home", str(ew_home.home), "start",
+            "--foreground", "--listen-port", str(port), "--upstream-proxy", tunnel.url,
+            "--set", "ssl_insecure=true", *flags,
+        ]  # fmt: skip
+        with log_path.open("wb") as log_file:
+            process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            wait_for_port("127.0.0.1", port, timeout=60, process=process)
+            yield RunningProxy(process, port, ew_home, log_path, upstream, tunnel, test_ca)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+@pytest.fixture
+def running_proxy(tmp_path: Path, test_ca: TestCA, ew_home: HomePaths) -> Iterator[RunningProxy]:
+    with start_proxy(tmp_path, test_ca, ew_home) as proxy:
+        yield proxy
