@@ -49,4 +49,6 @@ def test_corrupt_body_gives_a_reason() -> None:
 
 
 def test_oversized_raw_body_is_uninspected() -> None:
-    assert decode_body(b"x" * 2048, None, 1024).reason == "body larger than the 0 MiB inspection limit"
+    assert (
+        decode_body(b"x" * 2048, None, 1024).reason == "body larger than the 0 MiB inspection limit"
+    )

@@ -18,7 +18,11 @@ from egress_watch.services import builtin_catalog, host_pattern_regex
         ("us.api.openai.com", "/v1/chat/completions", Route("openai", "openai-chat")),
         ("api.openai.com", "/v1/embeddings", Route("openai", "generic-json")),
         ("api.anthropic.com", "/v1/messages", Route("anthropic", "anthropic-messages")),
-        ("api.anthropic.com", "/v1/messages/count_tokens", Route("anthropic", "anthropic-messages")),
+        (
+            "api.anthropic.com",
+            "/v1/messages/count_tokens",
+            Route("anthropic", "anthropic-messages"),
+        ),
         ("example.org", "/v1/chat/completions", None),
         ("api.openai.com.evil.test", "/v1/chat/completions", None),
         ("notapi.openai.com", "/", None),

@@ -75,7 +75,9 @@ def test_writer_commits_and_reader_sees_events_with_findings(tmp_path: Path) -> 
     assert rows[0]["findings"][0]["masked"] == FINDING.masked
     assert rows[0]["findings"][0]["role"] == "user"
     assert rows[1]["findings"] == []
-    assert [r["id"] for r in list_events(reader, EventFilter(min_severity=Severity.HIGH))] == [second]
+    assert [r["id"] for r in list_events(reader, EventFilter(min_severity=Severity.HIGH))] == [
+        second
+    ]
     assert [r["id"] for r in list_events(reader, EventFilter(service="openai"))] == [first]
     assert [r["id"] for r in list_events(reader, EventFilter(after_id=first))] == [second]
     writer.close()
