@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+
+def utc_iso(moment: datetime) -> str:
+    """The storage form of a timestamp: UTC, ISO 8601, microseconds, sortable as text."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 class Severity(enum.IntEnum):

@@ -9,11 +9,20 @@ from datetime import UTC, datetime
 from egress_watch.classify.engine import Engine
 from egress_watch.decode import decode_body
 from egress_watch.extract import Extraction, extract_body
-from egress_watch.model import Action, Capture, Decision, Event, Finding, Mode, Route, Severity
+from egress_watch.model import (
+    Action,
+    Capture,
+    Decision,
+    Event,
+    Finding,
+    Mode,
+    Route,
+    Severity,
+    utc_iso,
+)
 from egress_watch.policy import decide
 from egress_watch.rewrite import redacted_body
 from egress_watch.services import Catalog
-from egress_watch.store.queries import utc_iso
 
 
 @dataclass(frozen=True, slots=True)

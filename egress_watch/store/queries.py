@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from egress_watch.model import Severity
+from egress_watch.model import Severity, utc_iso
 
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -27,11 +27,6 @@ def parse_since(value: str, now: datetime) -> datetime:
             f"expected a duration like 7d, 12h, 30m or an ISO date, got {value!r}"
         ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def utc_iso(moment: datetime) -> str:
-    """The storage form of a timestamp: UTC, ISO 8601, microseconds, sortable as text."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True, slots=True)
