@@ -1,0 +1,1 @@
+"""The egress-watch terminal dashboard."""
