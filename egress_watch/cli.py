@@ -236,9 +236,8 @@ def status(as_json: bool) -> None:
 @translate_errors
 def dashboard() -> None:
     """Open the terminal dashboard over the history."""
-    from egress_watch_tui.app import make_app
-
     from egress_watch import daemon
+    from egress_watch_tui.app import make_app
 
     paths = current_paths()
     make_app(paths.database, lambda: daemon.status(paths)).run()

@@ -51,4 +51,5 @@ def fake_aws_key_id() -> str:
 
 
 def fake_aws_secret() -> str:
-    return "kQ9" + "xR2mV" + "7tLp4Zw8" + "Nc1Hs6Jd" + "3Fg5Ky0Bu" + "Ae"
+    """Forty characters of the AWS secret-key alphabet, assembled so the repo holds no key."""
+    return "kQ9" + "xR2mV" + "7tLp4Zw8" + "Nc1Hs6Jd" + "3Fg5Ky0Bu" + "Ae" + "/Wq4Y"

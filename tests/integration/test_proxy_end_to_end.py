@@ -54,6 +54,7 @@ def test_planted_aws_key_is_recorded_masked_and_the_client_gets_the_answer(
     assert aws[0]["severity"] == "critical"
     assert aws[0]["role"] == "user"
     assert aws[0]["masked"].startswith(key_id[:4])
+    assert {f["rule"] for f in findings} == {"aws-access-key", "aws-secret-key"}
 
     # Stop the proxy so every buffered byte (WAL, log) is on disk, then search it all.
     running_proxy.process.terminate()

@@ -1,0 +1,1 @@
+"""Classifiers: turn extracted text into findings (secrets, code, infra, PII, markers)."""
