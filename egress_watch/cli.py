@@ -142,7 +142,7 @@ def start(
     if quiet_if_running and daemon.read_pid(paths) is not None:
         return
     argv = _flags_to_argv(listen_host, listen_port, mode, upstream_proxy, mitm_options)
-    pid = daemon.start_background(paths, argv)
+    pid = daemon.start_background(paths, settings, argv)
     click.echo(
         f"egress-watch started (pid {pid}) on {settings.listen_host}:{settings.listen_port}; "
         f"log: {paths.log}",

@@ -151,10 +151,11 @@ def run_foreground(paths: HomePaths, settings: Settings, extra: Sequence[str] = 
             paths.pidfile.unlink(missing_ok=True)
 
 
-def start_background(paths: HomePaths, argv: Sequence[str]) -> int:
+def start_background(paths: HomePaths, settings: Settings, argv: Sequence[str]) -> int:
     """Start ``egress-watch start --foreground`` detached, logging to the home; wait until up."""
     if (pid := read_pid(paths)) is not None:
         raise DaemonError(f"egress-watch is already running (pid {pid})")
+    check_port_free(settings.listen_host, settings.listen_port)
     paths.state.unlink(missing_ok=True)
     command = [
         sys.executable,

@@ -47,6 +47,19 @@ def test_start_status_stop_in_the_background(ew_home: HomePaths) -> None:
     assert not ew_home.pidfile.exists()
 
 
+def test_background_start_on_a_taken_port_fails_clearly(ew_home: HomePaths) -> None:
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = cli(ew_home, "start", "--listen-port", str(port))
+    assert result.returncode == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert not ew_home.pidfile.exists()
+
+
 def test_stale_pidfile_is_ignored(ew_home: HomePaths) -> None:
     ew_home.home.mkdir(parents=True)
     ew_home.pidfile.write_text("999999\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -106,15 +107,21 @@ def test_host_outside_the_catalog_is_passed_through_not_decrypted(
         client.post("https://api.openai.com/v1/chat/completions", json=chat_request("x"))
 
 
-def test_status_reports_the_running_daemon(running_proxy: RunningProxy) -> None:
+def test_status_reports_the_running_daemon_and_its_counters(running_proxy: RunningProxy) -> None:
     with httpx.Client(proxy=running_proxy.url, verify=running_proxy.client_ssl_context()) as client:
         client.post(
             "https://api.openai.com/v1/chat/completions", json=chat_request("x"), timeout=30
         )
-    result = running_proxy.cli("status", "--json")
-    status = json.loads(result.stdout)
+    deadline = time.monotonic() + 15  # the daemon publishes its counters every 2 s
+    while True:
+        result = running_proxy.cli("status", "--json")
+        status = json.loads(result.stdout)
+        if status.get("events") == 1 or time.monotonic() > deadline:
+            break
     assert result.returncode == 0
     assert status["running"] is True
+    assert (status["requests"], status["events"], status["errors"]) == (1, 1, 0)
+    assert status["uptime_s"] >= 0
     assert status["pid"] == running_proxy.process.pid
     assert status["listen_port"] == running_proxy.port
     assert status["listen_host"] == "127.0.0.1"
