@@ -7,12 +7,19 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from typing import Any
 
+from egress_watch.extract import known_families
 from egress_watch.model import Route
 
 _HOST_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+_HOST_CHARS = re.compile(r"^[a-z0-9*.-]+$")
+_SERVICE_KEYS = frozenset(
+    {"id", "name", "hosts", "family", "endpoints", "telemetry", "profile", "notes"}
+)
+_ENDPOINT_KEYS = frozenset({"path", "family", "telemetry"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +28,7 @@ class Endpoint:
 
     path: str
     family: str
+    telemetry: bool = False
 
     def matches(self, path: str) -> bool:
         return fnmatch.fnmatchcase(path.split("?", 1)[0], self.path)
@@ -36,29 +44,39 @@ class Service:
     family: str
     endpoints: tuple[Endpoint, ...] = ()
     telemetry: bool = False
+    notes: str = ""
 
     def matches_host(self, host: str) -> bool:
         host = host.lower().rstrip(".")
-        return any(_host_matches(pattern, host) for pattern in self.hosts)
+        return any(_host_regex(pattern).fullmatch(host) for pattern in self.hosts)
 
-    def family_for(self, path: str) -> str:
+    def route_for(self, path: str) -> Route:
+        """The family of the first endpoint matching ``path``, else the service's fallback."""
         for endpoint in self.endpoints:
             if endpoint.matches(path):
-                return endpoint.family
-        return self.family
+                return Route(self.id, endpoint.family, self.telemetry or endpoint.telemetry)
+        return Route(self.id, self.family, self.telemetry)
+
+    def family_for(self, path: str) -> str:
+        return self.route_for(path).family
 
 
-def _host_matches(pattern: str, host: str) -> bool:
+def _pattern_body(pattern: str) -> str:
+    """Regex for a host pattern: a leading ``*.`` is any subdomains, other ``*`` a label part."""
+    prefix = ""
     if pattern.startswith("*."):
-        return host.endswith(pattern[1:]) and len(host) > len(pattern) - 1
-    return host == pattern
+        prefix, pattern = rf"(?:{_HOST_LABEL}\.)+", pattern[2:]
+    return prefix + r"[a-z0-9-]+".join(re.escape(piece) for piece in pattern.split("*"))
+
+
+@cache
+def _host_regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(_pattern_body(pattern))
 
 
 def host_pattern_regex(pattern: str) -> str:
     """Translate a catalog host pattern into an anchored regex over mitmproxy's ``host:port``."""
-    if pattern.startswith("*."):
-        return rf"^(?:{_HOST_LABEL}\.)+{re.escape(pattern[2:])}(?::\d+)?$"
-    return rf"^{re.escape(pattern)}(?::\d+)?$"
+    return rf"^{_pattern_body(pattern)}(?::\d+)?$"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,49 +89,143 @@ class Catalog:
         """Return the service and family for a request, or None for a non-AI host."""
         for service in self.services:
             if service.matches_host(host):
-                return Route(service.id, service.family_for(path), service.telemetry)
+                return service.route_for(path)
         return None
 
     def allow_hosts(self) -> list[str]:
         """Regexes for mitmproxy's ``allow_hosts``: only these connections are decrypted."""
         return [host_pattern_regex(p) for s in self.services for p in s.hosts]
 
-
-def _parse_service(raw: Mapping[str, Any], source: str) -> Service:
-    try:
-        endpoints = tuple(
-            Endpoint(str(e["path"]), str(e["family"])) for e in raw.get("endpoints", ())
-        )
-        hosts = tuple(str(h).lower() for h in raw["hosts"])
-        service = Service(
-            id=str(raw["id"]),
-            name=str(raw.get("name", raw["id"])),
-            hosts=hosts,
-            family=str(raw.get("family", "generic-json")),
-            endpoints=endpoints,
-            telemetry=bool(raw.get("telemetry", False)),
-        )
-    except (KeyError, TypeError) as error:
-        raise ValueError(
-            f"{source}: service {raw.get('id', '?')!r}: missing or bad {error}"
-        ) from None
-    if not service.hosts:
-        raise ValueError(f"{source}: service {service.id!r} has no hosts")
-    return service
+    def service(self, service_id: str) -> Service | None:
+        return next((s for s in self.services if s.id == service_id), None)
 
 
-def parse_catalog(services: Iterable[Mapping[str, Any]], source: str) -> Catalog:
+Profiles = Mapping[str, tuple[Endpoint, ...]]
+
+
+def _family(value: object, where: str) -> str:
+    if not isinstance(value, str) or value not in known_families():
+        known = ", ".join(known_families())
+        raise ValueError(f"{where}: unknown family {value!r} (known: {known})")
+    return value
+
+
+def _endpoint(raw: object, where: str) -> Endpoint:
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{where}: expected a table {{ path = ..., family = ... }}")
+    unknown = set(raw) - _ENDPOINT_KEYS
+    if unknown:
+        raise ValueError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+    path = raw.get("path")
+    if not isinstance(path, str) or not path.startswith(("/", "*")):
+        raise ValueError(f"{where}.path: expected a path glob starting with '/', got {path!r}")
+    return Endpoint(
+        path,
+        _family(raw.get("family"), f"{where}.family"),
+        _bool(raw.get("telemetry", False), f"{where}.telemetry"),
+    )
+
+
+def _bool(value: object, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{where}: expected true or false, got {value!r}")
+    return value
+
+
+def _hosts(value: object, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise ValueError(f"{where}: expected a non-empty list of host names")
+    hosts = []
+    for host in value:
+        if not isinstance(host, str) or not _HOST_CHARS.match(host.lower()) or "**" in host:
+            raise ValueError(f"{where}: bad host pattern {host!r} (e.g. 'llm.corp.example')")
+        hosts.append(host.lower().rstrip("."))
+    return tuple(hosts)
+
+
+def _profile_endpoints(value: object, profiles: Profiles, where: str) -> tuple[Endpoint, ...]:
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"{where}: expected a profile name or a list of them")
+    endpoints: tuple[Endpoint, ...] = ()
+    for name in names:
+        if name not in profiles:
+            raise ValueError(f"{where}: unknown profile {name!r} (known: {', '.join(profiles)})")
+        endpoints += profiles[name]
+    return endpoints
+
+
+def parse_service(raw: Mapping[str, Any], source: str, profiles: Profiles) -> Service:
+    """Validate one service table; errors name ``source`` and the offending key."""
+    service_id = raw.get("id")
+    if not isinstance(service_id, str) or not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", service_id):
+        raise ValueError(f"{source}: id: expected a lower-case service id, got {service_id!r}")
+    where = f"{source}: service {service_id!r}"
+    unknown = set(raw) - _SERVICE_KEYS
+    if unknown:
+        known = ", ".join(sorted(_SERVICE_KEYS))
+        raise ValueError(f"{where}: unknown key {sorted(unknown)[0]!r} (known: {known})")
+    endpoints_raw = raw.get("endpoints", [])
+    if not isinstance(endpoints_raw, list):
+        raise ValueError(f"{where}: endpoints: expected a list of tables")
+    endpoints = tuple(_endpoint(e, f"{where}: endpoints[{i}]") for i, e in enumerate(endpoints_raw))
+    if "profile" in raw:
+        endpoints += _profile_endpoints(raw["profile"], profiles, f"{where}: profile")
+    name = raw.get("name", service_id)
+    return Service(
+        id=service_id,
+        name=name if isinstance(name, str) else service_id,
+        hosts=_hosts(raw.get("hosts"), f"{where}: hosts"),
+        family=_family(raw.get("family", "auto"), f"{where}: family"),
+        endpoints=endpoints,
+        telemetry=_bool(raw.get("telemetry", False), f"{where}: telemetry"),
+        notes=str(raw.get("notes", "")),
+    )
+
+
+def parse_profiles(raw: Mapping[str, Any], source: str) -> dict[str, tuple[Endpoint, ...]]:
+    """Named endpoint lists that services share (``profile = "openai-compatible"``)."""
+    profiles = {}
+    for name, table in raw.items():
+        endpoints = table.get("endpoints", []) if isinstance(table, Mapping) else None
+        if not isinstance(endpoints, list):
+            raise ValueError(f"{source}: profile {name!r}: expected endpoints = [...]")
+        where = f"{source}: profile {name!r}: endpoints"
+        profiles[name] = tuple(_endpoint(e, f"{where}[{i}]") for i, e in enumerate(endpoints))
+    return profiles
+
+
+def parse_catalog(
+    services: Iterable[Mapping[str, Any]], source: str, profiles: Profiles | None = None
+) -> Catalog:
     """Build a catalog from parsed TOML tables."""
-    return Catalog(tuple(_parse_service(raw, source) for raw in services))
+    return Catalog(tuple(parse_service(raw, source, profiles or {}) for raw in services))
 
 
+@cache
+def _builtin_document() -> dict[str, Any]:
+    text = resources.files("egress_watch.data").joinpath("services.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def builtin_profiles() -> dict[str, tuple[Endpoint, ...]]:
+    """The endpoint profiles shipped with the catalog, usable from config.toml."""
+    return parse_profiles(_builtin_document().get("profile", {}), "built-in services.toml")
+
+
+@cache
 def builtin_catalog() -> Catalog:
     """The catalog shipped inside the package."""
-    text = resources.files("egress_watch.data").joinpath("services.toml").read_text("utf-8")
-    return parse_catalog(tomllib.loads(text)["service"], "built-in services.toml")
+    document = _builtin_document()
+    return parse_catalog(document["service"], "built-in services.toml", builtin_profiles())
 
 
 def merge_catalogs(base: Catalog, overrides: Sequence[Service]) -> Catalog:
     """User services replace built-ins with the same id and come first, so they win on hosts."""
     replaced = {s.id for s in overrides}
     return Catalog(tuple(overrides) + tuple(s for s in base.services if s.id not in replaced))
+
+
+def catalog_with(user_services: Sequence[Service]) -> Catalog:
+    """The catalog in force: the built-in one merged with the services of config.toml."""
+    return merge_catalogs(builtin_catalog(), user_services)

@@ -91,4 +91,4 @@ def test_plain_text_body_is_one_segment() -> None:
 def test_binary_body_is_uninspected_not_an_error() -> None:
     extraction = extract_body(b"\xff\xfe\x00binary", "openai-chat")
     assert extraction.segments == ()
-    assert extraction.uninspected_reason == "body is not UTF-8 text"
+    assert extraction.uninspected_reason == "9-byte body is not UTF-8 text or protobuf"

@@ -16,7 +16,7 @@ from egress_watch.services import builtin_catalog, host_pattern_regex
         ("api.openai.com", "/v1/chat/completions", Route("openai", "openai-chat")),
         ("API.OpenAI.com", "/v1/chat/completions?x=1", Route("openai", "openai-chat")),
         ("us.api.openai.com", "/v1/chat/completions", Route("openai", "openai-chat")),
-        ("api.openai.com", "/v1/embeddings", Route("openai", "generic-json")),
+        ("api.openai.com", "/v1/embeddings", Route("openai", "openai-embeddings")),
         ("api.anthropic.com", "/v1/messages", Route("anthropic", "anthropic-messages")),
         (
             "api.anthropic.com",

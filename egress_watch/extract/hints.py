@@ -1,0 +1,62 @@
+"""File-path hints: which file a piece of text came from, when the request says so (pure)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+# Argument names coding tools use for the file a call reads or writes.
+PATH_KEYS = (
+    "path",
+    "file_path",
+    "filePath",
+    "filepath",
+    "filename",
+    "file_name",
+    "target_file",
+    "relative_workspace_path",
+    "relativeFilePath",
+    "absolute_path",
+    "absolutePath",
+    "uri",
+    "notebook_path",
+)
+_TEXT_HINTS = (
+    re.compile(r"^(?:#|//|--|;)\s*Path:\s*(\S[^\r\n]*)", re.MULTILINE),  # Copilot ghost text
+    re.compile(r"Content from @([^\r\n:]+):"),  # Gemini CLI @path
+    re.compile(r"Codebase context from file (\S+?)[:\s]"),  # Sourcegraph Cody
+    re.compile(r"^\*\*\* (?:Update|Add|Delete) File: (\S[^\r\n]*)", re.MULTILINE),  # apply_patch
+    re.compile(r"<attachment\b[^>]*\bfilePath=\"([^\"]+)\""),  # Copilot chat attachments
+    re.compile(r"^\[(?:read_file|write_to_file|replace_in_file) for '([^']+)'\]", re.MULTILINE),
+)
+_MAX_SCAN = 4096
+
+
+def hint_from_mapping(node: Any) -> str | None:
+    """The first path-like argument of a tool call or context object, if any."""
+    if not isinstance(node, dict):
+        return None
+    for key in PATH_KEYS:
+        value = node.get(key)
+        if isinstance(value, str) and value.strip() and len(value) < 1024:
+            return value.strip()
+    return None
+
+
+def hint_from_json_text(text: str) -> str | None:
+    """Path hint of a JSON-in-a-string tool-call ``arguments`` value."""
+    try:
+        return hint_from_mapping(json.loads(text))
+    except ValueError:
+        return None
+
+
+def hint_from_text(text: str) -> str | None:
+    """A file path named by the framing tools put around file contents in prompts."""
+    head = text[:_MAX_SCAN]
+    for pattern in _TEXT_HINTS:
+        match = pattern.search(head)
+        if match:
+            return match.group(1).strip()
+    return None

@@ -1,0 +1,185 @@
+"""Offline inspection of saved traffic: HAR 1.2 files and mitmproxy flow files (an edge module).
+
+Each request goes through the proxy's own route → decode → extract → classify, so a user can
+see exactly what a tool sent. Output never holds a credential: headers are dropped, the URL
+query is cut, and finding values appear only masked.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from egress_watch.model import Capture, Finding, Route
+from egress_watch.pipeline import Inspection, Inspector
+from egress_watch.proxy import CREDENTIAL_HEADERS
+from egress_watch.rewrite import redact_text
+
+
+@dataclass(frozen=True, slots=True)
+class SavedRequest:
+    """One request read from a file: enough to rebuild a Capture, with its place in the file."""
+
+    entry: int
+    capture: Capture
+
+
+def _capture(method: str, url: str, headers: list[tuple[str, str]], body: bytes | None) -> Capture:
+    parts = urlsplit(url)
+    kept = tuple((k, v) for k, v in headers if k.lower() not in CREDENTIAL_HEADERS)
+    path = parts.path or "/"
+    return Capture(
+        method=method.upper(),
+        scheme=parts.scheme or "https",
+        host=(parts.hostname or "").lower(),
+        port=parts.port or (80 if parts.scheme == "http" else 443),
+        path=f"{path}?{parts.query}" if parts.query else path,
+        headers=kept,
+        body=body,
+    )
+
+
+def _har_body(post: dict[str, Any]) -> tuple[bytes | None, bool]:
+    """(body bytes, still content-encoded?) of a HAR ``postData``."""
+    text = post.get("text")
+    if isinstance(text, str):
+        if post.get("encoding") == "base64" or post.get("_encoding") == "base64":
+            try:
+                return base64.b64decode(text, validate=True), True
+            except (binascii.Error, ValueError):
+                return text.encode("utf-8"), False
+        return text.encode("utf-8"), False
+    params = post.get("params")
+    if isinstance(params, list):  # a form without text: its values are what left
+        values = [str(p.get("value", "")) for p in params if isinstance(p, dict)]
+        return "\n".join(values).encode("utf-8"), False
+    return None, False
+
+
+def read_har(document: Any) -> Iterator[SavedRequest]:
+    """Requests of a parsed HAR 1.2 document; raises ValueError when it is not one."""
+    try:
+        entries = document["log"]["entries"]
+    except (KeyError, TypeError):
+        raise ValueError("not a HAR file (no log.entries)") from None
+    for number, entry in enumerate(entries):
+        request = entry.get("request") if isinstance(entry, dict) else None
+        if not isinstance(request, dict) or not isinstance(request.get("url"), str):
+            continue
+        headers = [
+            (str(h.get("name", "")), str(h.get("value", "")))
+            for h in request.get("headers") or ()
+            if isinstance(h, dict)
+        ]
+        body, encoded = _har_body(request.get("postData") or {})
+        if not encoded:  # HAR text is already decoded: a Content-Encoding header would lie
+            headers = [(k, v) for k, v in headers if k.lower() != "content-encoding"]
+        capture = _capture(str(request.get("method", "GET")), request["url"], headers, body)
+        yield SavedRequest(number, capture)
+
+
+def read_flows(path: Path) -> Iterator[SavedRequest]:
+    """Requests of a mitmproxy flow file (``mitmdump -w``); bodies stay content-encoded."""
+    from mitmproxy import http, io
+    from mitmproxy.exceptions import FlowReadException
+
+    with path.open("rb") as handle:
+        try:
+            for number, flow in enumerate(io.FlowReader(handle).stream()):
+                if isinstance(flow, http.HTTPFlow):
+                    request = flow.request
+                    headers = [
+                        (k.decode("latin-1"), v.decode("latin-1"))
+                        for k, v in request.headers.fields
+                    ]
+                    capture = _capture(request.method, request.url, headers, request.raw_content)
+                    yield SavedRequest(number, capture)
+        except FlowReadException as error:
+            raise ValueError(f"not a HAR or mitmproxy flow file ({error})") from None
+
+
+def read_saved(path: Path) -> Iterator[SavedRequest]:
+    """HAR when the file is JSON, else a mitmproxy flow file."""
+    raw = path.read_bytes()
+    if raw.lstrip()[:1] == b"{":
+        try:
+            document = json.loads(raw)
+        except ValueError:
+            raise ValueError(f"{path}: not valid JSON (HAR expected)") from None
+        yield from read_har(document)
+        return
+    yield from read_flows(path)
+
+
+def inspect_saved(inspector: Inspector, saved: SavedRequest) -> Inspection | None:
+    """Route and inspect one saved request; None for non-AI hosts without a body."""
+    capture = saved.capture
+    route = inspector.route(capture.host, capture.path)
+    if route is None:
+        if not capture.body:
+            return None
+        route = Route("", "auto")  # not in the catalog: still show what it carried
+    return inspector.inspect(capture, route)
+
+
+def _finding_json(finding: Finding) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "segment": finding.segment_index,
+        "category": finding.category.value,
+        "rule": finding.rule,
+        "severity": finding.severity.label,
+        "start": finding.start,
+        "end": finding.end,
+        "masked": finding.masked,
+        "fingerprint": finding.fingerprint,
+    }
+    if finding.source is not None:
+        source = finding.source
+        found["source"] = {
+            "repo": source.repo,
+            "path": source.path,
+            "score": source.score,
+            "start_line": source.start_line,
+            "end_line": source.end_line,
+        }
+    return found
+
+
+def entry_json(
+    file: str, saved: SavedRequest, inspection: Inspection, texts: bool
+) -> dict[str, Any]:
+    """The ``scan --har --json`` object of one entry; texts only with findings masked."""
+    findings = inspection.event.findings
+    segments = []
+    for number, segment in enumerate(inspection.extraction.segments):
+        row: dict[str, Any] = {
+            "index": number,
+            "role": segment.role,
+            "message_index": segment.message_index,
+            "path_hint": segment.path_hint,
+            "length": len(segment.text),
+        }
+        if texts:
+            row["text"] = redact_text(
+                segment.text, [f for f in findings if f.segment_index == number]
+            )
+        segments.append(row)
+    return {
+        "path": file,
+        "entry": saved.entry,
+        "method": saved.capture.method,
+        "host": saved.capture.host,
+        "url_path": saved.capture.path.split("?", 1)[0],
+        "service": inspection.route.service_id or None,
+        "family": inspection.route.family,
+        "telemetry": inspection.route.telemetry,
+        "uninspected_reason": inspection.extraction.uninspected_reason,
+        "segments": segments,
+        "findings": [_finding_json(f) for f in findings],
+    }
