@@ -7,6 +7,7 @@ import contextlib
 import errno
 import json
 import logging
+import logging.handlers
 import os
 import signal
 import socket
@@ -19,16 +20,21 @@ from typing import Any
 
 import psutil
 
-from egress_watch.errors import DaemonError
+from egress_watch.ca import CANARY_HOST, ca_domains, ensure_ca
+from egress_watch.errors import DaemonError, EgressWatchError
 from egress_watch.home import write_private
 from egress_watch.paths import HomePaths
-from egress_watch.services import Catalog, builtin_catalog
-from egress_watch.settings import Settings
+from egress_watch.services import Catalog, catalog_with, host_pattern_regex
+from egress_watch.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
+LOG_ENV = "EGRESS_WATCH_DAEMON_LOG"
+"""Set by ``start_background``: the detached daemon then logs to this file, rotated by size."""
+LOG_MAX_BYTES = 5 * 2**20
+LOG_BACKUPS = 3
 
 
 def mitmproxy_options(paths: HomePaths, settings: Settings, catalog: Catalog) -> dict[str, Any]:
@@ -39,8 +45,12 @@ def mitmproxy_options(paths: HomePaths, settings: Settings, catalog: Catalog) ->
         "listen_port": settings.listen_port,
         "mode": mode,
         "confdir": str(paths.confdir),
-        "allow_hosts": catalog.allow_hosts(),
+        "allow_hosts": [*catalog.allow_hosts(), host_pattern_regex(CANARY_HOST)],
         "connection_strategy": "lazy",
+        # Leaf certificates must carry only names our name-constrained CA may sign: copying the
+        # upstream certificate's SANs (mitmproxy's default) would add names outside the catalog
+        # and make every client reject the leaf.
+        "upstream_cert": False,
     }
 
 
@@ -105,31 +115,88 @@ def _secure_confdir(confdir: Path) -> None:
             os.chmod(target, 0o600)
 
 
-def _configure_logging() -> None:
-    """As mitmdump does: everything reaches mitmproxy's log handler, minus chatty libraries."""
-    logging.getLogger().setLevel(logging.DEBUG)
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """Size-rotated log whose files are created 0600: a log may name hosts and paths."""
+
+    def _open(self) -> Any:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        return os.fdopen(fd, "a", encoding=self.encoding or "utf-8")
+
+
+def rotating_log_handler(
+    path: Path, max_bytes: int = LOG_MAX_BYTES, backups: int = LOG_BACKUPS
+) -> logging.Handler:
+    """The detached daemon's log: ``daemon.log`` plus ``.1`` … ``.N``, oldest dropped."""
+    handler = PrivateRotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    return handler
+
+
+def _configure_logging() -> bool:
+    """As mitmdump does, minus chatty libraries; returns whether to keep mitmproxy's termlog."""
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG)
     for noisy in ("tornado", "asyncio", "hpack", "quic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    log_file = os.environ.get(LOG_ENV)
+    if not log_file:
+        return True
+    handler = rotating_log_handler(Path(log_file))
+    handler.setLevel(logging.INFO)
+    logging.getLogger("mitmproxy.proxy.server").setLevel(logging.WARNING)  # connect/disconnect
+    root.addHandler(handler)
+    return False
+
+
+def prepare_ca(paths: HomePaths, catalog: Catalog) -> None:
+    """Create or renew the name-constrained CA before mitmproxy loads its confdir."""
+    reason = ensure_ca(paths.confdir, ca_domains(catalog))
+    if reason is not None:
+        log.warning(
+            "egress-watch: new CA in %s (%s); run `egress-watch trust` so clients accept it",
+            paths.confdir, reason,
+        )  # fmt: skip
+
+
+def reload_config(master: Any, paths: HomePaths) -> None:
+    """SIGHUP: re-read config.toml and hand its policy to the addon; a bad file changes nothing."""
+    try:
+        settings = load_settings(paths.config)
+    except EgressWatchError as error:
+        log.error("egress-watch: reload refused, keeping the running config: %s", error)
+        return
+    fail_mode = settings.fail_mode_setting.value if settings.fail_mode_setting else ""
+    wanted = {"egress_watch_mode": settings.mode.value, "egress_watch_fail_mode": fail_mode}
+    if any(getattr(master.options, k) != v for k, v in wanted.items()):
+        master.options.update(**wanted)  # the addon's configure() re-reads config.toml
+    else:  # same mode: still announce a change so the addon re-reads the rest of the file
+        master.options.changed.send(updated={"egress_watch_home"})
+    log.info("egress-watch: reloaded %s (mode %s)", paths.config, settings.mode.value)
 
 
 async def _serve(paths: HomePaths, settings: Settings, extra: Sequence[str]) -> None:
     from mitmproxy.options import Options
     from mitmproxy.tools.dump import DumpMaster
 
-    _configure_logging()
+    termlog = _configure_logging()
 
+    from egress_watch.doctor import CanaryResponder
     from egress_watch.proxy import EgressWatch
 
-    master = DumpMaster(Options(), with_termlog=True, with_dumper=False)
+    catalog = catalog_with(settings.services)
+    _secure_confdir(paths.confdir)
+    prepare_ca(paths, catalog)
+    master = DumpMaster(Options(), with_termlog=termlog, with_dumper=False)
     fail_mode = settings.fail_mode_setting.value if settings.fail_mode_setting else ""
     master.addons.add(EgressWatch(str(paths.home), settings.mode.value, fail_mode))
-    master.options.update(**mitmproxy_options(paths, settings, builtin_catalog()))
+    master.addons.add(CanaryResponder())
+    master.options.update(**mitmproxy_options(paths, settings, catalog))
     if extra:
         master.options.set(*extra)
-    _secure_confdir(paths.confdir)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, master.shutdown)
+    loop.add_signal_handler(signal.SIGHUP, reload_config, master, paths)
     await master.run()
 
 
@@ -168,10 +235,11 @@ def start_background(paths: HomePaths, settings: Settings, argv: Sequence[str]) 
         *argv,
     ]
     fd = os.open(paths.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    with os.fdopen(fd, "ab") as log_file:
+    env = {**os.environ, LOG_ENV: str(paths.log)}
+    with os.fdopen(fd, "ab") as log_file:  # catches what happens before logging is set up
         child = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
-            start_new_session=True, close_fds=True,
+            start_new_session=True, close_fds=True, env=env,
         )  # fmt: skip
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -226,9 +294,12 @@ def status(paths: HomePaths) -> dict[str, Any]:
     state = read_state(paths) if pid is not None else None
     if pid is None or state is None or state.get("pid") != pid:
         return {"running": False, "pid": pid, "home": str(paths.home)}
+    uptime = round(time.time() - float(state["started_at"]), 1)
     return {
         "running": True,
         "home": str(paths.home),
         **state,
-        "uptime_s": round(time.time() - float(state["started_at"]), 1),
+        "port": state.get("listen_port"),
+        "uptime": uptime,
+        "uptime_s": uptime,
     }
