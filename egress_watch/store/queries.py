@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
 
-from egress_watch.model import Severity, utc_iso
+from egress_watch.model import Category, Severity, utc_iso
 
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
+FINDING_FIELDS = (
+    "category", "rule", "severity", "masked", "fingerprint", "start", '"end"', "segment_index",
+    "role", "message_index", "reason", "path_hint", "source_repo", "source_path",
+    "source_start_line", "source_end_line", "score", "status",
+)  # fmt: skip
 
-def parse_since(value: str, now: datetime) -> datetime:
-    """Turn ``7d``, ``12h``, ``30m`` or an ISO date/time into an aware UTC datetime."""
+
+def parse_when(value: str, now: datetime) -> datetime:
+    """Turn ``7d``, ``12h``, ``30m`` (ago) or an ISO date/time into an aware UTC datetime."""
     match = _DURATION.match(value.strip())
     if match:
         return now - timedelta(seconds=int(match[1]) * _UNIT_SECONDS[match[2]])
@@ -26,7 +32,10 @@ def parse_since(value: str, now: datetime) -> datetime:
         raise ValueError(
             f"expected a duration like 7d, 12h, 30m or an ISO date, got {value!r}"
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parsed if parsed.tzinfo else parsed.astimezone()
+
+
+parse_since = parse_when
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,30 +43,51 @@ class EventFilter:
     """Which events to list; every field narrows the result."""
 
     since: datetime | None = None
+    until: datetime | None = None
     min_severity: Severity | None = None
+    category: Category | None = None
     service: str | None = None
+    process: str | None = None
+    repo: str | None = None
     after_id: int | None = None
     limit: int = 100
 
 
-def list_events(db: Database, query: EventFilter) -> list[dict[str, Any]]:
-    """Events newest first, each with its findings (redacted fields only)."""
+def _where(query: EventFilter) -> tuple[str, list[object]]:
+    """SQL conditions for a filter; only fixed text is interpolated, values are parameters."""
     clauses: list[str] = []
     params: list[object] = []
-    if query.since is not None:
-        clauses.append("ts >= ?")
-        params.append(utc_iso(query.since))
-    if query.min_severity is not None:
-        clauses.append("severity_rank >= ?")
-        params.append(int(query.min_severity))
-    if query.service:
-        clauses.append("service = ?")
-        params.append(query.service)
-    if query.after_id is not None:
-        clauses.append("id > ?")
-        params.append(query.after_id)
-    where = " AND ".join(clauses) or "1"
-    sql = f"SELECT * FROM events WHERE {where} ORDER BY id DESC LIMIT ?"  # noqa: S608 (clauses are fixed text)
+    for condition, value in (
+        ("ts >= ?", utc_iso(query.since) if query.since else None),
+        ("ts < ?", utc_iso(query.until) if query.until else None),
+        ("severity_rank >= ?", int(query.min_severity) if query.min_severity else None),
+        ("service = ?", query.service),
+        ("process_name = ?", query.process),
+        ("id > ?", query.after_id),
+    ):
+        if value is not None:
+            clauses.append(condition)
+            params.append(value)
+    # EXISTS, not IN: the time and severity conditions narrow the events first, then each
+    # candidate is checked through the findings(event_id) index.
+    if query.category is not None:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM findings f WHERE f.event_id = events.id AND f.category = ?)"
+        )
+        params.append(query.category.value)
+    if query.repo is not None:
+        clauses.append(  # both sides use a partial index on the repo column
+            "id IN (SELECT id FROM events WHERE process_repo = ? "
+            "UNION SELECT event_id FROM findings WHERE source_repo = ?)"
+        )
+        params += [query.repo, query.repo]
+    return " AND ".join(clauses) or "1", params
+
+
+def list_events(db: Database, query: EventFilter) -> list[dict[str, Any]]:
+    """Events newest first, each with its findings (redacted fields only)."""
+    where, params = _where(query)
+    sql = f"SELECT * FROM events WHERE {where} ORDER BY id DESC LIMIT ?"  # noqa: S608
     events = [dict(row) for row in db.query(sql, [*params, query.limit])]
     _attach_findings(db, events)
     return events
@@ -70,9 +100,7 @@ def _attach_findings(db: Database, events: list[dict[str, Any]]) -> None:
     for event in events:
         event["findings"] = []
     marks = ",".join("?" * len(by_id))
-    columns = 'event_id, category, rule, severity, masked, fingerprint, start, "end", ' + (
-        "segment_index, role, message_index, reason"
-    )
+    columns = ", ".join(("event_id", *FINDING_FIELDS))
     sql = f"SELECT {columns} FROM findings WHERE event_id IN ({marks}) ORDER BY id"  # noqa: S608
     for row in db.query(sql, list(by_id)):
         by_id[row.pop("event_id")]["findings"].append(row)
@@ -80,3 +108,9 @@ def _attach_findings(db: Database, events: list[dict[str, Any]]) -> None:
 
 def event_count(db: Database) -> int:
     return int(db.execute("SELECT count(*) FROM events").fetchone()[0])
+
+
+def exposures(db: Database, since: datetime | None = None) -> list[dict[str, Any]]:
+    """Unique values exposed (by fingerprint), most severe and most recent first."""
+    sql = "SELECT * FROM exposures WHERE last_seen >= ? ORDER BY severity_rank DESC, last_seen DESC"
+    return [dict(row) for row in db.query(sql, [utc_iso(since) if since else ""])]

@@ -1,77 +1,110 @@
 """The one writer: a thread that commits events in small batches and confirms each commit.
 
 The proxy waits on the returned future before forwarding, which is how "committed before
-forwarded" holds without blocking mitmproxy's event loop.
+forwarded" holds without blocking mitmproxy's event loop. When the database cannot be written
+(locked, corrupt, disk full) events go to an append-only spool file instead, so nothing is
+lost and the request still goes on; the spool is replayed into the database once it works.
+Between batches, when idle, the writer prunes events older than the retention period in small
+transactions, so pruning never holds the write lock for long.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import sqlite3
 import threading
+import time
 from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from egress_watch.model import Event
-from egress_watch.store.database import open_writer
+from egress_watch.model import Event, utc_iso
+from egress_watch.store import records
+from egress_watch.store.database import BUSY_TIMEOUT_MS, open_writer
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
-
-_INSERT_EVENT = """
-INSERT INTO events (ts, service, family, host, method, path, bytes_out, action, severity,
-    severity_rank, finding_count, segment_count, uninspected_reason, error, client)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
-_INSERT_FINDING = """
-INSERT INTO findings (event_id, category, rule, severity, severity_rank, masked, fingerprint,
-    start, "end", segment_index, role, message_index, reason)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
+SPOOLED = 0
+"""The id a future resolves to when its event went to the spool instead of the database."""
 
 _Item = tuple[Event, "Future[int]"]
+_INSERT_EVENT = records.insert_sql("events", records.EVENT_COLUMNS)
+_INSERT_FINDING = records.insert_sql("findings", records.FINDING_COLUMNS)
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """How long events are kept, and how pruning is paced."""
+
+    days: int = 90
+    batch: int = 500
+    interval_s: float = 60.0
+    start_delay_s: float = 1.0
+    """Let the daemon come up before the first pruning pass."""
 
 
 def insert_event(conn: sqlite3.Connection, event: Event) -> int:
-    """Insert one event and its findings inside the caller's transaction; return its id."""
-    severity = event.severity
-    cursor = conn.execute(
-        _INSERT_EVENT,
-        (
-            event.timestamp, event.service, event.family, event.host, event.method, event.path,
-            event.bytes_out, event.action.value, severity.label if severity else None,
-            int(severity or 0), len(event.findings), event.segment_count,
-            event.uninspected_reason, event.error, event.client,
-        ),
-    )  # fmt: skip
-    event_id = cursor.lastrowid
-    assert event_id is not None  # an INSERT always sets lastrowid
+    """Insert one event, its findings and exposure sightings in the caller's transaction."""
+    event_id = conn.execute(_INSERT_EVENT, records.event_row(event)).lastrowid
+    if event_id is None:  # pragma: no cover - an INSERT always sets lastrowid
+        raise sqlite3.DatabaseError("insert returned no row id")
+    conn.executemany(_INSERT_FINDING, [records.finding_row(event_id, f) for f in event.findings])
     conn.executemany(
-        _INSERT_FINDING,
-        [
-            (
-                event_id, f.category.value, f.rule, f.severity.label, int(f.severity), f.masked,
-                f.fingerprint, f.start, f.end, f.segment_index, f.role, f.message_index, f.reason,
-            )
-            for f in event.findings
-        ],
-    )  # fmt: skip
+        records.UPSERT_EXPOSURE,
+        [records.exposure_params(event_id, event, f) for f in records.distinct_exposures(event)],
+    )
     return event_id
+
+
+def prune_batch(conn: sqlite3.Connection, cutoff: str, batch: int) -> int:
+    """Delete up to ``batch`` of the oldest events before ``cutoff``; exposures stay."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        ids = [row[0] for row in conn.execute(
+            "SELECT id FROM events WHERE ts < ? ORDER BY id LIMIT ?", (cutoff, batch)
+        )]  # fmt: skip
+        if ids:
+            marks = ",".join("?" * len(ids))
+            for table, column in (("findings", "event_id"), ("acknowledgements", "event_id"),
+                                  ("events", "id")):  # fmt: skip
+                conn.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", ids)  # noqa: S608
+        conn.execute("COMMIT")
+    except sqlite3.Error:
+        conn.execute("ROLLBACK")
+        raise
+    return len(ids)
 
 
 class EventWriter:
     """Owns the write connection; everything else submits events through ``submit``."""
 
-    def __init__(self, path: Path) -> None:
-        self._db = open_writer(path)
+    def __init__(
+        self,
+        path: Path,
+        spool: Path | None = None,
+        retention: Retention | None = None,
+        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+    ) -> None:
+        self._path = path
+        self._spool = spool or path.with_name(path.name + ".spool.jsonl")
+        self._retention = retention or Retention()
+        self._db = open_writer(path, busy_timeout_ms)
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._next_prune = time.monotonic() + self._retention.start_delay_s
+        self._replay_spool()
         self._thread = threading.Thread(target=self._run, name="egress-watch-writer", daemon=True)
         self._thread.start()
 
+    @property
+    def spool_path(self) -> Path:
+        return self._spool
+
     def submit(self, event: Event) -> Future[int]:
-        """Queue ``event``; the future resolves to its row id once committed."""
+        """Queue ``event``; the future resolves to its row id once committed (0 if spooled)."""
         future: Future[int] = Future()
         self._queue.put((event, future))
         return future
@@ -87,7 +120,10 @@ class EventWriter:
         self._db.conn.close()
 
     def _next_batch(self) -> tuple[list[_Item], bool]:
-        first = self._queue.get()
+        try:
+            first = self._queue.get(timeout=max(0.0, self._next_prune - time.monotonic()))
+        except queue.Empty:
+            return [], False
         if first is None:
             return [], True
         batch = [first]
@@ -107,6 +143,8 @@ class EventWriter:
             batch, stopping = self._next_batch()
             if batch:
                 self._commit(batch)
+            if not stopping and time.monotonic() >= self._next_prune:
+                self._prune_once()
 
     def _commit(self, batch: list[_Item]) -> None:
         conn = self._db.conn
@@ -117,9 +155,59 @@ class EventWriter:
         except sqlite3.Error as error:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            log.error("history write failed: %s", error)
-            for _, future in batch:
-                future.set_exception(error)
+            self._spool_batch(batch, error)
             return
         for (_, future), event_id in zip(batch, ids, strict=True):
             future.set_result(event_id)
+        if self._spool.exists():
+            self._replay_spool()
+
+    def _spool_batch(self, batch: list[_Item], error: sqlite3.Error) -> None:
+        """Keep the events in the append-only spool; fail their futures only if that fails too."""
+        log.error("history write failed (%s); spooling %d event(s) to %s", error, len(batch),
+                  self._spool)  # fmt: skip
+        try:
+            fd = os.open(self._spool, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as spool:
+                spool.writelines(records.event_to_json(event) + "\n" for event, _ in batch)
+                spool.flush()
+                os.fsync(spool.fileno())
+        except OSError as spool_error:
+            for _, future in batch:
+                future.set_exception(spool_error)
+            return
+        for _, future in batch:
+            future.set_result(SPOOLED)
+
+    def _replay_spool(self) -> None:
+        """Move spooled events into the database in one transaction, then drop the spool."""
+        try:
+            lines = self._spool.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return
+        conn = self._db.conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for line in lines:
+                if line.strip():
+                    insert_event(conn, records.event_from_json(line))
+            conn.execute("COMMIT")
+        except sqlite3.Error as error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            log.warning("spool replay postponed: %s", error)
+            return
+        self._spool.unlink()
+        log.info("replayed %d spooled event(s) into %s", len(lines), self._path)
+
+    def _prune_once(self) -> None:
+        now = time.monotonic()
+        cutoff = utc_iso(datetime.now(UTC) - timedelta(days=self._retention.days))
+        try:
+            pruned = prune_batch(self._db.conn, cutoff, self._retention.batch)
+        except sqlite3.Error as error:
+            log.warning("pruning postponed: %s", error)
+            pruned = 0
+        # Keep going (between event batches) while there is a backlog; else wait an interval.
+        backlog = pruned == self._retention.batch
+        self._next_prune = now if backlog else now + self._retention.interval_s
