@@ -38,10 +38,14 @@ from tests.support.servers import (
 BIN = Path(sys.executable).parent
 
 
-def prompt_body(kb: int) -> bytes:
-    """A chat request of about ``kb`` KiB of code-like text, one planted fake key."""
+def prompt_body(kb: int, nonce: int = 0) -> bytes:
+    """A chat request of about ``kb`` KiB of code-like text, one planted fake key.
+
+    ``nonce`` makes every request new text, so the classifier's cache of already-seen
+    segments cannot hide the cost of a scan.
+    """
     line = "    result = compute_total(items, discount=0.15)  # apply the seasonal discount\n"
-    text = line * (kb * 1024 // len(line))
+    text = f"# request {nonce}\n" + line * (kb * 1024 // len(line))
     text += "aws_access_key_id = " + "AKIA" + "Q3EXT7PLN2ZRW5YB\n"
     return json.dumps({"model": "m", "messages": [{"role": "user", "content": text}]}).encode()
 
@@ -58,20 +62,33 @@ def proxy_process(command: list[str], port: int, log: Path) -> Iterator[None]:
         process.wait(timeout=30)
 
 
-def measure(port: int, cafile: Path, body: bytes, count: int) -> list[float]:
-    context = ssl.create_default_context(cafile=cafile)
-    latencies = []
+def measure(targets: dict[str, tuple[int, Path]], kb: int, count: int) -> dict[str, list[float]]:
+    """Alternate requests between the proxies, so load from elsewhere hits both alike."""
     headers = {"content-type": "application/json"}
-    with httpx.Client(proxy=f"http://127.0.0.1:{port}", verify=context, timeout=60) as client:
+    clients = {
+        name: httpx.Client(
+            proxy=f"http://127.0.0.1:{port}",
+            verify=ssl.create_default_context(cafile=cafile),
+            timeout=60,
+        )
+        for name, (port, cafile) in targets.items()
+    }
+    latencies: dict[str, list[float]] = {name: [] for name in targets}
+    try:
         for index in range(count + 10):
-            started = time.perf_counter()
-            response = client.post(
-                "https://api.openai.com/v1/chat/completions", content=body, headers=headers
-            )
-            elapsed = time.perf_counter() - started
-            response.raise_for_status()
-            if index >= 10:  # warm-up: TLS handshakes, imports, caches
-                latencies.append(elapsed * 1000)
+            body = prompt_body(kb, index)
+            for name, client in clients.items():
+                started = time.perf_counter()
+                response = client.post(
+                    "https://api.openai.com/v1/chat/completions", content=body, headers=headers
+                )
+                elapsed = time.perf_counter() - started
+                response.raise_for_status()
+                if index >= 10:  # warm-up: TLS handshakes, imports, caches
+                    latencies[name].append(elapsed * 1000)
+    finally:
+        for client in clients.values():
+            client.close()
     return latencies
 
 
@@ -85,36 +102,42 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--kb", type=int, default=100)
     args = parser.parse_args()
-    body = prompt_body(args.kb)
+
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         ca = make_test_ca(tmp / "ca")
         results = {}
-        with UpstreamServer(ca) as upstream, ConnectProxy(("127.0.0.1", upstream.port)) as tunnel:
-            port = free_port()
-            plain_conf = tmp / "plain"
+        with (
+            UpstreamServer(ca) as upstream,
+            ConnectProxy(("127.0.0.1", upstream.port)) as tunnel,
+        ):
+            plain_port, our_port = free_port(), free_port()
+            plain_conf, home = tmp / "plain", tmp / "home"
             plain = [
-                str(BIN / "mitmdump"), "-q", "--listen-host", "127.0.0.1", "-p", str(port),
+                str(BIN / "mitmdump"), "-q", "--listen-host", "127.0.0.1", "-p", str(plain_port),
                 "--mode", f"upstream:{tunnel.url}", "--set", "ssl_insecure=true",
                 "--set", f"confdir={plain_conf}",
             ]  # fmt: skip
-            with proxy_process(plain, port, tmp / "plain.log"):
-                results["mitmdump"] = measure(
-                    port, plain_conf / "mitmproxy-ca-cert.pem", body, args.requests
-                )
-            port = free_port()
-            home = tmp / "home"
             ours = [
                 sys.executable, "-m", "egress_watch", "--home", str(home), "start",
-                "--foreground", "--listen-port", str(port), "--upstream-proxy", tunnel.url,
+                "--foreground", "--listen-port", str(our_port), "--upstream-proxy", tunnel.url,
                 "--set", "ssl_insecure=true",
             ]  # fmt: skip
-            with proxy_process(ours, port, tmp / "ours.log"):
-                results["egress-watch"] = measure(
-                    port, home / "mitmproxy" / "mitmproxy-ca-cert.pem", body, args.requests
+            with (
+                proxy_process(plain, plain_port, tmp / "plain.log"),
+                proxy_process(ours, our_port, tmp / "ours.log"),
+            ):
+                results = measure(
+                    {
+                        "mitmdump": (plain_port, plain_conf / "mitmproxy-ca-cert.pem"),
+                        "egress-watch": (our_port, home / "mitmproxy" / "mitmproxy-ca-cert.pem"),
+                    },
+                    args.kb,
+                    args.requests,
                 )
     print(
-        f"{args.requests} sequential POSTs of {len(body) / 1024:.0f} KiB, "
+        f"{args.requests} sequential POSTs of {len(prompt_body(args.kb)) / 1024:.0f} KiB "
+        "(new text each), "
         f"cpu count {os.cpu_count()}"
     )
     stats = {name: percentiles(samples) for name, samples in results.items()}

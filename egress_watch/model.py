@@ -82,6 +82,8 @@ class Capture:
     body: bytes | None
     client_address: tuple[str, int] | None = None
     uninspected_reason: str | None = None
+    streamed: bool = False
+    """The body was forwarded while it was read, so it can be recorded but not stopped."""
 
     def header(self, name: str) -> str | None:
         """Return the first header called ``name`` (case-insensitive), or None."""
@@ -107,6 +109,20 @@ class Segment:
     text: str
     origin: JsonPath = ()
     message_index: int | None = None
+    path_hint: str | None = None
+    """The file path the request names for this text (a tool's ``path`` argument, a
+    ``# Path:`` header, a multipart filename), when there is one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where proprietary code came from: a registered repository, file and line span."""
+
+    repo: str
+    path: str
+    start_line: int
+    end_line: int
+    score: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +140,8 @@ class Finding:
     reason: str = ""
     role: str = ""
     message_index: int | None = None
+    path_hint: str | None = None
+    source: Source | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +163,19 @@ class Decision:
 
 
 @dataclass(frozen=True, slots=True)
+class ProcessInfo:
+    """The local process that sent a request (command line already masked)."""
+
+    pid: int
+    name: str
+    exe: str | None = None
+    cmdline: str | None = None
+    parents: tuple[str, ...] = ()
+    cwd: str | None = None
+    repo: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Event:
     """One inspected request, ready to store: metadata and redacted findings, never the body."""
 
@@ -161,6 +192,9 @@ class Event:
     uninspected_reason: str | None = None
     error: str | None = None
     client: str | None = None
+    model: str | None = None
+    conversation_key: str | None = None
+    process: ProcessInfo | None = None
 
     @property
     def severity(self) -> Severity | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from egress_watch.classify.engine import Engine
 from egress_watch.decode import decode_body
@@ -20,7 +21,7 @@ from egress_watch.model import (
     Severity,
     utc_iso,
 )
-from egress_watch.policy import decide
+from egress_watch.policy import decide, enforceable
 from egress_watch.rewrite import redacted_body
 from egress_watch.services import Catalog
 
@@ -52,7 +53,12 @@ def _with_places(findings: list[Finding], extraction: Extraction) -> tuple[Findi
     for finding in findings:
         segment = extraction.segments[finding.segment_index]
         placed.append(
-            dataclasses.replace(finding, role=segment.role, message_index=segment.message_index)
+            dataclasses.replace(
+                finding,
+                role=segment.role,
+                message_index=segment.message_index,
+                path_hint=segment.path_hint,
+            )
         )
     return tuple(placed)
 
@@ -72,7 +78,11 @@ class Inspector:
         """Inspect one captured request that the catalog routed to ``route``."""
         extraction = self._extract(capture, route)
         findings = _with_places(self.engine.classify_segments(extraction.segments), extraction)
-        decision = decide(findings, self.policy.mode, self.policy.block_severity)
+        decision = enforceable(
+            decide(findings, self.policy.mode, self.policy.block_severity),
+            extraction.rewritable,
+            capture.streamed,
+        )
         event = Event(
             timestamp=utc_iso(now or datetime.now(UTC)),
             service=route.service_id,
@@ -86,6 +96,7 @@ class Inspector:
             segment_count=len(extraction.segments),
             uninspected_reason=extraction.uninspected_reason,
             client=_client(capture),
+            model=model_of(extraction.document),
         )
         rewritten = None
         if decision.action is Action.REDACT:
@@ -102,7 +113,14 @@ class Inspector:
         )
         if decoded.body is None:
             return Extraction((), uninspected_reason=decoded.reason)
-        return extract_body(decoded.body, route.family)
+        return extract_body(decoded.body, route.family, capture.header("content-type"))
+
+
+def model_of(document: Any) -> str | None:
+    """The model a JSON request asks for, when it says so at the top level."""
+    if isinstance(document, dict) and isinstance(document.get("model"), str):
+        return str(document["model"])[:200]
+    return None
 
 
 def _client(capture: Capture) -> str | None:

@@ -18,10 +18,31 @@ def decide(findings: Sequence[Finding], mode: Mode, threshold: Severity) -> Deci
     rules = ", ".join(sorted({f.rule for f in serious}))
     if mode is Mode.REDACT:
         return Decision(Action.REDACT, f"redacted {rules}", serious)
+    return block(serious)
+
+
+def block(serious: tuple[Finding, ...], why: str = "") -> Decision:
+    """A block decision whose reason names what was found (masked) and what to do."""
     masked = "; ".join(f"{f.rule} {f.masked}" for f in serious[:5])
     return Decision(
         Action.BLOCK,
-        f"egress-watch blocked this request because it contains {masked}. "
+        f"egress-watch blocked this request because it contains {masked}{why}. "
         "Remove the value and send the request again.",
         serious,
     )
+
+
+def enforceable(decision: Decision, rewritable: bool, streamed: bool = False) -> Decision:
+    """Turn a decision into one the proxy can carry out for this body.
+
+    A streamed body has already left when it is inspected: it is recorded, not stopped.
+    Redaction needs a body whose strings can be rewritten in place; protobuf, multipart and
+    base64-wrapped bodies cannot be re-encoded safely here, so those are blocked instead.
+    """
+    if streamed and decision.action is not Action.PASS:
+        return Decision(
+            Action.PASS, "streamed request: recorded, could not be stopped", decision.findings
+        )
+    if decision.action is Action.REDACT and not rewritable:
+        return block(decision.findings, " (this body cannot be redacted in place)")
+    return decision

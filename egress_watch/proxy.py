@@ -7,6 +7,7 @@ through the single writer, so mitmproxy's event loop never waits on either.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -26,8 +27,9 @@ from egress_watch.model import Action, Capture, FailMode, Mode, Route
 from egress_watch.paths import HomePaths, resolve_home
 from egress_watch.pipeline import Inspection, Inspector, Policy, error_event
 from egress_watch.responses import BLOCK_STATUS, ERROR_STATUS, error_body
-from egress_watch.services import builtin_catalog
+from egress_watch.services import catalog_with
 from egress_watch.settings import Settings, load_settings
+from egress_watch.streams import BodyTee, is_streaming_rpc
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +49,26 @@ CREDENTIAL_HEADERS = frozenset(
     }
 )
 STATE_INTERVAL_S = 2.0
+TEE_KEY = "egress_watch_tee"
 
 
-def capture_from_flow(flow: http.HTTPFlow) -> Capture:
-    """Copy what the pipeline needs out of a flow, leaving credentials behind."""
+def capture_from_flow(flow: http.HTTPFlow, body: bytes | None = None) -> Capture:
+    """Copy what the pipeline needs out of a flow, leaving credentials behind.
+
+    ``body`` replaces the flow's content for requests that were streamed through a BodyTee.
+    """
     request = flow.request
     headers = tuple(
         (k, v) for k, v in request.headers.items(multi=True) if k.lower() not in CREDENTIAL_HEADERS
     )
-    reason = "request body was streamed, not buffered" if request.raw_content is None else None
+    tee = flow.metadata.get(TEE_KEY)
+    reason = None
+    if isinstance(tee, BodyTee):
+        body = tee.body()
+        if body is None:
+            reason = f"streamed body of {tee.size} bytes exceeded the inspection limit"
+    elif request.raw_content is None:
+        reason = "request body was streamed, not buffered"
     return Capture(
         method=request.method,
         scheme=request.scheme,
@@ -63,9 +76,10 @@ def capture_from_flow(flow: http.HTTPFlow) -> Capture:
         port=request.port,
         path=request.path,
         headers=headers,
-        body=request.raw_content,
+        body=body if body is not None else request.raw_content,
         client_address=flow.client_conn.peername,
         uninspected_reason=reason,
+        streamed=isinstance(tee, BodyTee),
     )
 
 
@@ -128,7 +142,7 @@ class EgressWatch:
             raise OptionsError(str(error)) from None
 
     def _setup(self, home: str | None) -> None:
-        from egress_watch.store.writer import EventWriter
+        from egress_watch.store.writer import EventWriter, Retention
 
         paths = HomePaths(resolve_home(home))
         prepare_home(paths)
@@ -139,13 +153,13 @@ class EgressWatch:
         if ctx.options.egress_watch_fail_mode:
             overrides["fail_mode_setting"] = FailMode(ctx.options.egress_watch_fail_mode)
         settings = settings.replace(**overrides) if overrides else settings
-        engine = Engine(load_hmac_key(paths))
+        engine = Engine.configured(load_hmac_key(paths), settings, paths.config.parent)
         policy = Policy(settings.mode, settings.block_severity, settings.max_body_mib * 2**20)
-        writer = EventWriter(paths.database)
+        writer = EventWriter(paths.database, retention=Retention(days=settings.retention_days))
         if self.writer is not None:
             self.writer.close()
         self.paths, self.settings, self.writer = paths, settings, writer
-        self.inspector = Inspector(builtin_catalog(), engine, policy)
+        self.inspector = Inspector(catalog_with(settings.services), engine, policy)
         log.info("egress-watch: recording to %s (mode %s)", paths.database, settings.mode.value)
 
     def running(self) -> None:
@@ -169,6 +183,20 @@ class EgressWatch:
             request.pretty_host, request.path
         )
 
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        """Stream RPC bodies that may stay open (Cursor, Windsurf) instead of stalling them."""
+        if self.inspector is None or not is_streaming_rpc(flow.request.headers.get("content-type")):
+            return
+        if self.route_of(flow) is not None:
+            tee = BodyTee(self.settings.max_body_mib * 2**20)
+            flow.metadata[TEE_KEY] = tee
+            flow.request.stream = tee
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        """Responses are never inspected: stream them, so tokens (SSE) reach the tool at once."""
+        if flow.response is not None and self.inspector is not None and self.route_of(flow):
+            flow.response.stream = True
+
     async def request(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None or flow.error is not None or not flow.live:
             return
@@ -179,18 +207,67 @@ class EgressWatch:
             return
         self.stats.requests += 1
         capture = capture_from_flow(flow)
+        inspected = await self._inspect_and_record(flow, capture, route)
+        if inspected is not None:
+            self._apply(flow, *inspected)
+
+    async def websocket_message(self, flow: http.HTTPFlow) -> None:
+        """Each text message a client sends on an AI service's WebSocket is one event."""
+        if self.inspector is None or self.writer is None or flow.websocket is None:
+            return
+        message = flow.websocket.messages[-1]
+        if not message.from_client or message.dropped:
+            return
+        route = self.route_of(flow)
+        if route is None:
+            return
+        self.stats.requests += 1
+        capture = dataclasses.replace(
+            capture_from_flow(flow, message.content),
+            method="WS",
+            headers=(),  # the handshake's headers say nothing about this message's body
+            uninspected_reason=None if message.is_text else "binary WebSocket message",
+            streamed=False,
+        )
+        inspected = await self._inspect_and_record(flow, capture, route)
+        if inspected is None:
+            return
+        inspection, _event_id = inspected
+        self._count(inspection)
+        decision = inspection.decision
+        if decision.action is Action.REDACT and inspection.rewritten_body is not None:
+            self.stats.redacted += 1
+            message.content = inspection.rewritten_body
+        elif decision.action is Action.BLOCK:
+            self.stats.blocked += 1
+            message.drop()
+            notice = {"type": "error", "error": {"type": "egress_watch_blocked",
+                                                  "message": decision.reason}}  # fmt: skip
+            ctx.master.commands.call(
+                "inject.websocket", flow, True, json.dumps(notice).encode(), True
+            )
+
+    async def _inspect_and_record(
+        self, flow: http.HTTPFlow, capture: Capture, route: Route
+    ) -> tuple[Inspection, int] | None:
+        """Inspect off the event loop, commit the event, and return both; None after a failure."""
+        assert self.inspector is not None
+        assert self.writer is not None
         try:
             inspection = await asyncio.to_thread(self.inspector.inspect, capture, route)
             event_id = await asyncio.wrap_future(self.writer.submit(inspection.event))
         except Exception as error:
             await self._fail(flow, capture, route, error)
-            return
-        self._apply(flow, inspection, event_id)
+            return None
+        return inspection, event_id
 
-    def _apply(self, flow: http.HTTPFlow, inspection: Inspection, event_id: int) -> None:
+    def _count(self, inspection: Inspection) -> None:
         self.stats.events += 1
         if inspection.event.uninspected_reason:
             self.stats.uninspected += 1
+
+    def _apply(self, flow: http.HTTPFlow, inspection: Inspection, event_id: int) -> None:
+        self._count(inspection)
         decision = inspection.decision
         flow.metadata["egress_watch"] = {
             "event_id": event_id,
@@ -218,14 +295,16 @@ class EgressWatch:
         closed = self.settings.fail_mode is FailMode.CLOSED
         log.error("egress-watch: inspection failed (%s); fail %s", type(error).__name__,
                   "closed" if closed else "open")  # fmt: skip
-        action = Action.BLOCK if closed else Action.PASS
+        action = Action.BLOCK if closed and not capture.streamed else Action.PASS
         try:
             await asyncio.wrap_future(
                 self.writer.submit(error_event(capture, route, error, action))
             )
         except Exception as write_error:
             log.error("egress-watch: could not record the failure (%s)", type(write_error).__name__)
-        if closed:
+        if closed and capture.method == "WS" and flow.websocket is not None:
+            flow.websocket.messages[-1].drop()
+        elif closed and not capture.streamed:
             message = "egress-watch could not inspect this request and is configured to fail closed"
             flow.response = http.Response.make(
                 ERROR_STATUS,

@@ -154,3 +154,23 @@ def test_redact_mode_rewrites_the_value_and_keeps_the_request_valid(
     assert content.startswith('a\n"k": [REDACTED:aws-access-key:')
     assert content.endswith("]\n")
     assert rows(ew_home, "select action from events") == [("redact",)]
+
+
+def test_redact_mode_blocks_a_protobuf_body_it_cannot_rewrite(
+    addon: tuple[EgressWatch, taddons.context], ew_home: HomePaths
+) -> None:
+    from tests.fixtures.wire.cases import envelope, pb
+
+    instance, tctx = addon
+    tctx.configure(instance, egress_watch_mode="redact")
+    message = pb(1, pb(1, "src/deploy.py") + pb(2, f"aws_key = '{fake_aws_key_id()}'\n"))
+    request = http.Request.make(
+        "POST", "https://api2.cursor.sh/aiserver.v1.AiService/StreamCpp",
+        envelope(message, compress=True), {"content-type": "application/connect+proto"},
+    )  # fmt: skip
+    flow = tflow.tflow(req=request)
+    run(instance.request(flow))
+    assert flow.response is not None
+    assert flow.response.status_code == 403
+    assert b"cannot be redacted in place" in (flow.response.content or b"")
+    assert rows(ew_home, "select service, action from events") == [("cursor", "block")]

@@ -7,7 +7,7 @@ import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,10 +63,19 @@ def test_ca(tmp_path: Path) -> TestCA:
 
 @contextmanager
 def start_proxy(
-    tmp_path: Path, test_ca: TestCA, ew_home: HomePaths, *flags: str
+    tmp_path: Path,
+    test_ca: TestCA,
+    ew_home: HomePaths,
+    *flags: str,
+    upstream: ConnectProxy | None = None,
 ) -> Iterator[RunningProxy]:
-    """Start upstream, CONNECT proxy and ``egress-watch start --foreground`` with ``flags``."""
-    with UpstreamServer(test_ca) as upstream, ConnectProxy(("127.0.0.1", upstream.port)) as tunnel:
+    """Start upstream, CONNECT proxy and ``egress-watch start --foreground`` with ``flags``.
+
+    ``upstream`` replaces the default HTTP/1.1 upstream and its tunnel (e.g. an HTTP/2 one).
+    """
+    with ExitStack() as stack:
+        server = stack.enter_context(UpstreamServer(test_ca))
+        tunnel = upstream or stack.enter_context(ConnectProxy(("127.0.0.1", server.port)))
         port = free_port()
         log_path = tmp_path / "proxy.log"
         command = [
@@ -78,7 +87,7 @@ def start_proxy(
             process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
         try:
             wait_for_port("127.0.0.1", port, timeout=60, process=process)
-            yield RunningProxy(process, port, ew_home, log_path, upstream, tunnel, test_ca)
+            yield RunningProxy(process, port, ew_home, log_path, server, tunnel, test_ca)
         finally:
             process.terminate()
             try:

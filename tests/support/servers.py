@@ -335,6 +335,8 @@ class UpstreamResponse:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    chunks: Iterable[bytes] | None = None
+    """When set, the body is sent chunked, one write per item, as a streaming API does (SSE)."""
 
     @classmethod
     def json(cls, payload: Any, status: int = 200) -> UpstreamResponse:
@@ -417,6 +419,7 @@ class _UpstreamHandler(http.server.BaseHTTPRequestHandler):
     server_version = "egress-watch-test-upstream"
     sys_version = ""
     timeout = _IO_TIMEOUT  # an idle or stuck client frees its thread after this
+    disable_nagle_algorithm = True  # small writes go out at once, as real API servers do
     server: _UpstreamHTTPServer
     _sni: str | None = None
 
@@ -500,6 +503,14 @@ class _UpstreamHandler(http.server.BaseHTTPRequestHandler):
         self.send_response(resp.status)
         for k, v in resp.headers.items():
             self.send_header(k, v)
+        if resp.chunks is not None:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for chunk in resp.chunks:
+                self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+            return
         self.send_header("Content-Length", str(len(resp.body)))
         self.end_headers()
         if self.command != "HEAD":
@@ -762,6 +773,7 @@ class ConnectProxy:
                         return
                     try:
                         client, _addr = listener.accept()
+                        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                     except (BlockingIOError, InterruptedError):
                         continue
                     except OSError as exc:
@@ -806,6 +818,7 @@ class ConnectProxy:
                 self._cond.notify_all()
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
+                upstream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 client.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
                 return

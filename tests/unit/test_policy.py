@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from egress_watch.model import Action, Category, Finding, Mode, Severity
-from egress_watch.policy import decide
+from egress_watch.policy import decide, enforceable
 
 
 def finding(severity: Severity, rule: str = "r") -> Finding:
@@ -32,3 +32,21 @@ def test_decide(mode: Mode, severities: list[Severity], action: Action, acted_on
 def test_block_reason_names_rules_and_masks_only() -> None:
     decision = decide([finding(Severity.CRITICAL, "aws-access-key")], Mode.BLOCK, Severity.HIGH)
     assert "aws-access-key AKIA…W5YB (20 chars)" in decision.reason
+
+
+def test_redact_of_a_body_that_cannot_be_rewritten_blocks_instead() -> None:
+    redact = decide([finding(Severity.CRITICAL, "aws-access-key")], Mode.REDACT, Severity.HIGH)
+    assert enforceable(redact, rewritable=True) is redact
+    blocked = enforceable(redact, rewritable=False)
+    assert blocked.action is Action.BLOCK
+    assert "cannot be redacted in place" in blocked.reason
+    assert blocked.findings == redact.findings
+
+
+@pytest.mark.parametrize("mode", [Mode.BLOCK, Mode.REDACT])
+def test_a_streamed_body_is_recorded_but_not_stopped(mode: Mode) -> None:
+    acted = decide([finding(Severity.CRITICAL)], mode, Severity.HIGH)
+    recorded = enforceable(acted, rewritable=True, streamed=True)
+    assert recorded.action is Action.PASS
+    assert recorded.findings == acted.findings
+    assert "could not be stopped" in recorded.reason
