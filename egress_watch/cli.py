@@ -6,7 +6,6 @@ import functools
 import json
 import sys
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ import click
 from egress_watch import __version__
 from egress_watch.errors import ConfigError, EgressWatchError
 from egress_watch.home import prepare_home
-from egress_watch.model import Mode, Severity
+from egress_watch.model import Mode
 from egress_watch.paths import HOME_ENV, HomePaths, resolve_home
 from egress_watch.settings import Settings, load_settings
 
@@ -243,60 +242,6 @@ def dashboard() -> None:
     make_app(paths.database, lambda: daemon.status(paths)).run()
 
 
-@cli.command()
-@home_option
-@click.option(
-    "--since", metavar="WHEN", help="Only events after this: 7d, 12h, 30m or an ISO date."
-)
-@click.option("--severity", type=click.Choice([s.label for s in Severity]),
-              help="Only events with a finding at least this severe.")  # fmt: skip
-@click.option("--service", metavar="ID", help="Only events to this service (see `services`).")
-@click.option("--limit", type=click.IntRange(1), default=100, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per event, per line.")
-@translate_errors
-def events(
-    since: str | None, severity: str | None, service: str | None, limit: int, as_json: bool
-) -> None:
-    """List recorded events, newest first.
-
-    Example: egress-watch events --since 7d --severity high
-    """
-    from egress_watch.store.database import open_reader
-    from egress_watch.store.queries import EventFilter, list_events, parse_since
-
-    paths = current_paths()
-    try:
-        since_at = parse_since(since, datetime.now(UTC)) if since else None
-    except ValueError as error:
-        raise UsageProblem(f"--since: {error}") from None
-    query = EventFilter(
-        since=since_at,
-        min_severity=Severity.parse(severity) if severity else None,
-        service=service,
-        limit=limit,
-    )
-    if not paths.database.exists():
-        click.echo("no events recorded yet", err=True)
-        return
-    db = open_reader(paths.database)
-    try:
-        rows = list_events(db, query)
-    finally:
-        db.conn.close()
-    for row in rows:
-        click.echo(json.dumps(row) if as_json else _event_line(row))
-
-
-def _event_line(row: dict[str, Any]) -> str:
-    rules = sorted({f["rule"] for f in row["findings"]})
-    found = f"{row['severity']}: {', '.join(rules)}" if rules else "clean"
-    if row["uninspected_reason"]:
-        found += f" (uninspected: {row['uninspected_reason']})"
-    where = f"{row['method']} {row['host']}{row['path']}"
-    when = row["ts"][:19]
-    return f"{row['id']:>6}  {when}  {row['service']:<10} {row['action']:<6} {where}  {found}"
-
-
 def _scan_inputs(files: tuple[str, ...]) -> Iterator[tuple[str, str]]:
     for name in files or ("-",):
         if name == "-":
@@ -312,16 +257,39 @@ def _scan_inputs(files: tuple[str, ...]) -> Iterator[tuple[str, str]]:
 @home_option
 @click.argument("files", nargs=-1, metavar="[FILE…|-]")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per input, per line.")
+@click.option(
+    "--har",
+    "har_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read saved traffic (HAR 1.2 or a mitmproxy flow file) and inspect every request.",
+)
+@click.option(
+    "--segments", is_flag=True, help="With --har: also print each extracted text, findings masked."
+)
 @translate_errors
-def scan(files: tuple[str, ...], as_json: bool) -> None:
+def scan(files: tuple[str, ...], as_json: bool, har_file: Path | None, segments: bool) -> None:
     """Classify text offline with the proxy's engine. Exit 1 if anything is found.
 
     Example: git diff | egress-watch scan -
+
+    Example: egress-watch scan --har session.har --json --segments
     """
     from egress_watch.classify.engine import Engine
     from egress_watch.home import load_hmac_key
 
-    engine = Engine(load_hmac_key(current_paths()))
+    config = current_paths().config
+    engine = Engine.configured(load_hmac_key(current_paths()), load_settings(config), config.parent)
+    if har_file is not None:
+        if files:
+            raise UsageProblem("give either --har FILE or text files, not both")
+        from egress_watch.commands.scan_har import scan_har
+
+        settings = load_settings(current_paths().config)
+        sys.exit(
+            EXIT_FINDINGS if scan_har(har_file, engine, settings, as_json, segments) else EXIT_OK
+        )
+    if segments:
+        raise UsageProblem("--segments only applies to --har")
     found_any = False
     for name, text in _scan_inputs(files):
         findings = engine.classify_text(text)
@@ -353,15 +321,16 @@ def _finding_json(finding: Any) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print the catalog as JSON.")
 @translate_errors
 def services(as_json: bool) -> None:
-    """List the AI services whose traffic is decrypted and inspected."""
-    from egress_watch.services import builtin_catalog
+    """List the AI services whose traffic is decrypted and inspected (built-in + config.toml)."""
+    from egress_watch.services import catalog_with
 
-    catalog = builtin_catalog()
+    catalog = catalog_with(load_settings(current_paths().config).services)
     if as_json:
         click.echo(json.dumps([_service_json(s) for s in catalog.services], indent=2))
         return
     for service in catalog.services:
-        click.echo(f"{service.id:<12} {service.name:<24} {', '.join(service.hosts)}")
+        mark = " [telemetry]" if service.telemetry else ""
+        click.echo(f"{service.id:<26} {service.name}{mark}: {', '.join(service.hosts)}")
 
 
 def _service_json(service: Any) -> dict[str, Any]:
@@ -371,10 +340,38 @@ def _service_json(service: Any) -> dict[str, Any]:
         "hosts": list(service.hosts),
         "family": service.family,
         "telemetry": service.telemetry,
-        "endpoints": [{"path": e.path, "family": e.family} for e in service.endpoints],
+        "endpoints": [
+            {"path": e.path, "family": e.family, "telemetry": e.telemetry}
+            for e in service.endpoints
+        ],
+        "notes": service.notes,
     }
 
 
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="egress-watch")
+
+
+def _register_commands() -> None:
+    """Commands kept in their own modules (imported here, after cli is defined)."""
+    from egress_watch.commands.db import db
+    from egress_watch.commands.events import events
+
+    cli.add_command(events)
+    cli.add_command(db)
+
+    from egress_watch.commands.doctor import doctor
+    from egress_watch.commands.env import env
+    from egress_watch.commands.service import install, uninstall
+    from egress_watch.commands.trust import trust, untrust
+
+    cli.add_command(install)
+    cli.add_command(uninstall)
+    cli.add_command(trust)
+    cli.add_command(untrust)
+    cli.add_command(env)
+    cli.add_command(doctor)
+
+
+_register_commands()

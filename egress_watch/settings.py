@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from egress_watch.errors import ConfigError
 from egress_watch.model import FailMode, Mode, Severity
+from egress_watch.services import Service, builtin_profiles, parse_service
 
 DEFAULT_CONFIG = """\
 # egress-watch configuration. Every key is optional: the values below are the defaults.
@@ -41,6 +42,37 @@ block_severity = "high"
 fail_mode = ""
 # Bodies larger than this (MiB, after decompression) are recorded as uninspected.
 max_body_mib = 32
+
+[store]
+# Days of history to keep. Older events are pruned in small batches while the daemon runs;
+# the list of exposed values (fingerprints, first and last seen) is kept.
+retention_days = 90
+
+# Findings not to report (known false positives). Inline "pragma: allowlist" comments inside
+# outgoing text are never honoured: anyone can type one into a prompt.
+[allowlist]
+# Fingerprints shown by `egress-watch events` / `scan --json` ("hmac-sha256:...").
+fingerprints = []
+# Rule ids, e.g. ["high-entropy-string"].
+rules = []
+# Regexes: a secret value matching one is not reported, e.g. ["^sk_test_"].
+values = []
+# Globs: nothing is reported in text a request names with such a path, e.g. ["tests/fixtures/*"].
+paths = []
+# detect-secrets .secrets.baseline files (their hashed values are allowed) and gitleaks
+# .gitleaksignore files (file:rule:line entries allow that rule in that file); relative paths
+# are relative to this file's folder.
+baselines = []
+
+# Extra AI services (a company LLM gateway, a self-hosted OpenAI-compatible server), or a
+# built-in one replaced by id. `egress-watch services` lists the catalog in force.
+# [[services]]
+# id = "corp-gateway"
+# name = "Company LLM gateway"
+# hosts = ["llm.corp.example", "*.llm.corp.example"]
+# profile = "openai-compatible"     # /chat/completions, /responses, /messages, ...
+# endpoints = [{ path = "/v2/generate", family = "openai-completions" }]
+# family = "auto"                   # for other paths: sniff the body shape
 """
 
 
@@ -62,6 +94,20 @@ class Settings:
     """Explicit fail mode, or None for the mode's default."""
     max_body_mib: int = 32
     """Largest decoded body that is inspected."""
+    retention_days: int = 90
+    """Events older than this are pruned by the daemon; exposures keep their first sighting."""
+    services: tuple[Service, ...] = ()
+    """User-added or overriding AI services (``[[services]]``), merged over the built-ins."""
+    allow_fingerprints: tuple[str, ...] = ()
+    """``[allowlist] fingerprints``: findings with these fingerprints are not reported."""
+    allow_rules: tuple[str, ...] = ()
+    """``[allowlist] rules``: rule ids that are not reported at all."""
+    allow_values: tuple[str, ...] = ()
+    """``[allowlist] values``: regexes; a secret value matching one is not reported."""
+    allow_paths: tuple[str, ...] = ()
+    """``[allowlist] paths``: globs; nothing in text a request names with such a path."""
+    allow_baselines: tuple[str, ...] = ()
+    """``[allowlist] baselines``: detect-secrets ``.secrets.baseline`` / ``.gitleaksignore``."""
 
     @property
     def fail_mode(self) -> FailMode:
@@ -123,6 +169,12 @@ def _positive_int(value: object) -> int:
     return value
 
 
+def _strings(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError(f"expected a list of non-empty strings, got {value!r}")
+    return tuple(value)
+
+
 # (section, key) -> (Settings field, parser)
 _SCHEMA: dict[tuple[str, str], tuple[str, Callable[[object], Any]]] = {
     ("proxy", "listen_host"): ("listen_host", _host),
@@ -132,6 +184,12 @@ _SCHEMA: dict[tuple[str, str], tuple[str, Callable[[object], Any]]] = {
     ("proxy", "block_severity"): ("block_severity", _severity),
     ("proxy", "fail_mode"): ("fail_mode_setting", _optional_fail_mode),
     ("proxy", "max_body_mib"): ("max_body_mib", _positive_int),
+    ("store", "retention_days"): ("retention_days", _positive_int),
+    ("allowlist", "fingerprints"): ("allow_fingerprints", _strings),
+    ("allowlist", "rules"): ("allow_rules", _strings),
+    ("allowlist", "values"): ("allow_values", _strings),
+    ("allowlist", "paths"): ("allow_paths", _strings),
+    ("allowlist", "baselines"): ("allow_baselines", _strings),
 }
 _SECTIONS = {section for section, _ in _SCHEMA}
 
@@ -139,6 +197,9 @@ _SECTIONS = {section for section, _ in _SCHEMA}
 def parse_settings(document: Mapping[str, Any], source: str) -> Settings:
     """Validate a parsed TOML document into Settings; ``source`` names the file in errors."""
     values: dict[str, Any] = {}
+    if "services" in document:
+        values["services"] = _user_services(document["services"], source)
+        document = {k: v for k, v in document.items() if k != "services"}
     for section, table in document.items():
         if section not in _SECTIONS:
             known = ", ".join(sorted(_SECTIONS))
@@ -157,6 +218,25 @@ def parse_settings(document: Mapping[str, Any], source: str) -> Settings:
     settings = Settings(**values)
     _check_cross_fields(settings, source)
     return settings
+
+
+def _user_services(raw: object, source: str) -> tuple[Service, ...]:
+    """Validate ``[[services]]`` tables; a bad one names the file, the entry and the key."""
+    if not isinstance(raw, list) or not all(isinstance(t, Mapping) for t in raw):
+        raise ConfigError(f"{source}: services: expected [[services]] tables")
+    services = []
+    for number, table in enumerate(raw):
+        try:
+            services.append(
+                parse_service(table, f"{source}: services[{number}]", builtin_profiles())
+            )
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+    ids = [s.id for s in services]
+    duplicate = next((i for i in ids if ids.count(i) > 1), None)
+    if duplicate:
+        raise ConfigError(f"{source}: services: id {duplicate!r} is defined twice")
+    return tuple(services)
 
 
 def _check_cross_fields(settings: Settings, source: str) -> None:

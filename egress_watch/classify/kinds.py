@@ -1,0 +1,105 @@
+"""What a match is called, how bad it is, and how overlapping or repeated matches are settled."""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+from dataclasses import dataclass
+from typing import Final
+
+from egress_watch.model import Severity
+
+_ECHO_MIN: Final = 8
+_ECHO_CAP: Final = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """A rule id, its severity and reason, and whether it needs false-positive filtering."""
+
+    rule: str
+    severity: Severity
+    reason: str
+    generic: bool = False  # keyword/entropy/URL style rather than a vendor token format
+
+
+Hit = tuple[int, int, Kind]  # absolute start, end, kind
+
+
+def echoes(text: str, hits: list[Hit]) -> list[Hit]:
+    """Other occurrences of values found by generic rules: the same secret, repeated elsewhere."""
+    values = {
+        value: k
+        for s, e, k in hits
+        if k.generic and k.severity >= Severity.HIGH and _echoable(value := text[s:e])
+    }
+    known = {(s, e) for s, e, _ in hits}
+    found: list[Hit] = []
+    for value, kind in list(values.items())[:_ECHO_CAP]:
+        repeat = dataclasses.replace(kind, reason=kind.reason + " (repeated)")
+        at = text.find(value)
+        while at >= 0:
+            end = at + len(value)
+            if (at, end) not in known and not (_wordish(text, at - 1) or _wordish(text, end)):
+                found.append((at, end, repeat))
+            at = text.find(value, end)
+    return found
+
+
+def _echoable(value: str) -> bool:
+    """Long, with letters and digits: another occurrence is surely the same secret."""
+    has_digit = any(c.isdigit() for c in value)
+    return len(value) >= _ECHO_MIN and has_digit and any(c.isalpha() for c in value)
+
+
+def _wordish(text: str, index: int) -> bool:
+    """A letter, digit or underscore at ``index``: a value there is part of a longer word."""
+    return 0 <= index < len(text) and (text[index].isalnum() or text[index] == "_")
+
+
+def resolve(hits: list[Hit]) -> list[Hit]:
+    """Non-overlapping hits sorted by start; on overlap the most severe, specific, longest wins."""
+    ranked = sorted(
+        set(hits), key=lambda h: (-h[2].severity, h[2].generic, h[0] - h[1], h[0], h[2].rule)
+    )
+    starts: list[int] = []
+    kept: list[Hit] = []
+    for hit in ranked:
+        i = bisect.bisect_left(starts, hit[0])
+        if (i > 0 and kept[i - 1][1] > hit[0]) or (i < len(kept) and kept[i][0] < hit[1]):
+            continue
+        starts.insert(i, hit[0])
+        kept.insert(i, hit)
+    return kept
+
+
+PAIR_LINES: Final = 10
+
+
+def describe_pairs(text: str, hits: list[Hit]) -> list[Hit]:
+    """An AWS key id with its secret key nearby says so: together they are a working credential."""
+    secrets = [s for s, _, k in hits if k.rule == "aws-secret-key"]
+    if not secrets:
+        return hits
+    described: list[Hit] = []
+    for s, e, k in hits:
+        if k.rule == "aws-access-key":
+            lines = [_lines_between(text, s, other) for other in secrets]
+            near = min(lines, key=abs)
+            if abs(near) <= PAIR_LINES:
+                k = dataclasses.replace(k, reason=f"{k.reason} with its secret key {_where(near)}")
+        described.append((s, e, k))
+    return described
+
+
+def _lines_between(text: str, a: int, b: int) -> int:
+    """Signed number of line breaks from offset ``a`` to offset ``b``."""
+    return text.count("\n", a, b) if a <= b else -text.count("\n", b, a)
+
+
+def _where(lines: int) -> str:
+    """``2 lines below``, ``1 line above``, ``on the same line``."""
+    if lines == 0:
+        return "on the same line"
+    unit = "line" if abs(lines) == 1 else "lines"
+    return f"{abs(lines)} {unit} {'below' if lines > 0 else 'above'}"

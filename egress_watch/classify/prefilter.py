@@ -1,0 +1,160 @@
+"""Where to look: one Aho-Corasick pass over the text finds every literal anchor of every rule.
+
+Most of a prompt is code and prose that no secret rule can match. A rule family declares the
+literals every one of its matches contains (``akia``, ``sk-``, ``password``) and, optionally, a
+short confirming regex tried right at the anchor (``password`` must be followed by an assignment),
+plus the few shapes with no literal (a Discord token's dots) as regexes that start with one
+character. The result is a list of jobs: a line (or a window of a very long line) and the
+families worth running on it. Nothing here imports detect_secrets.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import ahocorasick
+
+MAX_LINE: Final = 4096  # longer lines are scanned in windows around their anchors
+BEFORE: Final = 256
+AFTER: Final = 4096
+
+# Words frequent in code and prose: one regex pass each (C speed, only confirmed places come
+# back to Python) instead of every occurrence coming out of the automaton.
+COMMON: Final = frozenset(
+    ["key", "pass", "pwd", "token", "secret", "auth", "credential", "://", "==", "!="]
+)
+Job = tuple[int, int, tuple[int, ...]]  # start, end, indices of the families to run there
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """A lower-case literal every match contains; ``confirm`` must match where it starts."""
+
+    literal: str
+    confirm: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """A regex for matches with no literal anchor; ``lowered`` says which text it runs on."""
+
+    pattern: str
+    lowered: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """Everything the prefilter needs to know about one rule family."""
+
+    anchors: tuple[Anchor, ...]
+    shapes: tuple[Shape, ...] = field(default=())
+
+
+def anchors(literals: str, confirm: str | None = None) -> tuple[Anchor, ...]:
+    """Anchors for space-separated literals; ``{}`` in ``confirm`` stands for the literal."""
+    return tuple(
+        Anchor(word, None if confirm is None else confirm.replace("{}", re.escape(word)))
+        for word in literals.split()
+    )
+
+
+class Prefilter:
+    """Built once from the families' gates; ``jobs`` is thread-safe (read-only automaton)."""
+
+    def __init__(self, gates: Sequence[Gate]) -> None:
+        table: dict[str, list[tuple[int, re.Pattern[str] | None]]] = {}
+        for index, gate in enumerate(gates):
+            for anchor in gate.anchors:
+                if anchor.literal != anchor.literal.lower() or not anchor.literal:
+                    raise ValueError(f"anchor {anchor.literal!r} must be non-empty lower case")
+                confirm = None if anchor.confirm is None else re.compile(anchor.confirm)
+                table.setdefault(anchor.literal, []).append((index, confirm))
+        common = {lit: targets for lit, targets in table.items() if lit in COMMON}
+        self._common = tuple(
+            (_lookahead(literal, targets), tuple(targets)) for literal, targets in common.items()
+        )
+        self._automaton = ahocorasick.Automaton()
+        for literal, targets in table.items():
+            if literal not in common:
+                self._automaton.add_word(literal, (len(literal) - 1, tuple(targets)))
+        self._automaton.make_automaton()
+        self._shapes = tuple(
+            (index, re.compile(shape.pattern), shape.lowered)
+            for index, gate in enumerate(gates)
+            for shape in gate.shapes
+        )
+
+    def hits(self, text: str, lowered: str) -> list[tuple[int, int]]:
+        """(position, family index) of every confirmed anchor and shape, in no special order."""
+        found: list[tuple[int, int]] = []
+        add = found.append
+        for end, (back, targets) in self._automaton.iter(lowered):
+            at = end - back
+            for index, confirm in targets:
+                if confirm is None or confirm.match(lowered, at):
+                    add((at, index))
+        for regex, targets in self._common:
+            for m in regex.finditer(lowered):
+                at = m.start()
+                found += (
+                    (at, i) for i, confirm in targets if confirm and confirm.match(lowered, at)
+                )
+        for index, shape, on_lowered in self._shapes:
+            found += ((m.start(), index) for m in shape.finditer(lowered if on_lowered else text))
+        return found
+
+    def jobs(self, text: str, lowered: str) -> list[Job]:
+        """Each line holding a hit, with the families hit on it; windows on very long lines."""
+        lines: dict[int, tuple[int, set[int]]] = {}
+        long_hits: dict[int, list[tuple[int, int]]] = {}
+        line_start, line_end = -1, -1
+        for at, index in sorted(self.hits(text, lowered)):
+            if at >= line_end or at < line_start:
+                line_start = lowered.rfind("\n", 0, at) + 1
+                found = lowered.find("\n", at)
+                line_end = len(lowered) if found < 0 else found
+            if line_end - line_start > MAX_LINE:
+                long_hits.setdefault(line_start, []).append((at, index))
+            elif line_start in lines:
+                lines[line_start][1].add(index)
+            else:
+                lines[line_start] = (line_end, {index})
+        jobs: list[Job] = [
+            (start, end - (lowered[end - 1 : end] == "\r"), tuple(sorted(families)))
+            for start, (end, families) in lines.items()
+        ]
+        for start, hits in long_hits.items():
+            jobs += _windows(lowered, start, hits)
+        jobs.sort()
+        return jobs
+
+
+def _lookahead(literal: str, targets: list[tuple[int, re.Pattern[str] | None]]) -> re.Pattern[str]:
+    """``literal(?=rest1|rest2)``: a regex starting with a literal skips text at C speed."""
+    head = re.escape(literal)
+    rests = set()
+    for _, confirm in targets:
+        if confirm is None or not confirm.pattern.startswith(head):
+            raise ValueError(f"common anchor {literal!r} needs confirms starting with it")
+        rests.add(confirm.pattern.removeprefix(head))
+    return re.compile(head + "(?=" + "|".join(f"(?:{rest})" for rest in sorted(rests)) + ")")
+
+
+def _windows(lowered: str, line_start: int, hits: list[tuple[int, int]]) -> Iterator[Job]:
+    """Per family, merged windows around its hits on one long line."""
+    found = lowered.find("\n", line_start)
+    line_end = len(lowered) if found < 0 else found
+    open_windows: dict[int, list[int]] = {}
+    for at, index in hits:  # sorted by position
+        start, end = max(line_start, at - BEFORE), min(line_end, at + AFTER)
+        window = open_windows.get(index)
+        if window is not None and start <= window[1]:
+            window[1] = end
+            continue
+        if window is not None:
+            yield window[0], window[1], (index,)
+        open_windows[index] = [start, end]
+    yield from ((start, end, (index,)) for index, (start, end) in open_windows.items())
