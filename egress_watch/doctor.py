@@ -30,7 +30,8 @@ from egress_watch.ca import (
     stored_domains,
 )
 from egress_watch.paths import HomePaths
-from egress_watch.services import builtin_catalog
+from egress_watch.services import catalog_with
+from egress_watch.settings import load_settings
 
 CANARY_PATH = "/egress-watch-canary/"
 CANARY_HEADER = "x-egress-watch-canary"
@@ -192,7 +193,7 @@ def check_ca(paths: HomePaths) -> list[Check]:
                         "" if private else f"chmod 700 {paths.confdir}; "
                         f"chmod 600 {files.key_and_cert}"))  # fmt: skip
     domains = stored_domains(files)
-    current = domains == ca_domains(builtin_catalog())
+    current = domains == ca_domains(catalog_with(load_settings(paths.config).services))
     if domains is None:
         detail = "not egress-watch's name-constrained CA"
     else:

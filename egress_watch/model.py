@@ -163,6 +163,18 @@ class Decision:
 
 
 @dataclass(frozen=True, slots=True)
+class HostSighting:
+    """One connection through the proxy, for the hosts inventory (shadow-AI discovery)."""
+
+    host: str
+    timestamp: str
+    decrypted: bool
+    ai_reason: str | None = None
+    """Why an uncatalogued host looks like an AI service, if it does."""
+    process: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ProcessInfo:
     """The local process that sent a request (command line already masked)."""
 

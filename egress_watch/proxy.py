@@ -13,6 +13,7 @@ import logging
 import os
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,10 @@ from mitmproxy.addonmanager import Loader
 from mitmproxy.exceptions import OptionsError
 
 from egress_watch.classify.engine import Engine
+from egress_watch.discovery import ai_suspicion
 from egress_watch.errors import EgressWatchError
 from egress_watch.home import load_hmac_key, prepare_home
-from egress_watch.model import Action, Capture, FailMode, Mode, Route
+from egress_watch.model import Action, Capture, FailMode, HostSighting, Mode, Route, utc_iso
 from egress_watch.paths import HomePaths, resolve_home
 from egress_watch.pipeline import Inspection, Inspector, Policy, error_event
 from egress_watch.responses import BLOCK_STATUS, ERROR_STATUS, error_body
@@ -182,6 +184,20 @@ class EgressWatch:
         return self.inspector.route(request.host, request.path) or self.inspector.route(
             request.pretty_host, request.path
         )
+
+    def http_connect(self, flow: http.HTTPFlow) -> None:
+        """Count every tunnel by host, decrypted or passed through, for shadow-AI discovery.
+
+        CONNECT names the real destination in regular and upstream mode alike, before mitmproxy
+        decides whether to decrypt, so passed-through hosts are counted too.
+        """
+        if self.inspector is None or self.writer is None:
+            return
+        host = flow.request.host.lower()
+        decrypted = self.inspector.route(host, "/") is not None
+        reason = None if decrypted else ai_suspicion(host, self.inspector.catalog)
+        now = utc_iso(datetime.now(UTC))
+        self.writer.record_host(HostSighting(host, now, decrypted, reason))
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         """Stream RPC bodies that may stay open (Cursor, Windsurf) instead of stalling them."""

@@ -18,7 +18,8 @@ from egress_watch.ca import (
 from egress_watch.cli import current_paths, home_option, translate_errors
 from egress_watch.commands.common import proxy_url
 from egress_watch.paths import HomePaths
-from egress_watch.services import builtin_catalog
+from egress_watch.services import catalog_with
+from egress_watch.settings import load_settings
 from egress_watch.trust import (
     TrustError,
     bundle_path,
@@ -47,7 +48,7 @@ def _confirm(plan_text: str, yes: bool) -> None:
 
 def _ca_cert(paths: HomePaths) -> Path:
     """The CA certificate, created now if the daemon never ran."""
-    catalog = builtin_catalog()
+    catalog = catalog_with(load_settings(paths.config).services)
     reason = ensure_ca(paths.confdir, ca_domains(catalog))
     if reason is not None:
         click.echo(f"created a CA in {paths.confdir} ({reason})", err=True)

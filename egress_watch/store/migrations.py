@@ -130,6 +130,7 @@ def m002_history_v2(db: Database) -> None:
             "bytes_in": int,
             "decrypted": int,
             "looks_like_ai": int,
+            "ai_reason": str,
             "last_process": str,
         },
         pk="host",

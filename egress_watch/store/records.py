@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from egress_watch.model import Event, Finding
+from egress_watch.model import Event, Finding, HostSighting
 
 EVENT_COLUMNS = (
     "ts", "service", "family", "host", "method", "path", "bytes_out", "action", "severity",
@@ -95,6 +95,31 @@ def exposure_params(event_id: int, event: Event, f: Finding) -> dict[str, Any]:
         "event_id": event_id,
         "service": event.service,
         "process": event.process.name if event.process else None,
+    }
+
+
+UPSERT_HOST = """
+INSERT INTO hosts (host, first_seen, last_seen, connections, decrypted, looks_like_ai, ai_reason,
+    last_process)
+VALUES (:host, :ts, :ts, 1, :decrypted, :looks_like_ai, :ai_reason, :process)
+ON CONFLICT (host) DO UPDATE SET
+    last_seen = max(last_seen, excluded.last_seen),
+    connections = connections + 1,
+    decrypted = excluded.decrypted,
+    looks_like_ai = excluded.looks_like_ai,
+    ai_reason = excluded.ai_reason,
+    last_process = coalesce(excluded.last_process, last_process)
+"""
+
+
+def host_params(sighting: HostSighting) -> dict[str, Any]:
+    return {
+        "host": sighting.host,
+        "ts": sighting.timestamp,
+        "decrypted": int(sighting.decrypted),
+        "looks_like_ai": int(sighting.ai_reason is not None),
+        "ai_reason": sighting.ai_reason,
+        "process": sighting.process,
     }
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from egress_watch.model import Event, utc_iso
+from egress_watch.model import Event, HostSighting, utc_iso
 from egress_watch.store import records
 from egress_watch.store.database import BUSY_TIMEOUT_MS, open_writer
 
@@ -31,7 +31,7 @@ MAX_BATCH = 256
 SPOOLED = 0
 """The id a future resolves to when its event went to the spool instead of the database."""
 
-_Item = tuple[Event, "Future[int]"]
+_Item = tuple[Event | HostSighting, "Future[int]"]
 _INSERT_EVENT = records.insert_sql("events", records.EVENT_COLUMNS)
 _INSERT_FINDING = records.insert_sql("findings", records.FINDING_COLUMNS)
 
@@ -109,6 +109,12 @@ class EventWriter:
         self._queue.put((event, future))
         return future
 
+    def record_host(self, sighting: HostSighting) -> Future[int]:
+        """Count a connection in the hosts inventory (nobody waits on it before forwarding)."""
+        future: Future[int] = Future()
+        self._queue.put((sighting, future))
+        return future
+
     def write(self, event: Event, timeout: float | None = 30) -> int:
         """Submit and wait for the commit (for callers that are not on an event loop)."""
         return self.submit(event).result(timeout)
@@ -150,7 +156,7 @@ class EventWriter:
         conn = self._db.conn
         try:
             conn.execute("BEGIN IMMEDIATE")
-            ids = [insert_event(conn, event) for event, _ in batch]
+            ids = [self._insert(conn, item) for item, _ in batch]
             conn.execute("COMMIT")
         except sqlite3.Error as error:
             if conn.in_transaction:
@@ -162,6 +168,13 @@ class EventWriter:
         if self._spool.exists():
             self._replay_spool()
 
+    @staticmethod
+    def _insert(conn: sqlite3.Connection, item: Event | HostSighting) -> int:
+        if isinstance(item, HostSighting):
+            conn.execute(records.UPSERT_HOST, records.host_params(item))
+            return 0
+        return insert_event(conn, item)
+
     def _spool_batch(self, batch: list[_Item], error: sqlite3.Error) -> None:
         """Keep the events in the append-only spool; fail their futures only if that fails too."""
         log.error("history write failed (%s); spooling %d event(s) to %s", error, len(batch),
@@ -169,7 +182,11 @@ class EventWriter:
         try:
             fd = os.open(self._spool, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             with os.fdopen(fd, "a", encoding="utf-8") as spool:
-                spool.writelines(records.event_to_json(event) + "\n" for event, _ in batch)
+                spool.writelines(
+                    records.event_to_json(item) + "\n"
+                    for item, _ in batch
+                    if isinstance(item, Event)  # host counts are statistics: not worth a spool
+                )
                 spool.flush()
                 os.fsync(spool.fileno())
         except OSError as spool_error:

@@ -159,3 +159,34 @@ def test_redact_and_block_through_the_real_proxy(
             assert "aws-access-key" in error["error"]["message"]
             assert key_id not in response.text
             assert proxy.upstream.requests == []
+
+
+def test_hosts_inventory_counts_connections_and_flags_uncatalogued_ai_hosts(
+    running_proxy: RunningProxy,
+) -> None:
+    import sqlite3
+
+    verify = running_proxy.test_ca.ssl_context()
+    verify.check_hostname = False  # the test upstream's certificate does not name this host
+    for url in (
+        "https://llm.gateway.example/v1/models",
+        "https://example.org/",
+        "https://example.org/",
+    ):
+        with httpx.Client(proxy=running_proxy.url, verify=verify, timeout=30) as client:
+            assert client.get(url).status_code == 200  # a new client: a new tunnel each time
+    with httpx.Client(proxy=running_proxy.url, verify=running_proxy.client_ssl_context()) as client:
+        client.post(
+            "https://api.openai.com/v1/chat/completions", json=chat_request("x"), timeout=30
+        )
+    query = "SELECT host, connections, decrypted, looks_like_ai, ai_reason FROM hosts ORDER BY host"
+    deadline = time.monotonic() + 15  # host counts are written behind the traffic, not before
+    while True:
+        rows = sqlite3.connect(running_proxy.paths.database).execute(query).fetchall()
+        if len(rows) == 3 or time.monotonic() > deadline:
+            break
+    assert rows == [
+        ("api.openai.com", 1, 1, 0, None),
+        ("example.org", 2, 0, 0, None),
+        ("llm.gateway.example", 1, 0, 1, "name contains 'llm'"),
+    ]
