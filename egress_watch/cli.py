@@ -17,6 +17,7 @@ from egress_watch.home import prepare_home
 from egress_watch.model import Mode
 from egress_watch.paths import HOME_ENV, HomePaths, resolve_home
 from egress_watch.settings import Settings, load_settings
+from egress_watch.shapes import finding_json
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -295,25 +296,13 @@ def scan(files: tuple[str, ...], as_json: bool, har_file: Path | None, segments:
         findings = engine.classify_text(text)
         found_any = found_any or bool(findings)
         if as_json:
-            click.echo(json.dumps({"path": name, "findings": [_finding_json(f) for f in findings]}))
+            click.echo(json.dumps({"path": name, "findings": [finding_json(f) for f in findings]}))
         else:
             for f in findings:
                 line = text.count("\n", 0, f.start) + 1
                 what = f"{f.severity.label} {f.category.value}/{f.rule}"
                 click.echo(f"{name}:{line}: {what} {f.masked}  {f.reason}")
     sys.exit(EXIT_FINDINGS if found_any else EXIT_OK)
-
-
-def _finding_json(finding: Any) -> dict[str, Any]:
-    return {
-        "category": finding.category.value,
-        "rule": finding.rule,
-        "severity": finding.severity.label,
-        "start": finding.start,
-        "end": finding.end,
-        "masked": finding.masked,
-        "fingerprint": finding.fingerprint,
-    }
 
 
 @cli.command()

@@ -20,6 +20,7 @@ from egress_watch.model import Capture, Finding, Route
 from egress_watch.pipeline import Inspection, Inspector
 from egress_watch.proxy import CREDENTIAL_HEADERS
 from egress_watch.rewrite import redact_text
+from egress_watch.shapes import finding_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,26 +130,7 @@ def inspect_saved(inspector: Inspector, saved: SavedRequest) -> Inspection | Non
 
 
 def _finding_json(finding: Finding) -> dict[str, Any]:
-    found: dict[str, Any] = {
-        "segment": finding.segment_index,
-        "category": finding.category.value,
-        "rule": finding.rule,
-        "severity": finding.severity.label,
-        "start": finding.start,
-        "end": finding.end,
-        "masked": finding.masked,
-        "fingerprint": finding.fingerprint,
-    }
-    if finding.source is not None:
-        source = finding.source
-        found["source"] = {
-            "repo": source.repo,
-            "path": source.path,
-            "score": source.score,
-            "start_line": source.start_line,
-            "end_line": source.end_line,
-        }
-    return found
+    return {"segment": finding.segment_index, **finding_json(finding)}
 
 
 def entry_json(

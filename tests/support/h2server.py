@@ -7,17 +7,15 @@ the proxy when the upstream does; real AI APIs do, the HTTP/1.1 test upstream do
 from __future__ import annotations
 
 import json
-import socket
 import ssl
-import threading
-from types import TracebackType
-from typing import Self
 
 import h2.config
 import h2.connection
 import h2.events
+import h2.exceptions
 
-from tests.support.servers import DEFAULT_UPSTREAM_HOSTS, TestCA
+from tests.support.servers import TestCA
+from tests.support.tlsserver import ThreadedTlsServer
 
 ANSWER = json.dumps(
     {
@@ -28,55 +26,20 @@ ANSWER = json.dumps(
 ).encode()
 
 
-class H2UpstreamServer:
+class H2UpstreamServer(ThreadedTlsServer):
     """Answers every request with an OpenAI-shaped JSON body; records (path, body) pairs."""
 
+    alpn = ("h2",)
+
     def __init__(self, ca: TestCA) -> None:
-        cert, key = ca.issue(DEFAULT_UPSTREAM_HOSTS)
-        self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self._tls.load_cert_chain(cert, key)
-        self._tls.set_alpn_protocols(["h2"])
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.2)
+        super().__init__(ca)
         self.requests: list[tuple[str, bytes]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
 
-    @property
-    def port(self) -> int:
-        return int(self._listener.getsockname()[1])
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._listener.close()
-
-    def _accept_loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                raw, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(raw,), daemon=True).start()
-
-    def _serve(self, raw: socket.socket) -> None:
+    def speak(self, sock: ssl.SSLSocket) -> None:
         try:
-            raw.settimeout(10)
-            with self._tls.wrap_socket(raw, server_side=True) as sock:
-                self._speak_h2(sock)
-        except (OSError, ssl.SSLError, h2.exceptions.ProtocolError):
-            return  # a client that went away is not the server's problem
+            self._speak_h2(sock)
+        except h2.exceptions.ProtocolError:
+            return
 
     def _speak_h2(self, sock: ssl.SSLSocket) -> None:
         conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
@@ -84,7 +47,7 @@ class H2UpstreamServer:
         sock.sendall(conn.data_to_send())
         paths: dict[int, str] = {}
         bodies: dict[int, bytearray] = {}
-        while not self._stop.is_set():
+        while not self.stopping:
             data = sock.recv(65536)
             if not data:
                 return

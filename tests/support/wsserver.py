@@ -3,11 +3,8 @@ that reaches it through an HTTP CONNECT proxy (both built on wsproto, which mitm
 
 from __future__ import annotations
 
-import socket
 import ssl
 import threading
-from types import TracebackType
-from typing import Self
 
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import (
@@ -19,27 +16,17 @@ from wsproto.events import (
 )
 
 from tests.support.h2client import _tunnel
-from tests.support.servers import DEFAULT_UPSTREAM_HOSTS, TestCA
+from tests.support.servers import TestCA
+from tests.support.tlsserver import ThreadedTlsServer
 
 
-class WebSocketUpstream:
+class WebSocketUpstream(ThreadedTlsServer):
     """Accepts WebSocket upgrades, records each client text message, answers ``ack:<n>``."""
 
     def __init__(self, ca: TestCA) -> None:
-        cert, key = ca.issue(DEFAULT_UPSTREAM_HOSTS)
-        self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self._tls.load_cert_chain(cert, key)
-        self._tls.set_alpn_protocols(["http/1.1"])
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.2)
+        super().__init__(ca)
         self.messages: list[str] = []
         self._received = threading.Condition()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
-
-    @property
-    def port(self) -> int:
-        return int(self._listener.getsockname()[1])
 
     def wait_for_messages(self, count: int, timeout: float = 10) -> list[str]:
         with self._received:
@@ -47,41 +34,12 @@ class WebSocketUpstream:
                 raise TimeoutError(f"upstream got {self.messages!r}, expected {count} messages")
             return list(self.messages)
 
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._listener.close()
-
-    def _accept_loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                raw, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(raw,), daemon=True).start()
-
-    def _serve(self, raw: socket.socket) -> None:
-        try:
-            raw.settimeout(10)
-            with self._tls.wrap_socket(raw, server_side=True) as sock:
-                self._speak(sock)
-        except (OSError, ssl.SSLError):
-            return
+    def speak(self, sock: ssl.SSLSocket) -> None:
+        self._speak(sock)
 
     def _speak(self, sock: ssl.SSLSocket) -> None:
         ws = WSConnection(ConnectionType.SERVER)
-        while not self._stop.is_set():
+        while not self.stopping:
             data = sock.recv(65536)
             if not data:
                 return
