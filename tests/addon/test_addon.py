@@ -174,3 +174,26 @@ def test_redact_mode_blocks_a_protobuf_body_it_cannot_rewrite(
     assert flow.response.status_code == 403
     assert b"cannot be redacted in place" in (flow.response.content or b"")
     assert rows(ew_home, "select service, action from events") == [("cursor", "block")]
+
+
+def test_credentials_in_headers_url_and_websocket_protocol_are_never_stored(
+    addon: tuple[EgressWatch, object], ew_home: HomePaths
+) -> None:
+    instance, _ = addon
+    api_key = "AIza" + "Sy" + "Q3EXT7PLN2ZRW5YB" * 2 + "x"
+    body = json.dumps({"contents": [{"role": "user", "parts": [{"text": "hello"}]}]})
+    request = http.Request.make(
+        "POST",
+        f"https://generativelanguage.googleapis.com/v1beta/models/m:generateContent?key={api_key}",
+        body,
+        {"content-type": "application/json", "x-goog-api-key": api_key,
+         "sec-websocket-protocol": f"openai-insecure-api-key.{api_key}"},
+    )  # fmt: skip
+    flow = tflow.tflow(req=request)
+    run(instance.request(flow))
+    assert flow.metadata["egress_watch"]["service"] == "gemini"
+    instance.done()
+    for path in ew_home.home.rglob("*"):
+        if path.is_file():
+            assert api_key.encode() not in path.read_bytes(), path
+    assert rows(ew_home, "select path from events") == [("/v1beta/models/m:generateContent",)]
