@@ -53,7 +53,7 @@ class EventFilter:
     limit: int = 100
 
 
-def _where(query: EventFilter) -> tuple[str, list[object]]:
+def where_clause(query: EventFilter) -> tuple[str, list[object]]:
     """SQL conditions for a filter; only fixed text is interpolated, values are parameters."""
     clauses: list[str] = []
     params: list[object] = []
@@ -86,14 +86,14 @@ def _where(query: EventFilter) -> tuple[str, list[object]]:
 
 def list_events(db: Database, query: EventFilter) -> list[dict[str, Any]]:
     """Events newest first, each with its findings (redacted fields only)."""
-    where, params = _where(query)
+    where, params = where_clause(query)
     sql = f"SELECT * FROM events WHERE {where} ORDER BY id DESC LIMIT ?"  # noqa: S608
     events = [dict(row) for row in db.query(sql, [*params, query.limit])]
-    _attach_findings(db, events)
+    attach_findings(db, events)
     return events
 
 
-def _attach_findings(db: Database, events: list[dict[str, Any]]) -> None:
+def attach_findings(db: Database, events: list[dict[str, Any]]) -> None:
     if not events:
         return
     by_id = {event["id"]: event for event in events}

@@ -219,7 +219,11 @@ class EventWriter:
 
     def _prune_once(self) -> None:
         now = time.monotonic()
-        cutoff = utc_iso(datetime.now(UTC) - timedelta(days=self._retention.days))
+        try:
+            cutoff = utc_iso(datetime.now(UTC) - timedelta(days=self._retention.days))
+        except OverflowError:  # a retention longer than the calendar: nothing is ever old
+            self._next_prune = now + self._retention.interval_s
+            return
         try:
             pruned = prune_batch(self._db.conn, cutoff, self._retention.batch)
         except sqlite3.Error as error:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from egress_watch.store.writer import EventWriter, Retention
 
 
 @pytest.fixture
@@ -27,3 +30,20 @@ def fixed_local_timezone() -> Iterator[None]:
     else:
         os.environ["TZ"] = previous
     time.tzset()
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    """Where the seeded history lives; it does not exist until a writer opens it."""
+    return tmp_path / "history.db"
+
+
+@pytest.fixture
+def writer(database: Path) -> Iterator[EventWriter]:
+    """The real writer the daemon uses, so the dashboard reads exactly what it would in use.
+
+    Retention is off: the tests' clock is fixed in the past, and pruning runs on the real clock.
+    """
+    writer = EventWriter(database, retention=Retention(days=36_500))
+    yield writer
+    writer.close()

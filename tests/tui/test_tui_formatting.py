@@ -18,7 +18,7 @@ from egress_watch_tui.formatting import (
     where_in_request,
 )
 from egress_watch_tui.messages import DaemonStatusRead, EventsFetched, HistoryMissing
-from egress_watch_tui.widgets.event_table import COLUMNS, column_widths
+from egress_watch_tui.widgets.event_table import COLUMNS, column_widths, columns_for
 
 TODAY = date(2026, 5, 4)  # local dates, with conftest's UTC-5 zone
 
@@ -139,8 +139,10 @@ def test_status_text_counts_errors_only_when_there_are_some() -> None:
 @pytest.mark.parametrize("total", [80, 100, 120, 200])
 def test_columns_fill_the_width_without_overflowing(total: int) -> None:
     widths = column_widths(total, cell_padding=1)
-    assert len(widths) == len(COLUMNS)
-    assert sum(widths) + 2 * len(COLUMNS) <= total - 2
+    columns = columns_for(total)
+    assert len(widths) == len(columns)
+    assert sum(widths) + 2 * len(columns) <= total - 2
+    assert (columns == COLUMNS) == (total >= 100), "severity and host/path only when wide"
 
 
 def test_messages_replace_only_what_they_supersede() -> None:

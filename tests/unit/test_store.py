@@ -65,7 +65,7 @@ def test_schema_after_all_migrations(tmp_path: Path) -> None:
         ],
         "hosts": [
             "host", "first_seen", "last_seen", "connections", "bytes_out", "bytes_in",
-            "decrypted", "looks_like_ai", "last_process",
+            "decrypted", "looks_like_ai", "ai_reason", "last_process",
         ],
         "allowlist": ["fingerprint", "rule", "reason", "created_at"],
         "acknowledgements": ["event_id", "acked_at", "note"],

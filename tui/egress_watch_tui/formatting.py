@@ -20,7 +20,8 @@ from egress_watch.redact import short_fingerprint
 NOTHING = "—"
 
 SEVERITY_STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "dim"}
-ACTION_STYLES = {"block": "bold red", "redact": "yellow", "pass": ""}
+ACTION_STYLES = {"blocked": "bold red", "redacted": "yellow", "passed": "", "uninspected": "italic"}
+ACTION_WORDS = {"block": "blocked", "redact": "redacted", "pass": "passed"}
 
 
 def local_time(ts: str, today: date) -> str:
@@ -75,8 +76,16 @@ def severity_text(label: str | None) -> Text:
     return Text(label, style=SEVERITY_STYLES.get(label, ""))
 
 
+def event_action(event: Mapping[str, Any]) -> str:
+    """What happened to the request: passed, redacted, blocked, or uninspected (passed unseen)."""
+    action = str(event["action"])
+    if action == "pass" and event.get("uninspected_reason"):
+        return "uninspected"
+    return ACTION_WORDS.get(action, action)
+
+
 def action_text(action: str) -> Text:
-    """What the proxy did; a block stands out."""
+    """What the proxy did, as ``event_action`` words; a block stands out."""
     return Text(action, style=ACTION_STYLES.get(action, ""))
 
 
@@ -142,7 +151,7 @@ def event_heading(event: Mapping[str, Any]) -> Text:
     heading = Text.assemble((f"#{event['id']} ", "dim"))
     heading.append(f"{event.get('method') or ''} {event['host']}{event.get('path') or ''}".strip())
     heading.append(" · ")
-    heading.append_text(action_text(event["action"]))
+    heading.append_text(action_text(event_action(event)))
     return heading
 
 

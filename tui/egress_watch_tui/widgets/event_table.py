@@ -15,7 +15,10 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
 from egress_watch_tui.formatting import (
+    NOTHING,
+    SEVERITY_STYLES,
     action_text,
+    event_action,
     findings_summary,
     local_time,
     severity_text,
@@ -25,19 +28,22 @@ from egress_watch_tui.formatting import (
 MAX_ROWS = 2000
 """The oldest rows are dropped beyond this, so a dashboard left open for days stays quick."""
 
-FIXED_WIDTHS = {"time": 8, "service": 10, "severity": 8, "action": 6}
-"""Columns whose content has a known size; the rest of the width goes to host/path and findings."""
+FIXED_WIDTHS = {"time": 8, "tool": 10, "service": 10, "severity": 8, "action": 11}
+"""Columns whose content has a known size; the rest of the width goes to findings and host/path."""
 
 COLUMNS = (
     ("time", "time"),
+    ("tool", "tool"),
     ("service", "service"),
-    ("target", "host/path"),
     ("findings", "findings"),
     ("severity", "severity"),
     ("action", "action"),
+    ("target", "host/path"),
 )
+NARROW_COLUMNS = tuple(column for column in COLUMNS if column[0] not in ("severity", "target"))
+"""Below WIDE cells the severity shows as the findings' colour and host/path only in the detail."""
 
-TARGET_INDEX = [key for key, _ in COLUMNS].index("target")
+WIDE = 100
 
 SCROLLBAR_ALLOWANCE = 2
 """Width kept free for the vertical scrollbar, so columns do not jump when it appears."""
@@ -62,14 +68,25 @@ class Stamp:
 Cell = Stamp | Text
 
 
+def columns_for(total: int) -> tuple[tuple[str, str], ...]:
+    """The columns that fit ``total`` cells: all of them when wide, the essential ones when not."""
+    return COLUMNS if total >= WIDE else NARROW_COLUMNS
+
+
 def column_widths(total: int, cell_padding: int) -> tuple[int, ...]:
-    """Widths for COLUMNS that fill ``total`` cells; host/path and findings share the rest."""
-    padding = 2 * cell_padding * len(COLUMNS)
-    flexible = total - SCROLLBAR_ALLOWANCE - padding - sum(FIXED_WIDTHS.values())
-    target = max(MIN_FLEXIBLE, flexible * 11 // 20)
-    findings = max(MIN_FLEXIBLE, flexible - target)
+    """Widths for ``columns_for(total)`` that fill ``total`` cells; the flexible ones share."""
+    columns = columns_for(total)
+    keys = [key for key, _ in columns]
+    padding = 2 * cell_padding * len(columns)
+    fixed = sum(FIXED_WIDTHS[key] for key in keys if key in FIXED_WIDTHS)
+    flexible = total - SCROLLBAR_ALLOWANCE - padding - fixed
+    if "target" in keys:
+        findings = max(MIN_FLEXIBLE, flexible * 11 // 20)
+        target = max(MIN_FLEXIBLE, flexible - findings)
+    else:
+        findings, target = max(MIN_FLEXIBLE, flexible), 0
     flexible_widths = {"target": target, "findings": findings}
-    return tuple(FIXED_WIDTHS.get(key) or flexible_widths[key] for key, _ in COLUMNS)
+    return tuple(FIXED_WIDTHS.get(key) or flexible_widths[key] for key in keys)
 
 
 def _plain(value: str) -> Text:
@@ -89,6 +106,7 @@ class EventTable(DataTable[Cell]):
         # The columns always fit, so Home/End need not scroll sideways: they jump through time.
         Binding("home", "scroll_top", "Newest", show=False),
         Binding("end", "scroll_bottom", "Oldest", show=False),
+        Binding("enter", "app.open_detail", "Detail", tooltip="Open the event in full"),
     ]
 
     def __init__(self, *, clock: Callable[[], datetime], id: str | None = None) -> None:
@@ -96,11 +114,19 @@ class EventTable(DataTable[Cell]):
         self._clock = clock
         self._events: dict[int, dict[str, Any]] = {}
         self._widths: tuple[int, ...] = ()
+        self._columns: tuple[tuple[str, str], ...] = ()
+        self._cap = MAX_ROWS
+        """Rows kept when live events arrive; grows as the user pages back, so paging sticks."""
 
     @property
     def highest_id(self) -> int | None:
         """The newest event shown; the next read asks for rows after it."""
         return max(self._events, default=None)
+
+    @property
+    def lowest_id(self) -> int | None:
+        """The oldest event shown; the next older page starts below it."""
+        return min(self._events, default=None)
 
     @property
     def highlighted_id(self) -> int | None:
@@ -138,13 +164,28 @@ class EventTable(DataTable[Cell]):
             self.move_cursor(row=self.get_row_index(str(kept)), animate=False)
         return [event["id"] for event in new]
 
+    def add_older(self, page: Iterable[dict[str, Any]]) -> int:
+        """Append an older page below the rows shown; they stay until the filter changes."""
+        older = sorted(
+            (event for event in page if event["id"] not in self._events),
+            key=lambda event: int(event["id"]),
+            reverse=True,
+        )
+        self._ensure_columns()
+        for event in older:
+            self._events[event["id"]] = event
+            self.add_row(*self._cells(event), key=str(event["id"]))
+        self._cap = max(self._cap, len(self._events))
+        return len(older)
+
     def clear_events(self) -> None:
-        """Forget every event (the history went away)."""
+        """Forget every event (the history went away, or the filter changed)."""
         self._events.clear()
+        self._cap = MAX_ROWS
         self.clear()
 
     def on_resize(self, event: events.Resize) -> None:
-        """Refit the columns to the new width; host/path and findings take what is left."""
+        """Refit the columns to the new width; findings and host/path take what is left."""
         self._layout(event.size.width)
 
     def _ensure_columns(self) -> None:
@@ -153,12 +194,13 @@ class EventTable(DataTable[Cell]):
 
     def _layout(self, width: int) -> None:
         widths = column_widths(width, self.cell_padding)
-        if widths == self._widths and self.columns:
+        columns = columns_for(width)
+        if widths == self._widths and columns == self._columns and self.columns:
             return
-        self._widths = widths
+        self._widths, self._columns = widths, columns
         kept = self.highlighted_id
         self.clear(columns=True)
-        for (key, label), column_width in zip(COLUMNS, widths, strict=True):
+        for (key, label), column_width in zip(columns, widths, strict=True):
             self.add_column(label, width=column_width, key=key)
         for event_id in sorted(self._events, reverse=True):
             self.add_row(*self._cells(self._events[event_id]), key=str(event_id))
@@ -166,7 +208,7 @@ class EventTable(DataTable[Cell]):
             self.move_cursor(row=self.get_row_index(str(kept)), animate=False)
 
     def _drop_oldest(self, keep: int | None) -> None:
-        excess = len(self._events) - MAX_ROWS
+        excess = len(self._events) - self._cap
         if excess <= 0:
             return
         oldest = [event_id for event_id in sorted(self._events) if event_id != keep][:excess]
@@ -176,15 +218,23 @@ class EventTable(DataTable[Cell]):
 
     def _cells(self, event: dict[str, Any]) -> tuple[Cell, ...]:
         today = self._clock().astimezone().date()
-        target_width = self._widths[TARGET_INDEX]
-        return (
-            Stamp(int(event["id"]), Text(local_time(event["ts"], today), end="")),
-            _plain(str(event["service"])),
-            _plain(shorten_target(str(event["host"]), str(event.get("path") or ""), target_width)),
-            _styled(findings_summary(event)),
-            severity_text(event.get("severity")),
-            action_text(str(event["action"])),
-        )
+        keys = [key for key, _ in self._columns]
+        widths = dict(zip(keys, self._widths, strict=True))
+        found = findings_summary(event)
+        if "severity" not in widths and event.get("severity"):
+            found.stylize(SEVERITY_STYLES.get(str(event["severity"]), ""))
+        cells: dict[str, Cell] = {
+            "time": Stamp(int(event["id"]), Text(local_time(event["ts"], today), end="")),
+            "tool": _plain(str(event.get("process_name") or NOTHING)),
+            "service": _plain(str(event["service"])),
+            "findings": _styled(found),
+            "severity": severity_text(event.get("severity")),
+            "action": action_text(event_action(event)),
+        }
+        if "target" in widths:
+            path = str(event.get("path") or "")
+            cells["target"] = _plain(shorten_target(str(event["host"]), path, widths["target"]))
+        return tuple(cells[key] for key in keys)
 
 
 def _styled(text: Text) -> Text:

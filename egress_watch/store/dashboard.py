@@ -1,0 +1,192 @@
+"""Read models for the dashboard that ``queries`` lacks: paged search, event detail, overview.
+
+Every value reaches SQL as a parameter; only fixed text is interpolated. Each query is shaped to
+ride an index on a 1M-event history (``bench/bench_dashboard.py`` times them).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from egress_watch.model import utc_iso
+from egress_watch.store.queries import EventFilter, attach_findings, where_clause
+
+SEARCH_WINDOW = 50_000
+"""Event ids a free-text page scans at most: a rare word must not walk a year of history at once.
+
+A page that stops at the window says where it stopped (``FeedPage.scanned_to``), and the next
+page carries on from there.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    """One page of the feed, newest first, and where the next (older) page starts."""
+
+    events: list[dict[str, Any]]
+    scanned_to: int | None
+    """The lowest id this page looked at; None when the history is exhausted."""
+    top_id: int | None = None
+    """The newest id in the history when a first page was read: polling carries on above it."""
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def feed_page(
+    db: Database, query: EventFilter, text: str | None = None, before_id: int | None = None
+) -> FeedPage:
+    """Events matching ``query`` and ``text`` (in rules, request and file paths), newest first.
+
+    ``before_id`` pages backwards from an id; ``query.after_id`` polls forwards for new events.
+    With ``text`` the page scans at most SEARCH_WINDOW ids, so it always returns promptly.
+    """
+    where, params = where_clause(query)
+    clauses, values = [where], list(params)
+    if before_id is not None:
+        clauses.append("id < ?")
+        values.append(before_id)
+    floor: int | None = None
+    newest = _max_id(db) if before_id is None and query.after_id is None else None
+    if text:
+        top = before_id if before_id is not None else (newest or 0) + 1
+        floor = max(top - SEARCH_WINDOW, 0)
+        if query.after_id is None:
+            clauses.append("id >= ?")
+            values.append(floor)
+        pattern = _like(text)
+        clauses.append(
+            "(path LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM findings f "
+            "WHERE f.event_id = events.id AND (f.rule LIKE ? ESCAPE '\\' "
+            "OR f.path_hint LIKE ? ESCAPE '\\' OR f.source_path LIKE ? ESCAPE '\\')))"
+        )
+        values += [pattern] * 4
+    sql = f"SELECT * FROM events WHERE {' AND '.join(clauses)} ORDER BY id DESC LIMIT ?"  # noqa: S608
+    events = [dict(row) for row in db.query(sql, [*values, query.limit])]
+    attach_findings(db, events)
+    if query.after_id is not None:
+        return FeedPage(events, None)
+    if len(events) >= query.limit:
+        return FeedPage(events, int(events[-1]["id"]), newest)
+    return FeedPage(events, floor or None, newest)
+
+
+def _max_id(db: Database) -> int:
+    return int(db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
+
+
+def event_detail(db: Database, event_id: int) -> dict[str, Any] | None:
+    """One event with its findings, triage state and how often each value was seen overall."""
+    rows = [dict(row) for row in db.query("SELECT * FROM events WHERE id = ?", [event_id])]
+    if not rows:
+        return None
+    event = rows[0]
+    attach_findings(db, [event])
+    parents = event.get("process_parents")
+    event["process_parents"] = json.loads(parents) if parents else []
+    ack = list(
+        db.query("SELECT acked_at, note FROM acknowledgements WHERE event_id = ?", [event_id])
+    )
+    event["acknowledged"] = dict(ack[0]) if ack else None
+    fingerprints = sorted({str(f["fingerprint"]) for f in event["findings"]})
+    event["allowlisted"] = {}
+    event["sightings"] = {}
+    if fingerprints:
+        marks = ",".join("?" * len(fingerprints))
+        for row in db.query(
+            f"SELECT fingerprint, reason FROM allowlist WHERE fingerprint IN ({marks})",  # noqa: S608
+            fingerprints,
+        ):
+            event["allowlisted"][row["fingerprint"]] = row["reason"]
+        for row in db.query(
+            f"SELECT fingerprint, sightings FROM exposures WHERE fingerprint IN ({marks})",  # noqa: S608
+            fingerprints,
+        ):
+            event["sightings"][row["fingerprint"]] = row["sightings"]
+    return event
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """The figures of the overview screen for the days up to ``now``."""
+
+    days: list[tuple[str, int]]
+    """(UTC day ``YYYY-MM-DD``, requests that exposed something), oldest first, gaps as 0."""
+    top_services: list[tuple[str, int]] = field(default_factory=list)
+    top_processes: list[tuple[str, int]] = field(default_factory=list)
+    top_repos: list[tuple[str, int]] = field(default_factory=list)
+    secrets_this_week: int = 0
+    """Distinct secret values (by fingerprint) seen in the last seven days."""
+    exposures_this_week: int = 0
+    """Distinct sensitive values of any category seen in the last seven days."""
+
+
+def exposures_per_day(db: Database, now: datetime, days: int) -> list[tuple[str, int]]:
+    """Requests with at least one finding per UTC day over the last ``days`` days, oldest first."""
+    first = (now - timedelta(days=days - 1)).date()
+    since = first.isoformat()
+    counts = {
+        row["day"]: row["n"]
+        for row in db.query(
+            "SELECT substr(ts, 1, 10) AS day, count(*) AS n FROM events INDEXED BY idx_events_ts "
+            "WHERE ts >= ? AND severity_rank > 0 GROUP BY day",
+            [since],
+        )
+    }
+    return [
+        (day, int(counts.get(day, 0)))
+        for day in ((first + timedelta(days=offset)).isoformat() for offset in range(days))
+    ]
+
+
+def _top(db: Database, sql: str, params: list[object]) -> list[tuple[str, int]]:
+    return [(str(row["name"]), int(row["n"])) for row in db.query(sql, params)]
+
+
+def overview(db: Database, now: datetime, days: int = 14, top: int = 5) -> Overview:
+    """Everything the overview screen shows, for exposing requests of the last ``days`` days."""
+    since = utc_iso(now - timedelta(days=days))
+    week = utc_iso(now - timedelta(days=7))
+    services = _top(
+        db,
+        "SELECT service AS name, count(*) AS n FROM events INDEXED BY idx_events_ts "
+        "WHERE ts >= ? AND severity_rank > 0 GROUP BY service ORDER BY n DESC, name LIMIT ?",
+        [since, top],
+    )
+    processes = _top(
+        db,
+        "SELECT coalesce(process_name, 'unknown') AS name, count(*) AS n "
+        "FROM events INDEXED BY idx_events_ts WHERE ts >= ? AND severity_rank > 0 "
+        "GROUP BY name ORDER BY n DESC, name LIMIT ?",
+        [since, top],
+    )
+    repos = _top(
+        db,
+        "SELECT repo AS name, count(*) AS n FROM ("
+        " SELECT process_repo AS repo FROM events WHERE process_repo IS NOT NULL AND ts >= ?"
+        " AND severity_rank > 0"
+        " UNION ALL SELECT f.source_repo FROM findings f JOIN events e ON e.id = f.event_id"
+        " WHERE f.source_repo IS NOT NULL AND e.ts >= ?"
+        ") GROUP BY repo ORDER BY n DESC, name LIMIT ?",
+        [since, since, top],
+    )
+    secrets, everything = db.execute(
+        "SELECT count(*) FILTER (WHERE category = 'secret'), count(*) FROM exposures "
+        "WHERE last_seen >= ?",
+        [week],
+    ).fetchone()
+    return Overview(
+        days=exposures_per_day(db, now, days),
+        top_services=services,
+        top_processes=processes,
+        top_repos=repos,
+        secrets_this_week=int(secrets or 0),
+        exposures_this_week=int(everything or 0),
+    )
