@@ -1,0 +1,102 @@
+"""``egress-watch report``: the exposure summary of a window, in one of four formats."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from egress_watch.cli import UsageProblem, current_paths, home_option, translate_errors
+from egress_watch.report import FORMATS, renderer
+
+
+def write_private(path: Path, content: str) -> None:
+    """Write the report atomically as a 0600 file: a reader never sees half a report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@click.command()
+@home_option
+@click.option(
+    "--since", metavar="WHEN", help="Window start: 7d (default), 12h or a date; ends now."
+)
+@click.option("--from", "start", metavar="DATE", help="Window start (a date or ISO time).")
+@click.option(
+    "--to",
+    "end",
+    metavar="DATE",
+    help="Window end; a bare date includes that whole day. Default: now.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text for the terminal, md for a ticket, html for a browser, json for tools.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file (0600) instead of standard output.",
+)
+@translate_errors
+def report(
+    since: str | None, start: str | None, end: str | None, fmt: str, output: Path | None
+) -> None:
+    """Summarise what left this machine in a window, with the trend against the one before.
+
+    Example: egress-watch report --since 7d --format html --output week.html
+    """
+    from egress_watch.report.data import assemble, build_report
+    from egress_watch.report.period import resolve_period
+    from egress_watch.report.queries import PeriodRows
+    from egress_watch.store.database import open_reader
+
+    now = datetime.now(UTC)
+    try:
+        period = resolve_period(now, since=since, start=start, end=end)
+    except ValueError as error:
+        raise UsageProblem(str(error)) from None
+    paths = current_paths()
+    if paths.database.exists():
+        db = open_reader(paths.database)
+        try:
+            data = build_report(db, period, period.previous(), now)
+        finally:
+            db.conn.close()
+    else:  # no history yet: an empty report still tells the reader the proxy saw nothing
+        empty = PeriodRows([], [], [], [], [], [], [], [])
+        data = assemble(empty, empty, period, period.previous(), now)
+    if fmt == "text":
+        from egress_watch.report.text import render_text
+
+        tty = output is None and sys.stdout.isatty()
+        width = shutil.get_terminal_size().columns if tty else 120
+        content = render_text(data, color=tty, width=width)
+    else:
+        content = renderer(fmt)(data)
+    if output is None:
+        click.echo(content, nl=False)
+        return
+    write_private(output, content)
+    t = data.totals
+    click.echo(
+        f"report written to {output}: {t.requests} requests, {t.secrets} secrets "
+        f"({t.new_secrets} new), {t.open_critical} unacknowledged critical",
+        err=True,
+    )

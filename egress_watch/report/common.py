@@ -1,0 +1,76 @@
+"""Formatting shared by the renderers, so every format prints the same number the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from egress_watch.report.data import ACKNOWLEDGED, ALLOWLISTED, Exposure, ReportData, TrendRow
+
+SEVERITIES = ("critical", "high", "medium", "low")
+NUMERIC_COLUMNS = frozenset({
+    "Requests", "Bytes sent", "Findings", "Redacted", "Blocked", "Uninspected", "Files", "Lines",
+    "Unique values", "Connections (all time)", "This period", "Previous", "Change",
+})  # fmt: skip
+"""Column headers whose cells are numbers: right-aligned in every format."""
+_UNITS = ("KiB", "MiB", "GiB", "TiB")
+
+
+def human_bytes(count: int) -> str:
+    """``1.5 MiB``; exact below 1 KiB."""
+    if count < 1024:
+        return f"{count} B"
+    value = float(count)
+    for unit in _UNITS:
+        value /= 1024
+        if value < 1024 or unit == _UNITS[-1]:
+            break
+    return f"{value:.1f} {unit}"
+
+
+def signed(delta: int) -> str:
+    """``+3``, ``-2``, ``0``: the change against the previous window."""
+    return f"{delta:+d}" if delta else "0"
+
+
+def when(iso: str) -> str:
+    """``2026-11-20 09:00`` from a stored UTC timestamp (minutes are enough to act on)."""
+    return iso[:16].replace("T", " ")
+
+
+def joined(names: Iterable[str]) -> str:
+    return ", ".join(names) or "-"
+
+
+def trend_value(row: TrendRow, value: int) -> str:
+    return human_bytes(value) if row.key == "bytes_out" else str(value)
+
+
+def trend_change(row: TrendRow) -> str:
+    if row.key == "bytes_out":
+        sign = "+" if row.change > 0 else "-" if row.change < 0 else ""
+        return sign + human_bytes(abs(row.change)) if row.change else "0"
+    return signed(row.change)
+
+
+def status_text(item: Exposure) -> str:
+    """What still has to happen for this value."""
+    if item.status == ACKNOWLEDGED:
+        return "acknowledged"
+    if item.status == ALLOWLISTED:
+        return "allowlisted"
+    return "unacknowledged"
+
+
+def short_fingerprint(fingerprint: str) -> str:
+    return fingerprint.removeprefix("hmac-sha256:")[:12]
+
+
+def headline(data: ReportData) -> str:
+    """One sentence for the top of every format."""
+    t = data.totals
+    return (
+        f"{t.requests} requests inspected ({human_bytes(t.bytes_out)} sent), "
+        f"{t.findings} findings, "
+        f"{t.secrets} unique secrets exposed ({t.new_secrets} new), "
+        f"{t.open_critical} unacknowledged critical."
+    )

@@ -1,0 +1,347 @@
+"""The weekly exposure summary as one value: what every format renders, computed once.
+
+``assemble`` is pure over the rows of ``queries.read_period``; ``build_report`` is the thin
+edge that runs the queries for a window and the one before it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from egress_watch.model import Category, Severity, utc_iso
+from egress_watch.report.period import Period
+from egress_watch.report.queries import PeriodRows, read_period
+
+SCHEMA_VERSION = 1
+UNKNOWN_TOOL = "(unknown process)"
+OPEN, ACKNOWLEDGED, ALLOWLISTED = "open", "acknowledged", "allowlisted"
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """The headline counts of one window."""
+
+    requests: int = 0
+    bytes_out: int = 0
+    findings: int = 0
+    secrets: int = 0
+    new_secrets: int = 0
+    open_critical: int = 0
+    redacted: int = 0
+    blocked: int = 0
+    uninspected: int = 0
+    errors: int = 0
+    repositories: int = 0
+    shadow_hosts: int = 0
+
+
+TREND_LABELS: tuple[tuple[str, str], ...] = (
+    ("requests", "Requests inspected"),
+    ("bytes_out", "Bytes sent"),
+    ("findings", "Findings"),
+    ("secrets", "Unique secrets exposed"),
+    ("new_secrets", "New secrets"),
+    ("open_critical", "Unacknowledged critical"),
+    ("redacted", "Requests redacted"),
+    ("blocked", "Requests blocked"),
+    ("uninspected", "Requests uninspected"),
+    ("errors", "Requests with errors"),
+    ("repositories", "Repositories exposed"),
+    ("shadow_hosts", "Shadow-AI hosts"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TrendRow:
+    key: str
+    label: str
+    current: int
+    previous: int
+
+    @property
+    def change(self) -> int:
+        return self.current - self.previous
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRow:
+    """Traffic of one service or one tool (the sending process)."""
+
+    name: str
+    requests: int
+    bytes_out: int
+    findings: int
+    redacted: int
+    blocked: int
+    uninspected: int
+
+
+@dataclass(frozen=True, slots=True)
+class FindingCount:
+    category: str
+    severity: str
+    findings: int
+    unique_values: int
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """One value (by fingerprint) that left in this window: never the value, only its mask."""
+
+    fingerprint: str
+    category: str
+    rule: str
+    severity: str
+    masked: str
+    first_seen: str
+    last_seen: str
+    requests: int
+    services: tuple[str, ...]
+    tools: tuple[str, ...]
+    new: bool
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class RepoExposure:
+    """Proprietary code of one registered repository seen in requests."""
+
+    repo: str
+    files: int
+    lines: int
+    requests: int
+    findings: int
+    services: tuple[str, ...]
+    tools: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UninspectedRow:
+    service: str
+    host: str
+    reason: str
+    requests: int
+    bytes_out: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowHost:
+    """An uncatalogued host that looks like an AI service (its traffic was not decrypted)."""
+
+    host: str
+    first_seen: str
+    last_seen: str
+    connections: int
+    reason: str
+    tool: str
+    new: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReportData:
+    """Everything a format shows; the formats only lay it out."""
+
+    generated_at: str
+    period: Period
+    previous_period: Period
+    totals: Totals
+    previous_totals: Totals
+    trend: tuple[TrendRow, ...]
+    attention: tuple[Exposure, ...]
+    secrets: tuple[Exposure, ...]
+    services: tuple[UsageRow, ...]
+    tools: tuple[UsageRow, ...]
+    findings: tuple[FindingCount, ...]
+    repositories: tuple[RepoExposure, ...]
+    uninspected: tuple[UninspectedRow, ...]
+    shadow_hosts: tuple[ShadowHost, ...]
+    schema_version: int = SCHEMA_VERSION
+
+
+def _tool(name: str | None) -> str:
+    return name or UNKNOWN_TOOL
+
+
+def _names(values: Iterable[str | None]) -> tuple[str, ...]:
+    return tuple(sorted({_tool(v) for v in values}))
+
+
+def _usage(rows: list[dict[str, Any]]) -> tuple[UsageRow, ...]:
+    return tuple(
+        UsageRow(
+            _tool(r["name"]),
+            int(r["requests"]),
+            int(r["bytes_out"]),
+            int(r["findings"]),
+            int(r["redacted"]),
+            int(r["blocked"]),
+            int(r["uninspected"]),
+        )
+        for r in rows
+    )
+
+
+def _status(row: dict[str, Any]) -> str:
+    if row["allowlisted"]:
+        return ALLOWLISTED
+    return OPEN if row["open_findings"] else ACKNOWLEDGED
+
+
+def _exposure(row: dict[str, Any], period: Period) -> Exposure:
+    first_seen = row["first_seen"] or row["first_in_period"]
+    return Exposure(
+        fingerprint=row["fingerprint"],
+        category=row["category"],
+        rule=row["rule"],
+        severity=Severity(int(row["rank"])).label,
+        masked=row["masked"],
+        first_seen=first_seen,
+        last_seen=row["last_in_period"],
+        requests=int(row["requests"]),
+        services=_names(row["services"]),
+        tools=_names(row["tools"]),
+        new=first_seen >= period.start_iso,
+        status=_status(row),
+    )
+
+
+def _priority(item: Exposure) -> tuple[bool, int, bool, str, str]:
+    """Unacknowledged first, then the most severe, then new values, then the oldest."""
+    rank = int(Severity.parse(item.severity))
+    return (item.status != OPEN, -rank, not item.new, item.first_seen, item.rule)
+
+
+def merged_line_count(spans: Iterable[tuple[int, int]]) -> int:
+    """Lines covered by inclusive line spans, each line counted once however often it was sent."""
+    total, last_end = 0, 0
+    for start, end in sorted(spans):
+        start = max(start, last_end + 1)
+        if end >= start:
+            total += end - start + 1
+            last_end = end
+    return total
+
+
+def _repositories(rows: PeriodRows) -> tuple[RepoExposure, ...]:
+    spans: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+    for span in rows.spans:
+        spans[span["repo"], span["path"]].append((int(span["start_line"]), int(span["end_line"])))
+    lines: dict[str, int] = defaultdict(int)
+    for (repo, _path), file_spans in spans.items():
+        lines[repo] += merged_line_count(file_spans)
+    return tuple(
+        RepoExposure(
+            repo=r["repo"],
+            files=int(r["files"]),
+            lines=lines[r["repo"]],
+            requests=int(r["requests"]),
+            findings=int(r["findings"]),
+            services=_names(r["services"]),
+            tools=_names(r["tools"]),
+        )
+        for r in rows.repositories
+    )
+
+
+def _shadow_hosts(rows: PeriodRows, period: Period) -> tuple[ShadowHost, ...]:
+    return tuple(
+        ShadowHost(
+            host=r["host"],
+            first_seen=r["first_seen"],
+            last_seen=r["last_seen"],
+            connections=int(r["connections"] or 0),
+            reason=r["reason"] or "",
+            tool=_tool(r["tool"]),
+            new=r["first_seen"] >= period.start_iso,
+        )
+        for r in rows.shadow_hosts
+    )
+
+
+def _totals(rows: PeriodRows, exposed: list[Exposure], repos: int, shadow_hosts: int) -> Totals:
+    services = rows.services
+    secrets = [e for e in exposed if e.category == Category.SECRET]
+    return Totals(
+        requests=sum(int(r["requests"]) for r in services),
+        bytes_out=sum(int(r["bytes_out"]) for r in services),
+        findings=sum(int(r["findings"]) for r in rows.findings),
+        secrets=len(secrets),
+        new_secrets=sum(e.new for e in secrets),
+        open_critical=sum(
+            e.severity == Severity.CRITICAL.label and e.status == OPEN for e in exposed
+        ),
+        redacted=sum(int(r["redacted"]) for r in services),
+        blocked=sum(int(r["blocked"]) for r in services),
+        uninspected=sum(int(r["uninspected"]) for r in services),
+        errors=sum(int(r["errors"]) for r in services),
+        repositories=repos,
+        shadow_hosts=shadow_hosts,
+    )
+
+
+def assemble(
+    rows: PeriodRows, previous_rows: PeriodRows, period: Period, previous: Period, now: datetime
+) -> ReportData:
+    """Build the report from the rows of this window and the one before (pure)."""
+    exposed = sorted((_exposure(r, period) for r in rows.exposed), key=_priority)
+    previous_exposed = [_exposure(r, previous) for r in previous_rows.exposed]
+    repositories = _repositories(rows)
+    shadow_hosts = _shadow_hosts(rows, period)
+    totals = _totals(rows, exposed, len(repositories), len(shadow_hosts))
+    previous_totals = _totals(
+        previous_rows,
+        previous_exposed,
+        len(previous_rows.repositories),
+        len(previous_rows.shadow_hosts),
+    )
+    trend = tuple(
+        TrendRow(key, label, getattr(totals, key), getattr(previous_totals, key))
+        for key, label in TREND_LABELS
+    )
+    return ReportData(
+        generated_at=utc_iso(now),
+        period=period,
+        previous_period=previous,
+        totals=totals,
+        previous_totals=previous_totals,
+        trend=trend,
+        attention=tuple(
+            e for e in exposed if e.severity == Severity.CRITICAL.label and e.status == OPEN
+        ),
+        secrets=tuple(e for e in exposed if e.category == Category.SECRET),
+        services=_usage(rows.services),
+        tools=_usage(rows.tools),
+        findings=tuple(
+            FindingCount(
+                r["category"],
+                Severity(int(r["rank"])).label,
+                int(r["findings"]),
+                int(r["unique_values"]),
+            )
+            for r in rows.findings
+        ),
+        repositories=repositories,
+        uninspected=tuple(
+            UninspectedRow(
+                r["service"], r["host"], r["reason"], int(r["requests"]), int(r["bytes_out"])
+            )
+            for r in rows.uninspected
+        ),
+        shadow_hosts=shadow_hosts,
+    )
+
+
+def build_report(
+    db: Database, period: Period, previous_period: Period, now: datetime | None = None
+) -> ReportData:
+    """Read both windows from the history and assemble the report."""
+    now = now or datetime.now(UTC)
+    rows = read_period(db, period.start_iso, period.end_iso)
+    previous_rows = read_period(db, previous_period.start_iso, previous_period.end_iso)
+    return assemble(rows, previous_rows, period, previous_period, now)

@@ -1,0 +1,223 @@
+"""The report as Markdown, for pasting into a ticket (GitHub-flavoured tables)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from egress_watch.report.common import (
+    NUMERIC_COLUMNS,
+    headline,
+    human_bytes,
+    joined,
+    short_fingerprint,
+    status_text,
+    trend_change,
+    trend_value,
+    when,
+)
+from egress_watch.report.data import Exposure, ReportData, UsageRow
+
+NONE = "_None this period._"
+_ESCAPED = "\\`*_[]<>|#"
+
+
+def text(value: object) -> str:
+    """A table cell of plain text: Markdown and HTML syntax escaped, one line."""
+    out = str(value).replace("\r", " ").replace("\n", " ")
+    for char in _ESCAPED:
+        out = out.replace(char, "\\" + char)
+    return out
+
+
+def code(value: object) -> str:
+    """An inline code span, unless the value itself holds a backtick."""
+    raw = str(value).replace("\r", " ").replace("\n", " ")
+    if "`" in raw:
+        return text(raw)
+    return "`" + raw.replace("|", "\\|") + "`"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A GFM table (cells already escaped); a short note when there are no rows."""
+    if not rows:
+        return [NONE]
+    numeric = ["---:" if h.startswith("#") or h in _NUMERIC else "---" for h in header]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(numeric) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+_NUMERIC = NUMERIC_COLUMNS
+
+
+def _attention(items: Sequence[Exposure]) -> list[str]:
+    if not items:
+        return ["Nothing critical is unacknowledged."]
+    return [
+        f"{n}. **{text(item.severity)}** {code(item.rule)} {code(item.masked)}: first seen "
+        f"{when(item.first_seen)}, sent in {item.requests} request(s) to "
+        f"{text(joined(item.services))} via {text(joined(item.tools))}. "
+        f"{'Rotate it' if item.category == 'secret' else 'Review it'}, then acknowledge it."
+        for n, item in enumerate(items, 1)
+    ]
+
+
+def _usage(rows: Sequence[UsageRow], first: str) -> list[str]:
+    return table(
+        [first, "Requests", "Bytes sent", "Findings", "Redacted", "Blocked", "Uninspected"],
+        [
+            [
+                text(r.name),
+                str(r.requests),
+                human_bytes(r.bytes_out),
+                str(r.findings),
+                str(r.redacted),
+                str(r.blocked),
+                str(r.uninspected),
+            ]
+            for r in rows
+        ],
+    )
+
+
+def render_markdown(data: ReportData) -> str:
+    """The whole report as one Markdown document."""
+    out = [
+        "# egress-watch exposure report",
+        "",
+        f"**Period:** {data.period.label}  ",
+        f"**Compared with:** {data.previous_period.label}  ",
+        f"**Generated:** {when(data.generated_at)} UTC",
+        "",
+        headline(data),
+        "",
+        "## Act on these first",
+        "",
+        *_attention(data.attention),
+        "",
+        "## Summary",
+        "",
+        *table(
+            ["", "This period", "Previous", "Change"],
+            [
+                [
+                    row.label,
+                    trend_value(row, row.current),
+                    trend_value(row, row.previous),
+                    trend_change(row),
+                ]
+                for row in data.trend
+            ],
+        ),
+        "",
+        "## Secrets to rotate",
+        "",
+        *table(
+            [
+                "Status",
+                "Severity",
+                "Rule",
+                "Masked value",
+                "First seen",
+                "New",
+                "Requests",
+                "Where it went",
+                "Via",
+                "Fingerprint",
+            ],
+            [
+                [
+                    f"**{status_text(s)}**" if s.status == "open" else status_text(s),
+                    s.severity,
+                    code(s.rule),
+                    code(s.masked),
+                    when(s.first_seen),
+                    "new" if s.new else "seen before",
+                    str(s.requests),
+                    text(joined(s.services)),
+                    text(joined(s.tools)),
+                    code(short_fingerprint(s.fingerprint)),
+                ]
+                for s in data.secrets
+            ],
+        ),
+        "",
+        "## Traffic per service",
+        "",
+        *_usage(data.services, "Service"),
+        "",
+        "## Traffic per tool",
+        "",
+        *_usage(data.tools, "Tool"),
+        "",
+        "## Findings by category and severity",
+        "",
+        *table(
+            ["Category", "Severity", "Findings", "Unique values"],
+            [
+                [f.category, f.severity, str(f.findings), str(f.unique_values)]
+                for f in data.findings
+            ],
+        ),
+        "",
+        "## Proprietary code per repository",
+        "",
+        *table(
+            ["Repository", "Files", "Lines", "Requests", "Services", "Tools"],
+            [
+                [
+                    code(r.repo),
+                    str(r.files),
+                    str(r.lines),
+                    str(r.requests),
+                    text(joined(r.services)),
+                    text(joined(r.tools)),
+                ]
+                for r in data.repositories
+            ],
+        ),
+        "",
+        "## Uninspected egress",
+        "",
+        *table(
+            ["Service", "Host", "Reason", "Requests", "Bytes sent"],
+            [
+                [
+                    text(u.service),
+                    code(u.host),
+                    text(u.reason),
+                    str(u.requests),
+                    human_bytes(u.bytes_out),
+                ]
+                for u in data.uninspected
+            ],
+        ),
+        "",
+        "## Shadow-AI hosts",
+        "",
+        *table(
+            [
+                "Host",
+                "New",
+                "First seen",
+                "Last seen",
+                "Connections (all time)",
+                "Why",
+                "Last tool",
+            ],
+            [
+                [
+                    code(h.host),
+                    "new" if h.new else "seen before",
+                    when(h.first_seen),
+                    when(h.last_seen),
+                    str(h.connections),
+                    text(h.reason),
+                    text(h.tool),
+                ]
+                for h in data.shadow_hosts
+            ],
+        ),
+        "",
+    ]
+    return "\n".join(out)

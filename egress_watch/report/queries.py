@@ -1,0 +1,119 @@
+"""The report's SQL: fixed statements, every value a parameter, only redacted columns read.
+
+No statement here selects a request path, a process command line, working directory or
+executable, a finding's reason text or an error message: the report cannot print what it never
+reads.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+_IN_PERIOD = "e.ts >= :start AND e.ts < :end"
+
+USAGE_BY = """
+SELECT {key} AS name, count(*) AS requests, coalesce(sum(e.bytes_out), 0) AS bytes_out,
+    coalesce(sum(e.finding_count), 0) AS findings,
+    sum(e.action = 'redact') AS redacted, sum(e.action = 'block') AS blocked,
+    sum(e.uninspected_reason IS NOT NULL) AS uninspected, sum(e.error IS NOT NULL) AS errors
+FROM events e WHERE {where} GROUP BY 1 ORDER BY requests DESC, name
+"""
+USAGE_BY_SERVICE = USAGE_BY.format(key="e.service", where=_IN_PERIOD)
+USAGE_BY_TOOL = USAGE_BY.format(key="coalesce(e.process_name, '')", where=_IN_PERIOD)
+
+FINDINGS_BY_CATEGORY = f"""
+SELECT f.category, f.severity_rank AS rank, count(*) AS findings,
+    count(DISTINCT f.fingerprint) AS unique_values
+FROM events e JOIN findings f ON f.event_id = e.id
+WHERE {_IN_PERIOD} GROUP BY 1, 2 ORDER BY rank DESC, findings DESC, f.category
+"""  # noqa: S608 - fixed text
+
+EXPOSED_VALUES = f"""
+SELECT f.fingerprint, f.category, f.rule, max(f.severity_rank) AS rank,
+    coalesce(x.masked, f.masked) AS masked, count(DISTINCT e.id) AS requests,
+    min(e.ts) AS first_in_period, max(e.ts) AS last_in_period, x.first_seen,
+    json_group_array(DISTINCT e.service) AS services,
+    json_group_array(DISTINCT coalesce(e.process_name, '')) AS tools,
+    sum(f.status = 'open' AND a.event_id IS NULL) AS open_findings,
+    max(al.fingerprint IS NOT NULL) AS allowlisted
+FROM events e JOIN findings f ON f.event_id = e.id
+LEFT JOIN acknowledgements a ON a.event_id = e.id
+LEFT JOIN exposures x ON x.fingerprint = f.fingerprint
+LEFT JOIN allowlist al ON al.fingerprint = f.fingerprint
+WHERE {_IN_PERIOD} AND f.category != 'proprietary'
+GROUP BY f.fingerprint
+"""  # noqa: S608 - fixed text
+
+REPOSITORIES = f"""
+SELECT f.source_repo AS repo, count(*) AS findings, count(DISTINCT e.id) AS requests,
+    count(DISTINCT f.source_path) AS files,
+    json_group_array(DISTINCT e.service) AS services,
+    json_group_array(DISTINCT coalesce(e.process_name, '')) AS tools
+FROM events e JOIN findings f ON f.event_id = e.id
+WHERE {_IN_PERIOD} AND f.category = 'proprietary' AND f.source_repo IS NOT NULL
+GROUP BY 1 ORDER BY requests DESC, repo
+"""  # noqa: S608 - fixed text
+
+REPOSITORY_SPANS = f"""
+SELECT DISTINCT f.source_repo AS repo, f.source_path AS path,
+    f.source_start_line AS start_line, f.source_end_line AS end_line
+FROM events e JOIN findings f ON f.event_id = e.id
+WHERE {_IN_PERIOD} AND f.category = 'proprietary' AND f.source_repo IS NOT NULL
+    AND f.source_start_line IS NOT NULL AND f.source_end_line IS NOT NULL
+"""  # noqa: S608 - fixed text
+
+UNINSPECTED = f"""
+SELECT e.service, e.host, e.uninspected_reason AS reason, count(*) AS requests,
+    coalesce(sum(e.bytes_out), 0) AS bytes_out
+FROM events e WHERE {_IN_PERIOD} AND e.uninspected_reason IS NOT NULL
+GROUP BY 1, 2, 3 ORDER BY requests DESC, e.service, e.host
+"""  # noqa: S608 - fixed text
+
+SHADOW_HOSTS = """
+SELECT host, first_seen, last_seen, connections, ai_reason AS reason,
+    coalesce(last_process, '') AS tool
+FROM hosts WHERE looks_like_ai = 1 AND last_seen >= :start AND first_seen < :end
+ORDER BY last_seen DESC, host
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodRows:
+    """Everything the report reads about one window, as plain rows."""
+
+    services: list[dict[str, Any]]
+    tools: list[dict[str, Any]]
+    findings: list[dict[str, Any]]
+    exposed: list[dict[str, Any]]
+    repositories: list[dict[str, Any]]
+    spans: list[dict[str, Any]]
+    uninspected: list[dict[str, Any]]
+    shadow_hosts: list[dict[str, Any]]
+
+
+def _rows(db: Database, sql: str, params: dict[str, str]) -> list[dict[str, Any]]:
+    rows = [dict(row) for row in db.query(sql, params)]
+    for row in rows:
+        for key in ("services", "tools"):
+            if isinstance(row.get(key), str):
+                row[key] = json.loads(row[key])
+    return rows
+
+
+def read_period(db: Database, start_iso: str, end_iso: str) -> PeriodRows:
+    """Run every report query over ``[start, end)``."""
+    params = {"start": start_iso, "end": end_iso}
+    return PeriodRows(
+        services=_rows(db, USAGE_BY_SERVICE, params),
+        tools=_rows(db, USAGE_BY_TOOL, params),
+        findings=_rows(db, FINDINGS_BY_CATEGORY, params),
+        exposed=_rows(db, EXPOSED_VALUES, params),
+        repositories=_rows(db, REPOSITORIES, params),
+        spans=_rows(db, REPOSITORY_SPANS, params),
+        uninspected=_rows(db, UNINSPECTED, params),
+        shadow_hosts=_rows(db, SHADOW_HOSTS, params),
+    )
