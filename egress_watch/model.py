@@ -142,6 +142,8 @@ class Finding:
     message_index: int | None = None
     path_hint: str | None = None
     source: Source | None = None
+    confidence: str = "high"
+    """high, medium or low: how likely the match is what its rule says."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,8 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "end": finding.end,
         "masked": finding.masked,
         "fingerprint": finding.fingerprint,
+        "confidence": finding.confidence,
+        "reason": finding.reason,
     }
     if finding.source is not None:
         source = finding.source

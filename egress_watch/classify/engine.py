@@ -99,6 +99,7 @@ class Engine:
                     fingerprint=fingerprint(self._key, value),
                     segment_index=0,
                     reason=match.reason,
+                    confidence=match.confidence,
                 )
             )
         return tuple(findings)

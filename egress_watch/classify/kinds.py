@@ -10,6 +10,7 @@ from typing import Final
 from egress_watch.model import Severity
 
 _ECHO_MIN: Final = 8
+_ECHO_MAX: Final = 1024
 _ECHO_CAP: Final = 64
 
 
@@ -21,6 +22,13 @@ class Kind:
     severity: Severity
     reason: str
     generic: bool = False  # keyword/entropy/URL style rather than a vendor token format
+
+    @property
+    def confidence(self) -> str:
+        """How sure a match of this kind is a real secret: a vendor format beats a keyword guess."""
+        if self.severity is Severity.LOW:
+            return "low"
+        return "medium" if self.generic else "high"
 
 
 Hit = tuple[int, int, Kind]  # absolute start, end, kind
@@ -48,8 +56,9 @@ def echoes(text: str, hits: list[Hit]) -> list[Hit]:
 
 def _echoable(value: str) -> bool:
     """Long, with letters and digits: another occurrence is surely the same secret."""
-    has_digit = any(c.isdigit() for c in value)
-    return len(value) >= _ECHO_MIN and has_digit and any(c.isalpha() for c in value)
+    if not _ECHO_MIN <= len(value) <= _ECHO_MAX:
+        return False
+    return any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
 
 
 def _wordish(text: str, index: int) -> bool:

@@ -20,6 +20,8 @@ import ahocorasick
 MAX_LINE: Final = 4096  # longer lines are scanned in windows around their anchors
 BEFORE: Final = 256
 AFTER: Final = 4096
+MAX_WINDOW: Final = 2 * (BEFORE + AFTER)
+MARGIN: Final = 1024  # a hit this far inside an open window is covered by it
 
 # Words frequent in code and prose: one regex pass each (C speed, only confirmed places come
 # back to Python) instead of every occurrence coming out of the automaton.
@@ -35,6 +37,7 @@ class Anchor:
 
     literal: str
     confirm: str | None = None
+    once_per_run: bool = False  # later hits in the same run of token characters are skipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,7 @@ class Prefilter:
 
     def __init__(self, gates: Sequence[Gate]) -> None:
         table: dict[str, list[tuple[int, re.Pattern[str] | None]]] = {}
+        self._once = frozenset(a.literal for g in gates for a in g.anchors if a.once_per_run)
         for index, gate in enumerate(gates):
             for anchor in gate.anchors:
                 if anchor.literal != anchor.literal.lower() or not anchor.literal:
@@ -79,7 +83,8 @@ class Prefilter:
         self._automaton = ahocorasick.Automaton()
         for literal, targets in table.items():
             if literal not in common:
-                self._automaton.add_word(literal, (len(literal) - 1, tuple(targets)))
+                once = literal in self._once
+                self._automaton.add_word(literal, (len(literal) - 1, once, tuple(targets)))
         self._automaton.make_automaton()
         self._shapes = tuple(
             (index, re.compile(shape.pattern), shape.lowered)
@@ -91,8 +96,13 @@ class Prefilter:
         """(position, family index) of every confirmed anchor and shape, in no special order."""
         found: list[tuple[int, int]] = []
         add = found.append
-        for end, (back, targets) in self._automaton.iter(lowered):
+        skip_until: dict[int, int] = {}
+        for end, (back, once, targets) in self._automaton.iter(lowered):
             at = end - back
+            if once:  # ``eyJeyJeyJ…``: one confirm per run, not one per occurrence
+                if at < skip_until.get(back, -1):
+                    continue
+                skip_until[back] = _skip_run(lowered, at)
             for index, confirm in targets:
                 if confirm is None or confirm.match(lowered, at):
                     add((at, index))
@@ -143,15 +153,31 @@ def _lookahead(literal: str, targets: list[tuple[int, re.Pattern[str] | None]]) 
     return re.compile(head + "(?=" + "|".join(f"(?:{rest})" for rest in sorted(rests)) + ")")
 
 
+_RUN: Final = re.compile(r"[a-z0-9_=+/.-]*")
+
+
+def _skip_run(lowered: str, at: int) -> int:
+    """Where the run of token characters starting at ``at`` ends."""
+    m = _RUN.match(lowered, at)
+    return at if m is None else m.end()
+
+
 def _windows(lowered: str, line_start: int, hits: list[tuple[int, int]]) -> Iterator[Job]:
-    """Per family, merged windows around its hits on one long line."""
+    """Per family, merged windows around its hits on one long line, none over MAX_WINDOW.
+
+    The cap matters: a regex's cost on a window can grow with the window's length times its
+    hits (``eyJeyJeyJ…`` retries the JWT pattern at every ``eyJ``), so an unbounded merge over a
+    megabyte-long line costs minutes; capped, such a line costs what as many short lines do.
+    """
     found = lowered.find("\n", line_start)
     line_end = len(lowered) if found < 0 else found
     open_windows: dict[int, list[int]] = {}
     for at, index in hits:  # sorted by position
-        start, end = max(line_start, at - BEFORE), min(line_end, at + AFTER)
         window = open_windows.get(index)
-        if window is not None and start <= window[1]:
+        if window is not None and at + MARGIN <= window[1]:
+            continue  # well inside the open window: covered
+        start, end = max(line_start, at - BEFORE), min(line_end, at + AFTER)
+        if window is not None and start <= window[1] and end - window[0] <= MAX_WINDOW:
             window[1] = end
             continue
         if window is not None:

@@ -44,10 +44,14 @@ class SecretMatch:
     start: int
     end: int
     reason: str
+    confidence: str = "high"
+    """high: a documented token format; medium: a secret-named assignment; low: entropy only."""
 
 
 # --- false-positive filters ----------------------------------------------------------------------
 
+_SPACE: Final = re.compile(r"\s")
+_MAX_GENERIC: Final = 1024  # longer keyword/entropy values are data, not passwords
 _NAME_LIKE: Final = re.compile(r"[A-Za-z]+(?:[._/-][A-Za-z]+)+")  # SECRET_KEY, x-api-key, a/b
 _CODE_LIKE: Final = re.compile(r"[()\[\]{}<>]|^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+[;:,]?$")
 _IDENTIFIER: Final = re.compile(r"[A-Za-z_]+[;:,]?")  # digit-free
@@ -65,7 +69,7 @@ def _is_noise(value: str) -> bool:
         or heuristic.is_templated_secret(value)
         or heuristic.is_prefixed_with_dollar_sign(value)
         or heuristic.is_not_alphanumeric_string(value)
-        or any(c.isspace() for c in value)
+        or _SPACE.search(value)
         or "://" in value
         or _NAME_LIKE.fullmatch(value)
     )
@@ -232,7 +236,11 @@ class _Assignments(_Detector):
             if not _TAIL_OK.match(chunk, e) or self._looks_like_code(chunk[s:e]):
                 return None
         value = chunk[s:e]
-        if len(value) < 6 or _is_noise(value) or self._names_a_secret(value, quoted):
+        if (
+            not 6 <= len(value) <= _MAX_GENERIC
+            or _is_noise(value)
+            or self._names_a_secret(value, quoted)
+        ):
             return None
         return None if heuristic.is_likely_id_string(value, chunk, self._plugin) else (s, e)
 
@@ -365,4 +373,4 @@ class SecretScanner:
         hits = [hit for hit in hits if not is_placeholder(text[hit[0] : hit[1]])]
         hits += echoes(text, hits)
         kept = describe_pairs(text, resolve(hits))
-        return [SecretMatch(k.rule, k.severity, s, e, k.reason) for s, e, k in kept]
+        return [SecretMatch(k.rule, k.severity, s, e, k.reason, k.confidence) for s, e, k in kept]

@@ -84,6 +84,7 @@ def m002_history_v2(db: Database) -> None:
         ("source_end_line", "INTEGER"),
         ("score", "REAL"),
         ("status", "TEXT NOT NULL DEFAULT 'open'"),
+        ("confidence", "TEXT"),
     ):
         db.execute(f"ALTER TABLE findings ADD COLUMN {column} {kind}")
     db.table("events").create_index(["service", "ts"])

@@ -17,7 +17,7 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 FINDING_FIELDS = (
     "category", "rule", "severity", "masked", "fingerprint", "start", '"end"', "segment_index",
     "role", "message_index", "reason", "path_hint", "source_repo", "source_path",
-    "source_start_line", "source_end_line", "score", "status",
+    "source_start_line", "source_end_line", "score", "status", "confidence",
 )  # fmt: skip
 
 

@@ -47,7 +47,10 @@ def test_scan_json_contract_with_offsets(tmp_path: Path) -> None:
     document = json.loads(out)
     assert document["path"] == str(target)
     finding = next(f for f in document["findings"] if f["rule"] == "aws-access-key")
-    assert set(finding) == {"category", "rule", "severity", "start", "end", "masked", "fingerprint"}
+    assert set(finding) == {
+        "category", "rule", "severity", "start", "end", "masked", "fingerprint",
+        "confidence", "reason",
+    }  # fmt: skip
     assert text[finding["start"] : finding["end"]] == key
     assert finding["category"] == "secret"
     assert finding["severity"] == "critical"

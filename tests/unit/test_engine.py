@@ -198,3 +198,14 @@ def test_a_bad_allowlist_is_a_config_error(tmp_path: Path, section: str, message
 def test_allowlist_keys_must_be_lists_of_strings() -> None:
     with pytest.raises(ConfigError, match=r"allowlist\.rules"):
         parse_settings({"allowlist": {"rules": "jwt"}}, "config.toml")
+
+
+def test_confidence_reflects_how_a_secret_was_recognised() -> None:
+    from egress_watch.classify.engine import Engine
+
+    engine = Engine(b"k" * 32)
+    key_id = "AKIA" + "Q3EXT7PLN2ZRW5YB"
+    findings = engine.classify_text(f"aws_key = {key_id}\nDB_PASSWORD=hunter2-" + "blue\n")
+    by_rule = {f.rule: f.confidence for f in findings}
+    assert by_rule["aws-access-key"] == "high"
+    assert by_rule["secret-assignment"] == "medium"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,24 @@ def test_the_prefilter_rejects_anchors_it_could_never_find(literal: str) -> None
 def test_a_common_anchor_needs_a_confirm_that_starts_with_it() -> None:
     with pytest.raises(ValueError, match="common anchor"):
         Prefilter([Gate((Anchor("key", "[a-z]key"),))])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "eyJ" * 100_000,  # one long run: the JWT pattern would retry at every eyJ
+        "api_key=" * 40_000,  # one long line of keyword hits
+        ("://a:b@" * 500 + "\n") * 100,
+    ],
+    ids=["jwt-run", "keyword-line", "url-lines"],
+)
+def test_pathological_text_costs_linear_time(scanner: SecretScanner, text: str) -> None:
+    started = time.perf_counter()
+    scanner.scan(text)
+    assert time.perf_counter() - started < 5.0  # quadratic behaviour took minutes here
+
+
+def test_a_secret_far_along_a_long_dense_line_is_still_found(scanner: SecretScanner) -> None:
+    token = "gh" + "p_" + fake("far", 36)
+    text = "api_key=x; " * 20_000 + f"GITHUB_TOKEN={token}; " + "api_key=x; " * 1000
+    assert [text[m.start : m.end] for m in scanner.scan(text)] == [token]

@@ -56,7 +56,7 @@ def test_schema_after_all_migrations(tmp_path: Path) -> None:
             "id", "event_id", "category", "rule", "severity", "severity_rank", "masked",
             "fingerprint", "start", "end", "segment_index", "role", "message_index", "reason",
             "path_hint", "source_repo", "source_path", "source_start_line", "source_end_line",
-            "score", "status",
+            "score", "status", "confidence",
         ],
         "exposures": [
             "fingerprint", "category", "rule", "severity", "severity_rank", "masked",
