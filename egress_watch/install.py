@@ -51,6 +51,20 @@ def report_output(home: str) -> str:
     return f"{home}/reports/weekly.md"
 
 
+def report_arguments(home: str) -> list[str]:
+    """The weekly job's command after ``--home``: a Markdown report, then a desktop notice."""
+    return [
+        "report",
+        "--since",
+        "7d",
+        "--format",
+        "md",
+        "--output",
+        report_output(home),
+        "--notify",
+    ]
+
+
 def render_systemd_service(command: Sequence[str], home: str) -> str:
     """The daemon's user unit: starts at login, restarts on failure, SIGHUP reloads config."""
     return f"""\
@@ -76,8 +90,7 @@ WantedBy=default.target
 
 def render_report_service(command: Sequence[str], home: str) -> str:
     """The weekly report job (a oneshot started by the timer)."""
-    out = report_output(home)
-    report = _exec(command, home, "report", "--since", "7d", "--format", "md", "--output", out)
+    report = _exec(command, home, *report_arguments(home))
     return f"""\
 # egress-watch weekly exposure report (systemd user unit), written by `egress-watch install`.
 [Unit]
@@ -127,18 +140,7 @@ def render_launchd_report(command: Sequence[str], home: str) -> str:
     """The weekly report as a LaunchAgent: Mondays 09:00; launchd runs a missed one at wake."""
     plist = {
         "Label": REPORT_LABEL,
-        "ProgramArguments": [
-            *command,
-            "--home",
-            home,
-            "report",
-            "--since",
-            "7d",
-            "--format",
-            "md",
-            "--output",
-            report_output(home),
-        ],
+        "ProgramArguments": [*command, "--home", home, *report_arguments(home)],
         "StartCalendarInterval": {"Weekday": 1, "Hour": 9, "Minute": 0},
         "Umask": 0o077,
         "StandardErrorPath": f"{home}/launchd.log",

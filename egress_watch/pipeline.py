@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,11 +18,12 @@ from egress_watch.model import (
     Event,
     Finding,
     Mode,
+    ProcessInfo,
     Route,
     Severity,
     utc_iso,
 )
-from egress_watch.policy import decide, enforceable
+from egress_watch.policy import PolicyTable, decide, enforceable
 from egress_watch.rewrite import redacted_body
 from egress_watch.services import Catalog
 
@@ -36,6 +38,8 @@ class Inspection:
     event: Event
     rewritten_body: bytes | None = None
     """The decoded body with the decision's findings redacted, when the action is redact."""
+    alerts: tuple[Finding, ...] = ()
+    """Findings at alert level or above (not allowed): the user is notified of these."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,9 @@ class Policy:
     mode: Mode = Mode.MONITOR
     block_severity: Severity = Severity.HIGH
     max_body_bytes: int = 32 * 2**20
+    table: PolicyTable = dataclasses.field(default_factory=PolicyTable)
+    monitor_only: bool = False
+    """Cap every finding at alert: the user asked for ``--mode monitor`` explicitly."""
 
 
 def _with_places(findings: list[Finding], extraction: Extraction) -> tuple[Finding, ...]:
@@ -74,15 +81,31 @@ class Inspector:
     def route(self, host: str, path: str) -> Route | None:
         return self.catalog.route(host, path)
 
-    def inspect(self, capture: Capture, route: Route, now: datetime | None = None) -> Inspection:
-        """Inspect one captured request that the catalog routed to ``route``."""
+    def inspect(
+        self,
+        capture: Capture,
+        route: Route,
+        now: datetime | None = None,
+        allowed: Collection[str] = (),
+        process: ProcessInfo | None = None,
+    ) -> Inspection:
+        """Inspect one captured request that the catalog routed to ``route``.
+
+        ``allowed`` fingerprints (triage) are recorded but never acted on.
+        """
         extraction = self._extract(capture, route)
         findings = _with_places(self.engine.classify_segments(extraction.segments), extraction)
-        decision = enforceable(
-            decide(findings, self.policy.mode, self.policy.block_severity),
-            extraction.rewritable,
-            capture.streamed,
+        policy = self.policy
+        verdict = decide(
+            findings,
+            route.service_id,
+            policy.table,
+            policy.mode,
+            policy.block_severity,
+            allowed,
+            monitor_only=policy.monitor_only,
         )
+        decision = enforceable(verdict.decision, extraction.rewritable, capture.streamed)
         event = Event(
             timestamp=utc_iso(now or datetime.now(UTC)),
             service=route.service_id,
@@ -97,13 +120,14 @@ class Inspector:
             uninspected_reason=extraction.uninspected_reason,
             client=_client(capture),
             model=model_of(extraction.document),
+            process=process,
         )
         rewritten = None
         if decision.action is Action.REDACT:
             rewritten = redacted_body(
                 extraction.document, extraction.segments, decision.findings, extraction.is_json
             )
-        return Inspection(route, extraction, decision, event, rewritten)
+        return Inspection(route, extraction, decision, event, rewritten, verdict.alerts)
 
     def _extract(self, capture: Capture, route: Route) -> Extraction:
         if capture.uninspected_reason:
@@ -130,7 +154,13 @@ def _client(capture: Capture) -> str | None:
     return f"{host}:{port}"
 
 
-def error_event(capture: Capture, route: Route, error: BaseException, action: Action) -> Event:
+def error_event(
+    capture: Capture,
+    route: Route,
+    error: BaseException,
+    action: Action,
+    process: ProcessInfo | None = None,
+) -> Event:
     """The event recorded when inspection itself failed: names the error type, never the data."""
     return Event(
         timestamp=utc_iso(datetime.now(UTC)),
@@ -144,4 +174,5 @@ def error_event(capture: Capture, route: Route, error: BaseException, action: Ac
         uninspected_reason="internal error during inspection",
         error=type(error).__name__,
         client=_client(capture),
+        process=process,
     )

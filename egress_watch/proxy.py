@@ -17,21 +17,33 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mitmproxy import ctx, http
+from mitmproxy import connection, ctx, http
 from mitmproxy.addonmanager import Loader
 from mitmproxy.exceptions import OptionsError
 
+from egress_watch.attribution import ConnectionProcesses
 from egress_watch.classify.engine import Engine
 from egress_watch.discovery import ai_suspicion
 from egress_watch.errors import EgressWatchError
 from egress_watch.home import load_hmac_key, prepare_home
-from egress_watch.model import Action, Capture, FailMode, HostSighting, Mode, Route, utc_iso
+from egress_watch.model import (
+    Action,
+    Capture,
+    FailMode,
+    HostSighting,
+    Mode,
+    ProcessInfo,
+    Route,
+    utc_iso,
+)
+from egress_watch.notify import Notifier
 from egress_watch.paths import HomePaths, resolve_home
 from egress_watch.pipeline import Inspection, Inspector, Policy, error_event
-from egress_watch.responses import BLOCK_STATUS, ERROR_STATUS, error_body
+from egress_watch.responses import LocalAnswer, local_answer
 from egress_watch.services import catalog_with
 from egress_watch.settings import Settings, load_settings
 from egress_watch.streams import BodyTee, is_streaming_rpc
+from egress_watch.triage import AllowlistWatcher
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +123,10 @@ class EgressWatch:
         self.paths: HomePaths | None = None
         self.stats = Stats()
         self._state_task: asyncio.Task[None] | None = None
+        self.processes: ConnectionProcesses | None = None
+        self.notifier = Notifier()
+        self.allowlist: AllowlistWatcher | None = None
+        self._allowlist_task: asyncio.Task[None] | None = None
 
     def load(self, loader: Loader) -> None:
         loader.add_option(
@@ -156,21 +172,38 @@ class EgressWatch:
             overrides["fail_mode_setting"] = FailMode(ctx.options.egress_watch_fail_mode)
         settings = settings.replace(**overrides) if overrides else settings
         engine = Engine.configured(load_hmac_key(paths), settings, paths.config.parent)
-        policy = Policy(settings.mode, settings.block_severity, settings.max_body_mib * 2**20)
+        policy = Policy(
+            settings.mode,
+            settings.block_severity,
+            settings.max_body_mib * 2**20,
+            settings.policy,
+            # `--mode monitor` typed by the user: record and alert, never redact or block.
+            monitor_only=ctx.options.egress_watch_mode == Mode.MONITOR.value,
+        )
         writer = EventWriter(paths.database, retention=Retention(days=settings.retention_days))
         if self.writer is not None:
             self.writer.close()
         self.paths, self.settings, self.writer = paths, settings, writer
         self.inspector = Inspector(catalog_with(settings.services), engine, policy)
+        self.processes = ConnectionProcesses(engine.classify_text)
+        self.allowlist = AllowlistWatcher(paths.database)
+        self.allowlist.refresh()
+        if self._allowlist_task is not None:  # reconfigured while running: watch the new one
+            self._allowlist_task.cancel()
+            self._allowlist_task = asyncio.get_running_loop().create_task(self.allowlist.watch())
         log.info("egress-watch: recording to %s (mode %s)", paths.database, settings.mode.value)
 
     def running(self) -> None:
         self._write_state()
-        self._state_task = asyncio.get_running_loop().create_task(self._publish_state())
+        loop = asyncio.get_running_loop()
+        self._state_task = loop.create_task(self._publish_state())
+        if self.allowlist is not None:
+            self._allowlist_task = loop.create_task(self.allowlist.watch())
 
     def done(self) -> None:
-        if self._state_task is not None:
-            self._state_task.cancel()
+        for task in (self._state_task, self._allowlist_task):
+            if task is not None:
+                task.cancel()
         if self.writer is not None:
             self.writer.close()
             self.writer = None
@@ -185,7 +218,23 @@ class EgressWatch:
             request.pretty_host, request.path
         )
 
-    def http_connect(self, flow: http.HTTPFlow) -> None:
+    def client_connected(self, client: connection.Client) -> None:
+        """Look the client's process up as soon as it connects, while it surely still runs."""
+        if self.processes is not None:
+            self.processes.start(client.id, client.peername, client.sockname)
+
+    def client_disconnected(self, client: connection.Client) -> None:
+        if self.processes is not None:
+            self.processes.forget(client.id)
+
+    async def process_of(self, flow: http.HTTPFlow) -> ProcessInfo | None:
+        """The local process behind the flow's client connection (cached per connection)."""
+        if self.processes is None:
+            return None
+        client = flow.client_conn
+        return await self.processes.get(client.id, client.peername, client.sockname)
+
+    async def http_connect(self, flow: http.HTTPFlow) -> None:
         """Count every tunnel by host, decrypted or passed through, for shadow-AI discovery.
 
         CONNECT names the real destination in regular and upstream mode alike, before mitmproxy
@@ -196,8 +245,10 @@ class EgressWatch:
         host = flow.request.host.lower()
         decrypted = self.inspector.route(host, "/") is not None
         reason = None if decrypted else ai_suspicion(host, self.inspector.catalog)
+        process = await self.process_of(flow)
         now = utc_iso(datetime.now(UTC))
-        self.writer.record_host(HostSighting(host, now, decrypted, reason))
+        name = process.name if process else None
+        self.writer.record_host(HostSighting(host, now, decrypted, reason, name))
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         """Stream RPC bodies that may stay open (Cursor, Windsurf) instead of stalling them."""
@@ -269,12 +320,19 @@ class EgressWatch:
         """Inspect off the event loop, commit the event, and return both; None after a failure."""
         assert self.inspector is not None
         assert self.writer is not None
+        process = await self.process_of(flow)
+        allowed = self.allowlist.fingerprints if self.allowlist else frozenset()
         try:
-            inspection = await asyncio.to_thread(self.inspector.inspect, capture, route)
+            inspection = await asyncio.to_thread(
+                self.inspector.inspect, capture, route, None, allowed, process
+            )
             event_id = await asyncio.wrap_future(self.writer.submit(inspection.event))
         except Exception as error:
-            await self._fail(flow, capture, route, error)
+            await self._fail(flow, capture, route, error, process)
             return None
+        self.notifier.dispatch(
+            inspection.alerts, route.service_id, inspection.decision.action, process
+        )
         return inspection, event_id
 
     def _count(self, inspection: Inspection) -> None:
@@ -297,14 +355,18 @@ class EgressWatch:
             flow.request.content = inspection.rewritten_body
         elif decision.action is Action.BLOCK:
             self.stats.blocked += 1
-            flow.response = http.Response.make(
-                BLOCK_STATUS,
-                error_body(inspection.route.family, decision.reason),
-                {"content-type": "application/json"},
-            )
+            flow.response = _response(
+                local_answer(inspection.route.family, flow.request.headers.get("content-type"),
+                             decision.reason)
+            )  # fmt: skip
 
     async def _fail(
-        self, flow: http.HTTPFlow, capture: Capture, route: Route, error: Exception
+        self,
+        flow: http.HTTPFlow,
+        capture: Capture,
+        route: Route,
+        error: Exception,
+        process: ProcessInfo | None = None,
     ) -> None:
         """Apply the fail mode; log the error's type only, since its text may quote the body."""
         self.stats.errors += 1
@@ -314,7 +376,7 @@ class EgressWatch:
         action = Action.BLOCK if closed and not capture.streamed else Action.PASS
         try:
             await asyncio.wrap_future(
-                self.writer.submit(error_event(capture, route, error, action))
+                self.writer.submit(error_event(capture, route, error, action, process))
             )
         except Exception as write_error:
             log.error("egress-watch: could not record the failure (%s)", type(write_error).__name__)
@@ -322,10 +384,8 @@ class EgressWatch:
             flow.websocket.messages[-1].drop()
         elif closed and not capture.streamed:
             message = "egress-watch could not inspect this request and is configured to fail closed"
-            flow.response = http.Response.make(
-                ERROR_STATUS,
-                error_body(route.family, message),
-                {"content-type": "application/json"},
+            flow.response = _response(
+                local_answer(route.family, flow.request.headers.get("content-type"), message, False)
             )
 
     def state(self) -> dict[str, Any]:
@@ -356,3 +416,8 @@ class EgressWatch:
                 self._write_state()
             except OSError as error:
                 log.warning("egress-watch: cannot write %s: %s", self.paths, error.strerror)
+
+
+def _response(answer: LocalAnswer) -> http.Response:
+    """A mitmproxy response for a local answer; an empty body ends the stream with the headers."""
+    return http.Response.make(answer.status, answer.body, dict(answer.headers))

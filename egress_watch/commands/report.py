@@ -54,9 +54,19 @@ def write_private(path: Path, content: str) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to this file (0600) instead of standard output.",
 )
+@click.option(
+    "--notify",
+    is_flag=True,
+    help="Also show a desktop notification with the totals (for the weekly job).",
+)
 @translate_errors
 def report(
-    since: str | None, start: str | None, end: str | None, fmt: str, output: Path | None
+    since: str | None,
+    start: str | None,
+    end: str | None,
+    fmt: str,
+    output: Path | None,
+    notify: bool,
 ) -> None:
     """Summarise what left this machine in a window, with the trend against the one before.
 
@@ -90,13 +100,27 @@ def report(
         content = render_text(data, color=tty, width=width)
     else:
         content = renderer(fmt)(data)
+    t = data.totals
+    summary = (
+        f"{t.requests} requests, {t.secrets} secrets ({t.new_secrets} new), "
+        f"{t.open_critical} unacknowledged critical"
+    )
     if output is None:
         click.echo(content, nl=False)
+    else:
+        write_private(output, content)
+        click.echo(f"report written to {output}: {summary}", err=True)
+    if notify:
+        _notify(summary, output, urgent=t.open_critical > 0)
+
+
+def _notify(summary: str, output: Path | None, urgent: bool) -> None:
+    """The weekly job's desktop notice: totals and where the report is, never a value."""
+    from egress_watch.notify import Note, command_for, run_command
+
+    where = f"\n{output}" if output is not None else ""
+    argv = command_for(Note("egress-watch weekly exposure report", summary + where, urgent))
+    if argv is None:
+        click.echo("no desktop notifier found (notify-send / osascript)", err=True)
         return
-    write_private(output, content)
-    t = data.totals
-    click.echo(
-        f"report written to {output}: {t.requests} requests, {t.secrets} secrets "
-        f"({t.new_secrets} new), {t.open_critical} unacknowledged critical",
-        err=True,
-    )
+    run_command(argv)

@@ -171,8 +171,15 @@ def test_redact_mode_blocks_a_protobuf_body_it_cannot_rewrite(
     flow = tflow.tflow(req=request)
     run(instance.request(flow))
     assert flow.response is not None
-    assert flow.response.status_code == 403
-    assert b"cannot be redacted in place" in (flow.response.content or b"")
+    # A Connect stream is answered with an end-of-stream envelope carrying the error.
+    assert flow.response.status_code == 200
+    assert flow.response.headers["content-type"] == "application/connect+proto"
+    body = flow.response.content or b""
+    assert body[0] == 0x02
+    assert int.from_bytes(body[1:5], "big") == len(body) - 5
+    error = json.loads(body[5:])["error"]
+    assert error["code"] == "permission_denied"
+    assert "cannot be redacted in place" in error["message"]
     assert rows(ew_home, "select service, action from events") == [("cursor", "block")]
 
 
@@ -197,3 +204,98 @@ def test_credentials_in_headers_url_and_websocket_protocol_are_never_stored(
         if path.is_file():
             assert api_key.encode() not in path.read_bytes(), path
     assert rows(ew_home, "select path from events") == [("/v1beta/models/m:generateContent",)]
+
+
+def test_grpc_block_is_a_trailers_only_permission_denied(
+    addon: tuple[EgressWatch, taddons.context], ew_home: HomePaths
+) -> None:
+    from tests.fixtures.wire.cases import pb
+
+    instance, tctx = addon
+    tctx.configure(instance, egress_watch_mode="block")
+    message = pb(1, f"aws_key = '{fake_aws_key_id()}'\n")
+    frame = b"\x00" + len(message).to_bytes(4, "big") + message
+    request = http.Request.make(
+        "POST", "https://api2.cursor.sh/aiserver.v1.AiService/StreamCpp", frame,
+        {"content-type": "application/grpc+proto"},
+    )  # fmt: skip
+    flow = tflow.tflow(req=request)
+    run(instance.request(flow))
+    assert flow.response is not None
+    assert flow.response.status_code == 200
+    assert flow.response.headers["grpc-status"] == "7"
+    assert "aws-access-key" in flow.response.headers["grpc-message"]
+    assert flow.response.raw_content == b""
+    assert rows(ew_home, "select service, action from events") == [("cursor", "block")]
+
+
+def test_gemini_block_is_a_google_rpc_status(
+    addon: tuple[EgressWatch, taddons.context], ew_home: HomePaths
+) -> None:
+    instance, tctx = addon
+    tctx.configure(instance, egress_watch_mode="block")
+    body = json.dumps({"contents": [{"role": "user", "parts": [{"text": fake_aws_key_id()}]}]})
+    request = http.Request.make(
+        "POST", "https://generativelanguage.googleapis.com/v1beta/models/g:streamGenerateContent",
+        body, {"content-type": "application/json"},
+    )  # fmt: skip
+    flow = tflow.tflow(req=request)
+    run(instance.request(flow))
+    assert flow.response is not None
+    assert flow.response.status_code == 403
+    error = json.loads(flow.response.content or b"")["error"]
+    assert (error["code"], error["status"]) == (403, "PERMISSION_DENIED")
+    assert "aws-access-key" in error["message"]
+
+
+def test_policy_per_service_from_config(ew_home: HomePaths) -> None:
+    ew_home.home.mkdir(parents=True)
+    ew_home.config.write_text('[policy.services.anthropic]\nsecret = "block"\n')
+    body = json.dumps(
+        {
+            "model": "m",
+            "max_tokens": 5,
+            "messages": [{"role": "user", "content": fake_aws_key_id()}],
+        }
+    )
+    headers = {"content-type": "application/json"}
+    anthropic = tflow.tflow(
+        req=http.Request.make("POST", "https://api.anthropic.com/v1/messages", body, headers)
+    )
+    openai = chat_flow(f"key {fake_aws_key_id()}")
+    instance = EgressWatch()
+    with taddons.context(instance) as tctx:
+        tctx.configure(instance, egress_watch_home=str(ew_home.home))
+        run(instance.request(openai))
+        run(instance.request(anthropic))
+        instance.done()
+    assert openai.response is None
+    assert anthropic.response is not None
+    error = json.loads(anthropic.response.content or b"")
+    assert error["error"]["type"] == "permission_error"
+    assert rows(ew_home, "select service, action from events order by id") == [
+        ("openai", "pass"), ("anthropic", "block"),
+    ]  # fmt: skip
+
+
+def test_an_allowed_fingerprint_passes_and_is_still_recorded(
+    addon: tuple[EgressWatch, taddons.context], ew_home: HomePaths
+) -> None:
+    from egress_watch.home import load_hmac_key
+    from egress_watch.redact import fingerprint
+    from egress_watch.store.database import open_writer
+    from egress_watch.triage import allow
+
+    instance, tctx = addon
+    tctx.configure(instance, egress_watch_mode="block")
+    allowed = fingerprint(load_hmac_key(ew_home), fake_aws_key_id())
+    db = open_writer(ew_home.database)
+    allow(db.conn, allowed, "documented test key")
+    db.conn.close()
+    assert instance.allowlist is not None
+    assert instance.allowlist.refresh()
+    flow = chat_flow(f"key {fake_aws_key_id()}")
+    run(instance.request(flow))
+    assert flow.response is None
+    assert rows(ew_home, "select action from events") == [("pass",)]
+    assert rows(ew_home, "select fingerprint, sightings from exposures") == [(allowed, 1)]

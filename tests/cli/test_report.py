@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import stat
 from datetime import UTC, datetime, timedelta
@@ -108,3 +109,28 @@ def test_bad_options_are_usage_errors(args: list[str], message: str) -> None:
     code, _, err = invoke("report", *args)
     assert code == 2
     assert message in err
+
+
+def test_the_weekly_job_notifies_with_totals_and_never_a_value(
+    ew_home: HomePaths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--notify` runs the desktop notifier found on PATH (here a script that records its args)."""
+    recent_events(ew_home, [1, 30])
+    record = tmp_path / "notify-args.txt"
+    fake = tmp_path / "bin" / "notify-send"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {record}\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    unit = install.render_report_service(["egress-watch"], str(ew_home.home))
+    exec_line = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    argv = shlex.split(exec_line.removeprefix("ExecStart="))[1:]
+    assert argv[-1] == "--notify"
+    code, _, _ = invoke(*argv)
+    assert code == 0
+    sent = record.read_text()
+    assert "egress-watch weekly exposure report" in sent
+    assert "2 requests" in sent
+    assert install.report_output(str(ew_home.home)) in sent
+    for value in PLANTED:
+        assert value not in sent

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from tests.conftest import fake_aws_key_id, fake_aws_secret
@@ -144,6 +146,9 @@ def test_redact_and_block_through_the_real_proxy(
             )  # fmt: skip
         events = proxy.events()
         assert [e["action"] for e in events] == [mode]
+        # The sender is named on the event: this test process is the client.
+        assert events[0]["process_pid"] == os.getpid()
+        assert events[0]["process_exe"] == psutil.Process().exe()
         if mode == "redact":
             assert response.status_code == 200
             assert response.json()["content"][0]["text"] == "hello from upstream"
@@ -157,6 +162,8 @@ def test_redact_and_block_through_the_real_proxy(
             assert error["type"] == "error"
             assert error["error"]["type"] == "permission_error"
             assert "aws-access-key" in error["error"]["message"]
+            fingerprint = events[0]["findings"][0]["fingerprint"]  # type: ignore[index]
+            assert f"egress-watch allow {fingerprint} --reason TEXT" in error["error"]["message"]
             assert key_id not in response.text
             assert proxy.upstream.requests == []
 

@@ -70,7 +70,7 @@ def test_launchd_agents_are_valid_plists_with_the_arguments_unquoted() -> None:
     assert agent["KeepAlive"] == {"SuccessfulExit": False}
     assert agent["RunAtLoad"] is True
     report = plistlib.loads(install.render_launchd_report(["ew"], home).encode())
-    assert report["ProgramArguments"][-2:] == ["--output", f"{home}/reports/weekly.md"]
+    assert report["ProgramArguments"][-3:] == ["--output", f"{home}/reports/weekly.md", "--notify"]
     assert report["StartCalendarInterval"] == {"Weekday": 1, "Hour": 9, "Minute": 0}
 
 

@@ -187,3 +187,14 @@ secret = "block"
 """
     policy = table(toml)
     assert finding_level(finding(Severity.HIGH), "corp", policy) is Level.BLOCK
+
+
+def test_explicit_monitor_mode_caps_every_policy_entry_at_alert() -> None:
+    from egress_watch.policy import parse_policy
+
+    table: PolicyTable = parse_policy({"critical": "block"}, ["openai"])
+    finding_ = Finding(Category.SECRET, "aws-access-key", Severity.CRITICAL, 0, 1, "m", "fp")
+    assert decide([finding_], "openai", table).decision.action is Action.BLOCK
+    capped = decide([finding_], "openai", table, monitor_only=True)
+    assert capped.decision.action is Action.PASS
+    assert capped.alerts == (finding_,)

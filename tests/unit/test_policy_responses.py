@@ -39,6 +39,13 @@ def test_json_families_get_their_providers_error_object(
     assert json.loads(answer.body) == expected
 
 
+def test_bedrock_gets_an_aws_access_denied() -> None:
+    answer = local_answer("bedrock-converse", "application/json", MESSAGE)
+    assert answer.status == 403
+    assert header(answer.headers, "x-amzn-errortype") == "AccessDeniedException"
+    assert json.loads(answer.body) == {"message": MESSAGE}
+
+
 def test_internal_error_in_gemini_shape_is_unavailable_not_denied() -> None:
     answer = local_answer("gemini", "application/json", "could not inspect", denied=False)
     assert answer.status == 502
