@@ -23,6 +23,7 @@ import psutil
 from egress_watch.ca import CANARY_HOST, ca_domains, ensure_ca
 from egress_watch.errors import DaemonError, EgressWatchError
 from egress_watch.home import write_private
+from egress_watch.model import Mode
 from egress_watch.paths import HomePaths
 from egress_watch.services import Catalog, catalog_with, host_pattern_regex
 from egress_watch.settings import Settings, load_settings
@@ -165,8 +166,8 @@ def reload_config(master: Any, paths: HomePaths) -> None:
     except EgressWatchError as error:
         log.error("egress-watch: reload refused, keeping the running config: %s", error)
         return
-    fail_mode = settings.fail_mode_setting.value if settings.fail_mode_setting else ""
-    wanted = {"egress_watch_mode": settings.mode.value, "egress_watch_fail_mode": fail_mode}
+    # config.toml is in force from now on: a --mode / fail mode given at start is dropped.
+    wanted = {"egress_watch_mode": "", "egress_watch_fail_mode": ""}
     if any(getattr(master.options, k) != v for k, v in wanted.items()):
         master.options.update(**wanted)  # the addon's configure() re-reads config.toml
     else:  # same mode: still announce a change so the addon re-reads the rest of the file
@@ -174,7 +175,32 @@ def reload_config(master: Any, paths: HomePaths) -> None:
     log.info("egress-watch: reloaded %s (mode %s)", paths.config, settings.mode.value)
 
 
-async def _serve(paths: HomePaths, settings: Settings, extra: Sequence[str]) -> None:
+def start_exporter(paths: HomePaths, settings: Settings) -> Any:
+    """Register the configured export sinks (none: the outbox stays empty) and start delivering."""
+    from egress_watch.export.exporter import Exporter, ExportOptions
+    from egress_watch.home import load_hmac_key
+
+    options = ExportOptions(
+        settings.export_sinks, settings.export_drop_paths, settings.export_max_backlog
+    )
+    exporter = Exporter(paths.database, load_hmac_key(paths), options)
+    exporter.start()
+    return exporter
+
+
+def reload_exporter(paths: HomePaths, running: list[Any]) -> None:
+    """SIGHUP: restart the exporter with the new ``[export]`` (off the event loop)."""
+    try:
+        settings = load_settings(paths.config)
+    except EgressWatchError:
+        return  # reload_config logs the refusal
+    running[0].stop()
+    running[0] = start_exporter(paths, settings)
+
+
+async def _serve(
+    paths: HomePaths, settings: Settings, extra: Sequence[str], mode_flag: Mode | None
+) -> None:
     from mitmproxy.options import Options
     from mitmproxy.tools.dump import DumpMaster
 
@@ -188,7 +214,9 @@ async def _serve(paths: HomePaths, settings: Settings, extra: Sequence[str]) -> 
     prepare_ca(paths, catalog)
     master = DumpMaster(Options(), with_termlog=termlog, with_dumper=False)
     fail_mode = settings.fail_mode_setting.value if settings.fail_mode_setting else ""
-    master.addons.add(EgressWatch(str(paths.home), settings.mode.value, fail_mode))
+    # Only a mode typed on the command line overrides config.toml's policy table.
+    mode = mode_flag.value if mode_flag is not None else ""
+    master.addons.add(EgressWatch(str(paths.home), mode, fail_mode))
     master.addons.add(CanaryResponder())
     master.options.update(**mitmproxy_options(paths, settings, catalog))
     if extra:
@@ -196,12 +224,29 @@ async def _serve(paths: HomePaths, settings: Settings, extra: Sequence[str]) -> 
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, master.shutdown)
-    loop.add_signal_handler(signal.SIGHUP, reload_config, master, paths)
-    await master.run()
+    exporter = [start_exporter(paths, settings)]
+
+    def reload() -> None:
+        reload_config(master, paths)
+        loop.run_in_executor(None, reload_exporter, paths, exporter)
+
+    loop.add_signal_handler(signal.SIGHUP, reload)
+    try:
+        await master.run()
+    finally:
+        exporter[0].stop()
 
 
-def run_foreground(paths: HomePaths, settings: Settings, extra: Sequence[str] = ()) -> None:
-    """Run the proxy until SIGTERM/SIGINT; owns the pidfile while it runs."""
+def run_foreground(
+    paths: HomePaths,
+    settings: Settings,
+    extra: Sequence[str] = (),
+    mode_flag: Mode | None = None,
+) -> None:
+    """Run the proxy until SIGTERM/SIGINT; owns the pidfile while it runs.
+
+    ``mode_flag`` is ``--mode`` when the user gave it: it then overrides every policy entry.
+    """
     from mitmproxy.exceptions import OptionsError
 
     if (pid := read_pid(paths)) is not None and pid != os.getpid():
@@ -210,7 +255,7 @@ def run_foreground(paths: HomePaths, settings: Settings, extra: Sequence[str] = 
     paths.pidfile.unlink(missing_ok=True)
     write_private(paths.pidfile, f"{os.getpid()}\n".encode())
     try:
-        asyncio.run(_serve(paths, settings, extra))
+        asyncio.run(_serve(paths, settings, extra, mode_flag))
     except OptionsError as error:
         raise DaemonError(f"invalid proxy option: {error}") from None
     finally:

@@ -194,7 +194,8 @@ def test_client_abort_mid_tunnel_is_quiet(
     # Abort after the handshake with a TCP reset while the upstream waits for a request.
     sock = _tunnel(proxy, "api.openai.com:443")
     tls = ca.ssl_context().wrap_socket(sock, server_hostname="api.openai.com")
-    tls.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n")
+    # (Nothing is sent: a partial request cut by EOF can legally parse as a whole one, which
+    # made this test depend on whether the reset or the EOF reached the server first.)
     tls.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     tls.close()
     # Abort before any TLS at all.

@@ -149,3 +149,29 @@ def m002_history_v2(db: Database) -> None:
         foreign_keys=[("event_id", "events", "id")],
         not_null={"acked_at"},
     )
+
+
+@migrations()
+def m003_create_outbox(db: Database) -> None:
+    """Export outbox (one row per event to deliver) and each sink's delivery cursor."""
+    # AUTOINCREMENT: ids are never reused after delivered rows are deleted, so a cursor
+    # (the last delivered id) always means the same thing.
+    db.execute(
+        "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+        "event_id INTEGER NOT NULL, sink TEXT)"
+    )
+    db.table("export_cursors").create(
+        {
+            "sink": str,
+            "active": int,
+            "delivered_id": int,
+            "delivered": int,
+            "delivered_at": str,
+            "errors": int,
+            "last_error": str,
+            "last_error_at": str,
+            "dropped": int,
+        },
+        pk="sink",
+        defaults={"active": 0, "delivered_id": 0, "delivered": 0, "errors": 0, "dropped": 0},
+    )

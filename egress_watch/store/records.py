@@ -20,6 +20,10 @@ FINDING_COLUMNS = (
 )  # fmt: skip
 
 
+OUTBOX_ENABLED = "SELECT 1 FROM export_cursors WHERE active = 1 LIMIT 1"
+INSERT_OUTBOX = "INSERT INTO outbox (event_id) VALUES (?)"
+
+
 def insert_sql(table: str, columns: tuple[str, ...]) -> str:
     marks = ", ".join("?" * len(columns))
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608

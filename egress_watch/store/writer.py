@@ -47,8 +47,16 @@ class Retention:
     """Let the daemon come up before the first pruning pass."""
 
 
-def insert_event(conn: sqlite3.Connection, event: Event) -> int:
-    """Insert one event, its findings and exposure sightings in the caller's transaction."""
+def outbox_enabled(conn: sqlite3.Connection) -> bool:
+    """Whether an export sink is active (then every event also gets an outbox row)."""
+    return conn.execute(records.OUTBOX_ENABLED).fetchone() is not None
+
+
+def insert_event(conn: sqlite3.Connection, event: Event, outbox: bool = False) -> int:
+    """Insert one event, its findings and exposure sightings in the caller's transaction.
+
+    With ``outbox``, also its export outbox row: delivered exactly when the event is stored.
+    """
     event_id = conn.execute(_INSERT_EVENT, records.event_row(event)).lastrowid
     if event_id is None:  # pragma: no cover - an INSERT always sets lastrowid
         raise sqlite3.DatabaseError("insert returned no row id")
@@ -57,6 +65,8 @@ def insert_event(conn: sqlite3.Connection, event: Event) -> int:
         records.UPSERT_EXPOSURE,
         [records.exposure_params(event_id, event, f) for f in records.distinct_exposures(event)],
     )
+    if outbox:
+        conn.execute(records.INSERT_OUTBOX, (event_id,))
     return event_id
 
 
@@ -156,7 +166,8 @@ class EventWriter:
         conn = self._db.conn
         try:
             conn.execute("BEGIN IMMEDIATE")
-            ids = [self._insert(conn, item) for item, _ in batch]
+            outbox = outbox_enabled(conn)  # one indexed look-up per batch: cheap when unused
+            ids = [self._insert(conn, item, outbox) for item, _ in batch]
             conn.execute("COMMIT")
         except sqlite3.Error as error:
             if conn.in_transaction:
@@ -169,11 +180,11 @@ class EventWriter:
             self._replay_spool()
 
     @staticmethod
-    def _insert(conn: sqlite3.Connection, item: Event | HostSighting) -> int:
+    def _insert(conn: sqlite3.Connection, item: Event | HostSighting, outbox: bool) -> int:
         if isinstance(item, HostSighting):
             conn.execute(records.UPSERT_HOST, records.host_params(item))
             return 0
-        return insert_event(conn, item)
+        return insert_event(conn, item, outbox)
 
     def _spool_batch(self, batch: list[_Item], error: sqlite3.Error) -> None:
         """Keep the events in the append-only spool; fail their futures only if that fails too."""
@@ -205,9 +216,10 @@ class EventWriter:
         conn = self._db.conn
         try:
             conn.execute("BEGIN IMMEDIATE")
+            outbox = outbox_enabled(conn)
             for line in lines:
                 if line.strip():
-                    insert_event(conn, records.event_from_json(line))
+                    insert_event(conn, records.event_from_json(line), outbox)
             conn.execute("COMMIT")
         except sqlite3.Error as error:
             if conn.in_transaction:

@@ -61,6 +61,33 @@ def test_ca(tmp_path: Path) -> TestCA:
     return make_test_ca(tmp_path / "test-ca")
 
 
+def _launch(
+    ew_home: HomePaths, tunnel: ConnectProxy, log_path: Path, flags: tuple[str, ...]
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Start the daemon on a free port; retry with another port if one was taken meanwhile.
+
+    ``free_port`` can race with other processes on a busy machine (the port is free when asked
+    for, taken by the time the daemon binds it); the daemon then exits with a clear error.
+    """
+    for _attempt in range(3):
+        port = free_port()
+        command = [
+            sys.executable, "-m", "egress_watch", "--home", str(ew_home.home), "start",
+            "--foreground", "--listen-port", str(port), "--upstream-proxy", tunnel.url,
+            "--set", "ssl_insecure=true", *flags,
+        ]  # fmt: skip
+        with log_path.open("wb") as log_file:
+            process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            wait_for_port("127.0.0.1", port, timeout=60, process=process)
+        except RuntimeError:
+            if "already in use" in log_path.read_text(errors="replace"):
+                continue
+            raise RuntimeError(log_path.read_text(errors="replace")[-2000:]) from None
+        return process, port
+    raise RuntimeError(f"no free port after 3 attempts; see {log_path}")
+
+
 @contextmanager
 def start_proxy(
     tmp_path: Path,
@@ -76,17 +103,9 @@ def start_proxy(
     with ExitStack() as stack:
         server = stack.enter_context(UpstreamServer(test_ca))
         tunnel = upstream or stack.enter_context(ConnectProxy(("127.0.0.1", server.port)))
-        port = free_port()
         log_path = tmp_path / "proxy.log"
-        command = [
-            sys.executable, "-m", "egress_watch", "--home", str(ew_home.home), "start",
-            "--foreground", "--listen-port", str(port), "--upstream-proxy", tunnel.url,
-            "--set", "ssl_insecure=true", *flags,
-        ]  # fmt: skip
-        with log_path.open("wb") as log_file:
-            process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
+        process, port = _launch(ew_home, tunnel, log_path, flags)
         try:
-            wait_for_port("127.0.0.1", port, timeout=60, process=process)
             yield RunningProxy(process, port, ew_home, log_path, server, tunnel, test_ca)
         finally:
             process.terminate()

@@ -69,11 +69,18 @@ def test_schema_after_all_migrations(tmp_path: Path) -> None:
         ],
         "allowlist": ["fingerprint", "rule", "reason", "created_at"],
         "acknowledgements": ["event_id", "acked_at", "note"],
+        "outbox": ["id", "event_id", "sink"],
+        "sqlite_sequence": ["name", "seq"],
+        "export_cursors": [
+            "sink", "active", "delivered_id", "delivered", "delivered_at", "errors",
+            "last_error", "last_error_at", "dropped",
+        ],
     }  # fmt: skip
     assert db.journal_mode == "wal"
     assert [m["name"] for m in db["_sqlite_migrations"].rows] == [
         "m001_create_events",
         "m002_history_v2",
+        "m003_create_outbox",
     ]
 
 
