@@ -137,7 +137,7 @@ def start(
         if "=" not in spec:
             raise UsageProblem(f"--set expects OPTION=VALUE, got {spec!r}")
     if foreground:
-        daemon.run_foreground(paths, settings, mitm_options)
+        daemon.run_foreground(paths, settings, mitm_options, Mode(mode) if mode else None)
         return
     if quiet_if_running and daemon.read_pid(paths) is not None:
         return
@@ -240,7 +240,8 @@ def dashboard() -> None:
     from egress_watch_tui.app import make_app
 
     paths = current_paths()
-    make_app(paths.database, lambda: daemon.status(paths)).run()
+    start = [sys.executable, "-m", "egress_watch", "--home", str(paths.home), "start"]
+    make_app(paths.database, lambda: daemon.status(paths), start_command=start).run()
 
 
 def _scan_inputs(files: tuple[str, ...]) -> Iterator[tuple[str, str]]:
@@ -293,7 +294,7 @@ def scan(files: tuple[str, ...], as_json: bool, har_file: Path | None, segments:
         raise UsageProblem("--segments only applies to --har")
     found_any = False
     for name, text in _scan_inputs(files):
-        findings = engine.classify_text(text)
+        findings = engine.classify_text(text, path=None if name == "-" else name)
         found_any = found_any or bool(findings)
         if as_json:
             click.echo(json.dumps({"path": name, "findings": [finding_json(f) for f in findings]}))
@@ -361,6 +362,23 @@ def _register_commands() -> None:
     cli.add_command(untrust)
     cli.add_command(env)
     cli.add_command(doctor)
+
+    from egress_watch.commands.triage import ack, allow
+
+    cli.add_command(ack)
+    cli.add_command(allow)
+
+    from egress_watch.commands.report import report
+
+    cli.add_command(report)
+
+    from egress_watch.commands.export import export
+
+    cli.add_command(export)
+
+    from egress_watch.commands.index import index
+
+    cli.add_command(index)
 
 
 _register_commands()

@@ -10,14 +10,16 @@ import dataclasses
 import ipaddress
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from egress_watch.errors import ConfigError
+from egress_watch.export.config import SinkConfig, parse_sinks
 from egress_watch.model import FailMode, Mode, Severity
-from egress_watch.services import Service, builtin_profiles, parse_service
+from egress_watch.policy import PolicyTable, parse_policy
+from egress_watch.services import Service, builtin_catalog, builtin_profiles, parse_service
 
 DEFAULT_CONFIG = """\
 # egress-watch configuration. Every key is optional: the values below are the defaults.
@@ -64,6 +66,20 @@ paths = []
 # are relative to this file's folder.
 baselines = []
 
+# What to do with each finding: monitor (record), alert (record + desktop notification),
+# redact (replace the value in flight), block (answer with an error in the API's own shape).
+# Keys are severities (critical, high, medium, low) or categories (secret, proprietary, infra,
+# pii, marker, logic, uninspected); a category's entry wins over a severity's. proxy.mode
+# redact/block (or `start --mode`) overrides this for findings at or above block_severity.
+# An allowed fingerprint (`egress-watch allow`) is only recorded, whatever this says.
+[policy]
+critical = "alert"
+high = "alert"
+# secret = "redact"
+# One service's entries (ids from `egress-watch services`) win over the ones above:
+# [policy.services.cursor]
+# secret = "block"
+
 # Extra AI services (a company LLM gateway, a self-hosted OpenAI-compatible server), or a
 # built-in one replaced by id. `egress-watch services` lists the catalog in force.
 # [[services]]
@@ -73,6 +89,30 @@ baselines = []
 # profile = "openai-compatible"     # /chat/completions, /responses, /messages, ...
 # endpoints = [{ path = "/v2/generate", family = "openai-completions" }]
 # family = "auto"                   # for other paths: sniff the body shape
+
+# Fleet export: the daemon delivers every event, in order and at least once, to each sink
+# (schema egress-watch.event/1; never a secret value, a body or an auth header).
+# `egress-watch export status` shows each sink's lag and errors.
+# [export]
+# drop_process_details = false      # true: no command lines, executable / working-dir paths
+# max_backlog = 100000              # undelivered events kept while a sink is down
+# [[export.sinks]]
+# name = "siem"
+# type = "syslog"                   # syslog | otlp | file | webhook
+# url = "tls://logs.corp.example:6514"   # syslog: udp:// tcp:// tls://; otlp: http(s)://…/v1/logs
+# format = "egress-watch"           # or "ocsf" (OCSF 1.3 Data Security Finding)
+# ca_file = "/etc/ssl/corp-ca.pem"
+
+# Your organisation's names, for the infra and marker categories (private IPs, *.internal URLs,
+# CONFIDENTIAL-style labels, emails, phone, card numbers and IBANs are found without this).
+[infra]
+# Internal domains: any host name or URL in them is an infra finding, e.g. ["corp.example"].
+domains = []
+[markers]
+# Codenames and other words that must not leave, e.g. ["Project Falcon"] (case-insensitive).
+words = []
+# Copyright holders: a "Copyright ... <name>" line is a marker finding, e.g. ["Acme Corp"].
+copyright_holders = []
 """
 
 
@@ -108,6 +148,21 @@ class Settings:
     """``[allowlist] paths``: globs; nothing in text a request names with such a path."""
     allow_baselines: tuple[str, ...] = ()
     """``[allowlist] baselines``: detect-secrets ``.secrets.baseline`` / ``.gitleaksignore``."""
+    policy: PolicyTable = field(default_factory=PolicyTable)
+    """``[policy]``: monitor, alert, redact or block, per severity / category and per service."""
+
+    export_sinks: tuple[SinkConfig, ...] = ()
+    """``[[export.sinks]]``: where the daemon's exporter delivers every event."""
+    export_drop_paths: bool = False
+    """``[export] drop_process_details``: export no command lines and no file paths."""
+    export_max_backlog: int = 100_000
+    """``[export] max_backlog``: undelivered events kept; beyond it the oldest are dropped."""
+    infra_domains: tuple[str, ...] = ()
+    """``[infra] domains``: internal domains; their host names and URLs are infra findings."""
+    marker_words: tuple[str, ...] = ()
+    """``[markers] words``: codenames and other words that are marker findings."""
+    marker_owners: tuple[str, ...] = ()
+    """``[markers] copyright_holders``: names whose copyright lines are marker findings."""
 
     @property
     def fail_mode(self) -> FailMode:
@@ -175,6 +230,12 @@ def _strings(value: object) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _bool(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {value!r}")
+    return value
+
+
 # (section, key) -> (Settings field, parser)
 _SCHEMA: dict[tuple[str, str], tuple[str, Callable[[object], Any]]] = {
     ("proxy", "listen_host"): ("listen_host", _host),
@@ -190,6 +251,12 @@ _SCHEMA: dict[tuple[str, str], tuple[str, Callable[[object], Any]]] = {
     ("allowlist", "values"): ("allow_values", _strings),
     ("allowlist", "paths"): ("allow_paths", _strings),
     ("allowlist", "baselines"): ("allow_baselines", _strings),
+    ("export", "sinks"): ("export_sinks", parse_sinks),
+    ("export", "drop_process_details"): ("export_drop_paths", _bool),
+    ("export", "max_backlog"): ("export_max_backlog", _positive_int),
+    ("infra", "domains"): ("infra_domains", _strings),
+    ("markers", "words"): ("marker_words", _strings),
+    ("markers", "copyright_holders"): ("marker_owners", _strings),
 }
 _SECTIONS = {section for section, _ in _SCHEMA}
 
@@ -200,6 +267,9 @@ def parse_settings(document: Mapping[str, Any], source: str) -> Settings:
     if "services" in document:
         values["services"] = _user_services(document["services"], source)
         document = {k: v for k, v in document.items() if k != "services"}
+    if "policy" in document:
+        values["policy"] = _policy(document["policy"], values.get("services", ()), source)
+        document = {k: v for k, v in document.items() if k != "policy"}
     for section, table in document.items():
         if section not in _SECTIONS:
             known = ", ".join(sorted(_SECTIONS))
@@ -237,6 +307,15 @@ def _user_services(raw: object, source: str) -> tuple[Service, ...]:
     if duplicate:
         raise ConfigError(f"{source}: services: id {duplicate!r} is defined twice")
     return tuple(services)
+
+
+def _policy(raw: object, services: tuple[Service, ...], source: str) -> PolicyTable:
+    """Validate ``[policy]`` against the catalog in force, so a misspelt service id is caught."""
+    known = {s.id for s in builtin_catalog().services} | {s.id for s in services}
+    try:
+        return parse_policy(raw, known)
+    except ValueError as error:
+        raise ConfigError(f"{source}: {error}") from None
 
 
 def _check_cross_fields(settings: Settings, source: str) -> None:

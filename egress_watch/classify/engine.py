@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
 from egress_watch.classify.allowlist import Allowlist, allowlist_from_settings
 from egress_watch.classify.cache import FindingCache, content_key
+from egress_watch.classify.categories import CategoryScanner
+from egress_watch.classify.logic import scan_logic
 from egress_watch.classify.secrets import SecretScanner
 from egress_watch.errors import ConfigError
-from egress_watch.model import Category, Finding, Segment
+from egress_watch.model import Category, Finding, Segment, Severity, Source
+from egress_watch.proprietary.index import CodeIndexError, index_path
+from egress_watch.proprietary.matcher import CodeMatch, Matcher
 from egress_watch.redact import fingerprint, mask
 from egress_watch.settings import Settings
 
 MIN_CACHED: int = 256  # shorter segments are rescanned: hashing them costs about as much
+MIN_CODE_CHARS: int = 40  # shorter texts cannot hold enough tokens to match indexed code
 
 
 class Engine:
@@ -27,24 +33,48 @@ class Engine:
         scanner: SecretScanner | None = None,
         allowlist: Allowlist | None = None,
         cache: FindingCache | None = None,
+        code: Matcher | None = None,
+        categories: CategoryScanner | None = None,
+        code_index: Path | None = None,
     ) -> None:
         self._key = hmac_key
+        self._code = code
+        self._code_index = code_index
+        """Where a code index will appear (``egress-watch index add``) if it is not open yet."""
+        self._categories = categories
         self._secrets = scanner or SecretScanner()
         self.allowlist = allowlist or Allowlist()
         self.cache = cache if cache is not None else FindingCache()
 
     @classmethod
     def configured(cls, hmac_key: bytes, settings: Settings, config_dir: Path) -> Engine:
-        """An engine with the ``[allowlist]`` of ``settings`` (baselines read from disk).
+        """An engine with the ``[allowlist]`` of ``settings`` (baselines read from disk) and
+        the code index beside the config, when ``egress-watch index add`` made one.
 
         Raises:
-            ConfigError: the allowlist has a bad pattern or an unreadable baseline.
+            ConfigError: the allowlist has a bad pattern or an unreadable baseline, or the
+                code index cannot be opened.
         """
         try:
             allowlist = allowlist_from_settings(settings, config_dir)
         except ValueError as error:
             raise ConfigError(f"allowlist: {error}") from None
-        return cls(hmac_key, allowlist=allowlist)
+        code = None
+        if index_path(config_dir).exists():
+            try:
+                code = Matcher(index_path(config_dir))
+            except (CodeIndexError, OSError) as error:
+                raise ConfigError(f"code index: {error}") from None
+        categories = CategoryScanner(
+            settings.infra_domains, settings.marker_words, settings.marker_owners
+        )
+        return cls(
+            hmac_key,
+            allowlist=allowlist,
+            code=code,
+            categories=categories,
+            code_index=index_path(config_dir),
+        )
 
     def classify_text(
         self, text: str, segment_index: int = 0, path: str | None = None
@@ -70,11 +100,22 @@ class Engine:
             findings += self.classify_text(segment.text, index, segment.path_hint)
         return findings
 
+    def _open_new_index(self) -> None:
+        """Start matching code as soon as the first ``egress-watch index add`` made an index."""
+        if self._code is None and self._code_index is not None and self._code_index.exists():
+            try:
+                self._code = Matcher(self._code_index)
+            except (CodeIndexError, OSError, sqlite3.Error):
+                self._code_index = None  # unreadable: keep scanning secrets, do not retry
+
     def _cached(self, text: str) -> tuple[Finding, ...]:
         """The findings of a text from the cache, or scanned now and remembered."""
+        self._open_new_index()
         if len(text) < MIN_CACHED:
             return self._scan(text)
         key = content_key(text)
+        if self._code is not None:  # results depend on the index too
+            key += self._code.generation().encode()
         found = self.cache.get(key)
         if found is None:
             found = self._scan(text)
@@ -102,4 +143,61 @@ class Engine:
                     confidence=match.confidence,
                 )
             )
+        if self._categories is not None:
+            findings += self._category_findings(text)
+        if self._code is not None and len(text) >= MIN_CODE_CHARS:
+            findings += [self._code_finding(text, m) for m in self._code.match(text)]
         return tuple(findings)
+
+    def _category_findings(self, text: str) -> list[Finding]:
+        """Infra, marker, PII and security-logic findings (enabled by ``configured``)."""
+        assert self._categories is not None  # checked by the caller
+        found = []
+        for match in self._categories.scan(text):
+            value = text[match.start : match.end]
+            found.append(
+                Finding(
+                    category=match.category,
+                    rule=match.rule,
+                    severity=match.severity,
+                    start=match.start,
+                    end=match.end,
+                    masked=mask(value),
+                    fingerprint=fingerprint(self._key, value),
+                    reason=match.reason,
+                    confidence=match.confidence,
+                )
+            )
+        for logic in scan_logic(text):
+            found.append(
+                Finding(
+                    category=Category.LOGIC,
+                    rule=f"security-logic-{logic.family}",
+                    severity=logic.severity,
+                    start=logic.start,
+                    end=logic.end,
+                    masked=f"<{logic.family} logic, {logic.end - logic.start} chars>",
+                    fingerprint=fingerprint(self._key, text[logic.start : logic.end]),
+                    reason=logic.reason,
+                    confidence="low",
+                )
+            )
+        return found
+
+    def _code_finding(self, text: str, match: CodeMatch) -> Finding:
+        """A proprietary-code finding: where the code came from, never the code itself."""
+        strong = match.tokens >= self._code.thresholds.high if self._code else False
+        where = f"{match.repo}:{match.path}:{match.start_line}-{match.end_line}"
+        return Finding(
+            category=Category.PROPRIETARY,
+            rule="proprietary-code",
+            severity=Severity.HIGH if strong else Severity.MEDIUM,
+            start=match.start,
+            end=match.end,
+            masked=f"<{match.tokens} tokens of {match.repo}:{match.path}>",
+            fingerprint=fingerprint(self._key, text[match.start : match.end]),
+            segment_index=0,
+            reason=f"matches {where} ({match.tokens} tokens, {match.channel} channel)",
+            source=Source(match.repo, match.path, match.start_line, match.end_line, match.score),
+            confidence="high" if strong else "medium",
+        )

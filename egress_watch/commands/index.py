@@ -1,0 +1,138 @@
+"""``egress-watch index``: register your repositories so their code is recognised when it leaves."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from egress_watch.cli import current_paths, home_option, translate_errors
+from egress_watch.errors import EgressWatchError
+from egress_watch.proprietary.index import (
+    CodeIndexError,
+    Progress,
+    add_repo,
+    index_path,
+    list_repos,
+    open_index,
+    rebuild,
+    remove_repo,
+)
+
+
+@click.group()
+def index() -> None:
+    """The code index: repositories whose code is flagged as proprietary when it is sent.
+
+    Holds only hashes of token k-grams (no code), in code-index.db beside the history (0600).
+    """
+
+
+@contextmanager
+def _opened(create: bool = False) -> Iterator[sqlite3.Connection]:
+    """The index of this data home, closed afterwards; index errors become CLI errors."""
+    try:
+        conn = open_index(index_path(current_paths().home), create=create)
+    except CodeIndexError as error:
+        raise EgressWatchError(str(error)) from None
+    try:
+        yield conn
+    except CodeIndexError as error:
+        raise EgressWatchError(str(error)) from None
+    finally:
+        conn.close()
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Progress]:
+    """A progress bar on stderr showing files done and MB/s."""
+    started = time.perf_counter()
+    with click.progressbar(
+        length=1,
+        label=label,
+        file=sys.stderr,
+        item_show_func=lambda item: item,
+    ) as bar:
+
+        def update(done: int, total: int, read: int) -> None:
+            bar.length = max(total, 1)
+            rate = read / 1e6 / max(time.perf_counter() - started, 1e-6)
+            bar.update(done - bar.pos, f"{done}/{total} files, {rate:.1f} MB/s")
+
+        yield update
+
+
+@index.command("add")
+@home_option
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--name", help="Name shown in findings (default: the folder's name).")
+@translate_errors
+def add(path: Path, name: str | None) -> None:
+    """Index a repository (git-tracked source files; vendored, generated, lock files skipped).
+
+    Adding a name again refreshes it: only files whose content changed are read.
+    """
+    name = name or path.resolve().name
+    with _opened(create=True) as conn, _progress(f"indexing {name}") as progress:
+        stats = add_repo(conn, path, name, progress)
+    rate = stats.bytes_read / 1e6 / max(stats.seconds, 1e-6)
+    click.echo(
+        f"{name}: {stats.files_seen} files, {stats.files_read} read "
+        f"({stats.bytes_read / 1e6:.1f} MB, {rate:.1f} MB/s), {stats.files_removed} removed",
+        err=True,
+    )
+
+
+@index.command("list")
+@home_option
+@click.option("--json", "as_json", is_flag=True, help="Print the repositories as JSON.")
+@translate_errors
+def list_(as_json: bool) -> None:
+    """List the indexed repositories."""
+    if not index_path(current_paths().home).exists():
+        click.echo("[]" if as_json else "no repositories indexed (egress-watch index add PATH)")
+        return
+    with _opened() as conn:
+        repos = list_repos(conn)
+    if as_json:
+        click.echo(json.dumps([_repo_json(r) for r in repos]))
+        return
+    for repo in repos:
+        click.echo(
+            f"{repo.name:<20} {repo.files:>6} files {repo.bytes / 1e6:>8.1f} MB  "
+            f"{repo.indexed_at or '-'}  {repo.root}"
+        )
+
+
+def _repo_json(repo: object) -> dict[str, object]:
+    """A repository as ``index list --json`` prints it."""
+    fields = ("name", "root", "files", "bytes", "indexed_at")
+    return {field: getattr(repo, field) for field in fields}
+
+
+@index.command()
+@home_option
+@click.argument("name")
+@translate_errors
+def remove(name: str) -> None:
+    """Forget a repository: its code is no longer recognised."""
+    with _opened() as conn:
+        remove_repo(conn, name)
+    click.echo(f"removed {name}", err=True)
+
+
+@index.command("rebuild")
+@home_option
+@click.argument("name", required=False)
+@translate_errors
+def rebuild_(name: str | None) -> None:
+    """Re-index one repository (or all) from its folder; unchanged files are not re-read."""
+    with _opened() as conn, _progress(f"rebuilding {name or 'all'}") as progress:
+        rebuild(conn, name, progress)
+    click.echo("index up to date", err=True)

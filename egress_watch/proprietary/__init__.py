@@ -1,0 +1,1 @@
+"""Recognise the user's own code in outgoing text: tokenizers, winnowing, a local index."""

@@ -1,0 +1,270 @@
+"""The code index: winnowed fingerprints of registered repositories in a private SQLite file.
+
+Holds no code: only 32-bit k-gram hashes with file, token position and line. Re-indexing is
+incremental: a file whose git blob (or size and mtime) is unchanged is not re-read; a changed
+file gets a new id and its old postings are ignored until they are purged.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from egress_watch.proprietary.files import candidates, skipped_content
+from egress_watch.proprietary.tokenize import language_of, tokenize
+from egress_watch.proprietary.winnow import fingerprints
+
+INDEX_FILE = "code-index.db"
+FORMAT = f"1-py{sys.version_info.major}.{sys.version_info.minor}"
+PURGE_FRACTION = 0.1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS repos (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, root TEXT NOT NULL,
+    indexed_at TEXT, files INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS files (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, repo_id INTEGER NOT NULL, path TEXT NOT NULL,
+    key TEXT NOT NULL, bytes INTEGER NOT NULL, UNIQUE (repo_id, path));
+CREATE TABLE IF NOT EXISTS postings (
+    hash INTEGER NOT NULL, file_id INTEGER NOT NULL, pos INTEGER NOT NULL,
+    line INTEGER NOT NULL, PRIMARY KEY (hash, file_id, pos)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS common (hash INTEGER PRIMARY KEY);
+"""
+BATCH_ROWS = 200_000
+MAX_POSTINGS_PER_HASH = 64
+"""A k-gram stored more often than this is boilerplate: queries skip it without reading it."""
+
+Progress = Callable[[int, int, int], None]
+"""Called with (files done, files in total, bytes read) as indexing advances."""
+
+
+class CodeIndexError(Exception):
+    """The index cannot be used (wrong format, unknown repository)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RepoInfo:
+    """One registered repository as ``index list`` shows it."""
+
+    name: str
+    root: str
+    files: int
+    bytes: int
+    indexed_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStats:
+    """What one add / rebuild did."""
+
+    files_seen: int
+    files_read: int
+    bytes_read: int
+    files_removed: int
+    seconds: float
+
+
+def index_path(home: Path) -> Path:
+    """Where the index lives: beside the history database."""
+    return home / INDEX_FILE
+
+
+def open_index(path: Path, create: bool = True) -> sqlite3.Connection:
+    """Open (and create 0600 when allowed) the index; refuse one written by another format."""
+    if not path.exists():
+        if not create:
+            raise CodeIndexError(f"{path}: no code index yet (egress-watch index add PATH)")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.close(fd)
+    conn = sqlite3.connect(path, timeout=10, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.executescript(SCHEMA)
+    row = conn.execute("SELECT value FROM meta WHERE key='format'").fetchone()
+    if row is None:
+        conn.execute("INSERT INTO meta VALUES ('format', ?)", (FORMAT,))
+        conn.commit()
+    elif row[0] != FORMAT:
+        conn.close()
+        raise CodeIndexError(
+            f"{path}: index format {row[0]} differs from {FORMAT}; run egress-watch index rebuild"
+        )
+    return conn
+
+
+def list_repos(conn: sqlite3.Connection) -> list[RepoInfo]:
+    """Registered repositories, by name."""
+    rows = conn.execute("SELECT name, root, files, bytes, indexed_at FROM repos ORDER BY name")
+    return [RepoInfo(*row) for row in rows]
+
+
+def add_repo(
+    conn: sqlite3.Connection, root: Path, name: str, progress: Progress | None = None
+) -> IndexStats:
+    """Register (or refresh) ``root`` under ``name`` and index what changed since last time."""
+    root = root.resolve()
+    conn.execute(
+        "INSERT INTO repos (name, root) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET root=?",
+        (name, str(root), str(root)),
+    )
+    repo_id = conn.execute("SELECT id FROM repos WHERE name=?", (name,)).fetchone()[0]
+    return _refresh(conn, repo_id, root, progress)
+
+
+def rebuild(conn: sqlite3.Connection, name: str | None, progress: Progress | None = None) -> None:
+    """Re-index one repository (or all) incrementally from its registered root."""
+    rows = conn.execute("SELECT id, name, root FROM repos ORDER BY name").fetchall()
+    chosen = [r for r in rows if name is None or r[1] == name]
+    if name is not None and not chosen:
+        raise CodeIndexError(f"no repository named {name!r} in the index")
+    for repo_id, _name, root in chosen:
+        if not Path(root).is_dir():
+            raise CodeIndexError(f"{root}: repository {_name!r} is gone; egress-watch index remove")
+        _refresh(conn, repo_id, Path(root), progress)
+
+
+def remove_repo(conn: sqlite3.Connection, name: str) -> None:
+    """Forget a repository and its postings."""
+    row = conn.execute("SELECT id FROM repos WHERE name=?", (name,)).fetchone()
+    if row is None:
+        raise CodeIndexError(f"no repository named {name!r} in the index")
+    conn.execute("DELETE FROM files WHERE repo_id=?", (row[0],))
+    conn.execute("DELETE FROM repos WHERE id=?", (row[0],))
+    _purge(conn, force=True)
+    refresh_common(conn)
+    _bump(conn)
+    conn.commit()
+
+
+def _refresh(
+    conn: sqlite3.Connection, repo_id: int, root: Path, progress: Progress | None
+) -> IndexStats:
+    """Bring one repository's files and postings up to date with its working tree."""
+    started = time.perf_counter()
+    conn.execute("PRAGMA cache_size=-65536")
+    known = {
+        path: (file_id, key)
+        for file_id, path, key in conn.execute(
+            "SELECT id, path, key FROM files WHERE repo_id=?", (repo_id,)
+        )
+    }
+    seen: set[str] = set()
+    read = bytes_read = done = 0
+    cache: dict[str, int] = {}
+    batch: list[tuple[int, int, int, int]] = []
+    listed = list(candidates(root))
+    for candidate in listed:
+        seen.add(candidate.path)
+        done += 1
+        old = known.get(candidate.path)
+        if old is not None and old[1] == candidate.key:
+            continue
+        if old is not None:
+            conn.execute("DELETE FROM files WHERE id=?", (old[0],))
+        try:
+            data = (root / candidate.path).read_bytes()
+        except OSError:
+            continue
+        bytes_read += len(data)
+        read += 1
+        if skipped_content(data) is None:
+            _index_file(conn, repo_id, candidate.path, candidate.key, data, cache, batch)
+        if progress is not None:
+            progress(done, len(listed), bytes_read)
+    _flush(conn, batch)
+    gone = [file_id for path, (file_id, _) in known.items() if path not in seen]
+    conn.executemany("DELETE FROM files WHERE id=?", [(i,) for i in gone])
+    totals = conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM files WHERE repo_id=?", (repo_id,)
+    ).fetchone()
+    conn.execute(
+        "UPDATE repos SET files=?, bytes=?, indexed_at=? WHERE id=?",
+        (totals[0], totals[1], time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), repo_id),
+    )
+    _purge(conn)
+    refresh_common(conn, force=False)
+    _bump(conn)
+    conn.commit()
+    if progress is not None:
+        progress(done, len(listed), bytes_read)
+    return IndexStats(done, read, bytes_read, len(gone), time.perf_counter() - started)
+
+
+def _index_file(
+    conn: sqlite3.Connection,
+    repo_id: int,
+    path: str,
+    key: str,
+    data: bytes,
+    cache: dict[str, int],
+    batch: list[tuple[int, int, int, int]],
+) -> None:
+    """Tokenize and fingerprint one file; its postings join ``batch`` (flushed when large)."""
+    text = data.decode("utf-8", "replace")
+    tokens = tokenize(text, language_of(path) or "generic", offsets=False)
+    file_id: int = conn.execute(
+        "INSERT INTO files (repo_id, path, key, bytes) VALUES (?, ?, ?, ?) RETURNING id",
+        (repo_id, path, key, len(data)),
+    ).fetchone()[0]
+    batch += [(h, file_id, pos, line) for h, pos, line in fingerprints(tokens, cache)]
+    if len(batch) >= BATCH_ROWS:
+        _flush(conn, batch)
+
+
+def _flush(conn: sqlite3.Connection, batch: list[tuple[int, int, int, int]]) -> None:
+    """Insert pending postings in key order (far fewer b-tree pages touched than at random)."""
+    batch.sort()
+    conn.executemany("INSERT OR IGNORE INTO postings VALUES (?, ?, ?, ?)", batch)
+    batch.clear()
+
+
+def refresh_common(conn: sqlite3.Connection, force: bool = True) -> None:
+    """Recount the k-grams stored too often to be anything but boilerplate (one full scan).
+
+    Unless forced (a repository was removed), the scan only runs once the indexed source
+    has grown by a tenth since the last one, so adding many repositories stays linear.
+    """
+    total = conn.execute("SELECT COALESCE(SUM(bytes), 0) FROM files").fetchone()[0]
+    row = conn.execute("SELECT value FROM meta WHERE key='common_bytes'").fetchone()
+    if not force and row is not None and total <= int(row[0]) * 1.1:
+        return
+    conn.execute(
+        "INSERT INTO meta VALUES ('common_bytes', ?) ON CONFLICT(key) DO UPDATE SET value=?",
+        (str(total), str(total)),
+    )
+    conn.execute("DELETE FROM common")
+    conn.execute(
+        "INSERT INTO common SELECT hash FROM postings GROUP BY hash HAVING COUNT(*) > ?",
+        (MAX_POSTINGS_PER_HASH,),
+    )
+
+
+def _bump(conn: sqlite3.Connection) -> None:
+    """Advance the generation so open matchers reload their file table."""
+    conn.execute(
+        "INSERT INTO meta VALUES ('generation', '1') ON CONFLICT(key) DO UPDATE "
+        "SET value = CAST(value AS INTEGER) + 1"
+    )
+
+
+def _purge(conn: sqlite3.Connection, force: bool = False) -> None:
+    """Delete postings of removed or replaced files once they are a noticeable share."""
+    live = conn.execute("SELECT COUNT(*) FROM files").fetchone()[0]
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='files'").fetchone()
+    high = row[0] if row else 0
+    dead_ids = high - live  # ids are never reused (AUTOINCREMENT)
+    row = conn.execute("SELECT value FROM meta WHERE key='purged'").fetchone()
+    fresh = dead_ids - (int(row[0]) if row else 0)
+    if fresh <= 0 or (not force and fresh <= max(1, int(PURGE_FRACTION * max(live, 1)))):
+        return
+    conn.execute("DELETE FROM postings WHERE file_id NOT IN (SELECT id FROM files)")
+    conn.execute(
+        "INSERT INTO meta VALUES ('purged', ?) ON CONFLICT(key) DO UPDATE SET value=?",
+        (str(dead_ids), str(dead_ids)),
+    )
+    conn.commit()
