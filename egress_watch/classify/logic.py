@@ -40,7 +40,7 @@ FAMILIES: Final[dict[str, tuple[str, ...]]] = {
 MIN_INDICATORS: Final = 3
 WINDOW_CHARS: Final = 3000
 _CODE: Final = re.compile(
-    r"^\s*(?:def |class |func |fn |function |public |private |if\b.*[:{])", re.M
+    r"^[ \t]*(?:def |class |func |fn |function |public |private |if\b.*[:{])", re.M
 )
 
 
@@ -76,11 +76,13 @@ class LogicMatch:
 
 def scan_logic(text: str) -> list[LogicMatch]:
     """Clusters of security-logic indicators in code-looking text (none in plain prose)."""
+    if not _CODE.search(text):  # cheap, and most prompt text is not code: check it first
+        return []
     hits: dict[str, list[tuple[int, int, str]]] = {}
     for end, (family, indicator, length) in _AUTOMATON.iter(text.lower()):
         hits.setdefault(family, []).append((end - length + 1, end + 1, indicator))
     families = {f: h for f, h in hits.items() if len({i for _, _, i in h}) >= MIN_INDICATORS}
-    if not families or not _CODE.search(text):
+    if not families:
         return []
     found = []
     for family, family_hits in families.items():
