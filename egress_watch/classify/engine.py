@@ -9,9 +9,9 @@ from pathlib import Path
 
 from egress_watch.classify.allowlist import Allowlist, allowlist_from_settings
 from egress_watch.classify.cache import FindingCache, content_key
-from egress_watch.classify.categories import CategoryScanner
+from egress_watch.classify.categories import CategoryMatch, CategoryScanner
 from egress_watch.classify.logic import scan_logic
-from egress_watch.classify.secrets import SecretScanner
+from egress_watch.classify.secrets import SecretMatch, SecretScanner
 from egress_watch.errors import ConfigError
 from egress_watch.model import Category, Finding, Segment, Severity, Source
 from egress_watch.proprietary.index import CodeIndexError, index_path
@@ -86,19 +86,25 @@ class Engine:
             segment_index: stored on each finding, to say which segment it came from.
             path: the file path the text belongs to, if known, for path allowlists.
         """
-        findings = self._cached(text)
+        return self._classify(text, segment_index, path, self._index_generation())
+
+    def classify_segments(self, segments: Sequence[Segment]) -> list[Finding]:
+        """Findings across all segments, each tagged with the index of its segment."""
+        generation = self._index_generation()  # once per request, not once per segment
+        findings: list[Finding] = []
+        for index, segment in enumerate(segments):
+            findings += self._classify(segment.text, index, segment.path_hint, generation)
+        return findings
+
+    def _classify(
+        self, text: str, segment_index: int, path: str | None, generation: bytes
+    ) -> list[Finding]:
+        findings = self._cached(text, generation)
         if segment_index:
             findings = tuple(dataclasses.replace(f, segment_index=segment_index) for f in findings)
         if self.allowlist:
             return [f for f in findings if not self.allowlist.allows(f, path)]
         return list(findings)
-
-    def classify_segments(self, segments: Sequence[Segment]) -> list[Finding]:
-        """Findings across all segments, each tagged with the index of its segment."""
-        findings: list[Finding] = []
-        for index, segment in enumerate(segments):
-            findings += self.classify_text(segment.text, index, segment.path_hint)
-        return findings
 
     def _open_new_index(self) -> None:
         """Start matching code as soon as the first ``egress-watch index add`` made an index."""
@@ -108,14 +114,16 @@ class Engine:
             except (CodeIndexError, OSError, sqlite3.Error):
                 self._code_index = None  # unreadable: keep scanning secrets, do not retry
 
-    def _cached(self, text: str) -> tuple[Finding, ...]:
-        """The findings of a text from the cache, or scanned now and remembered."""
+    def _index_generation(self) -> bytes:
+        """The code index's generation (cached results depend on it); empty without an index."""
         self._open_new_index()
+        return self._code.generation().encode() if self._code is not None else b""
+
+    def _cached(self, text: str, generation: bytes) -> tuple[Finding, ...]:
+        """The findings of a text from the cache, or scanned now and remembered."""
         if len(text) < MIN_CACHED:
             return self._scan(text)
-        key = content_key(text)
-        if self._code is not None:  # results depend on the index too
-            key += self._code.generation().encode()
+        key = content_key(text) + generation
         found = self.cache.get(key)
         if found is None:
             found = self._scan(text)
@@ -129,20 +137,7 @@ class Engine:
             value = text[match.start : match.end]
             if self.allowlist and self.allowlist.allows_value(value):
                 continue
-            findings.append(
-                Finding(
-                    category=Category.SECRET,
-                    rule=match.rule,
-                    severity=match.severity,
-                    start=match.start,
-                    end=match.end,
-                    masked=mask(value),
-                    fingerprint=fingerprint(self._key, value),
-                    segment_index=0,
-                    reason=match.reason,
-                    confidence=match.confidence,
-                )
-            )
+            findings.append(self._value_finding(text, Category.SECRET, match))
         if self._categories is not None:
             findings += self._category_findings(text)
         if self._code is not None and len(text) >= MIN_CODE_CHARS:
@@ -152,22 +147,7 @@ class Engine:
     def _category_findings(self, text: str) -> list[Finding]:
         """Infra, marker, PII and security-logic findings (enabled by ``configured``)."""
         assert self._categories is not None  # checked by the caller
-        found = []
-        for match in self._categories.scan(text):
-            value = text[match.start : match.end]
-            found.append(
-                Finding(
-                    category=match.category,
-                    rule=match.rule,
-                    severity=match.severity,
-                    start=match.start,
-                    end=match.end,
-                    masked=mask(value),
-                    fingerprint=fingerprint(self._key, value),
-                    reason=match.reason,
-                    confidence=match.confidence,
-                )
-            )
+        found = [self._value_finding(text, m.category, m) for m in self._categories.scan(text)]
         for logic in scan_logic(text):
             found.append(
                 Finding(
@@ -183,6 +163,23 @@ class Engine:
                 )
             )
         return found
+
+    def _value_finding(
+        self, text: str, category: Category, match: SecretMatch | CategoryMatch
+    ) -> Finding:
+        """A finding for a matched value: its mask and keyed fingerprint, never the value."""
+        value = text[match.start : match.end]
+        return Finding(
+            category=category,
+            rule=match.rule,
+            severity=match.severity,
+            start=match.start,
+            end=match.end,
+            masked=mask(value),
+            fingerprint=fingerprint(self._key, value),
+            reason=match.reason,
+            confidence=match.confidence,
+        )
 
     def _code_finding(self, text: str, match: CodeMatch) -> Finding:
         """A proprietary-code finding: where the code came from, never the code itself."""
