@@ -1,9 +1,8 @@
 """Triage writes from the dashboard: acknowledge an event, allowlist a fingerprint.
 
-The dashboard otherwise only reads. These two writes go straight to the ``acknowledgements`` and
-``allowlist`` tables through a short-lived connection (WAL lets them run beside the daemon's
-writer), so the daemon and ``egress-watch ack`` / ``allow`` see the same rows. No Textual here:
-workers call these from a thread.
+The dashboard otherwise only reads. These run ``egress_watch.triage`` (the same rules and
+statements as ``egress-watch ack`` / ``allow``) in a short-lived connection of their own (WAL
+lets it write beside the daemon's writer). No Textual here: workers call these from a thread.
 """
 
 from __future__ import annotations
@@ -12,9 +11,10 @@ import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from egress_watch import triage
 from egress_watch.errors import StoreError
-from egress_watch.model import utc_iso
 
 WRITE_TIMEOUT_S = 5
 
@@ -23,8 +23,8 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _write(database: Path, sql: str, params: tuple[object, ...]) -> int:
-    """Run one statement in its own transaction; returns the rows it changed."""
+def _in_transaction(database: Path, action: Callable[..., Any], *args: Any) -> None:
+    """Run one triage action in its own transaction on a short-lived connection."""
     if not database.exists():
         raise StoreError(f"{database}: no history yet")
     try:
@@ -33,7 +33,7 @@ def _write(database: Path, sql: str, params: tuple[object, ...]) -> int:
         raise StoreError(f"{database}: cannot open history database: {error}") from None
     try:
         with conn:
-            return conn.execute(sql, params).rowcount
+            action(conn, *args)
     except sqlite3.DatabaseError as error:
         raise StoreError(f"{database}: cannot write triage: {error}") from None
     finally:
@@ -44,30 +44,11 @@ def acknowledge(
     database: Path, event_id: int, note: str = "", clock: Callable[[], datetime] = _now
 ) -> None:
     """Mark an event as seen and dealt with; acknowledging again replaces the note and time."""
-    changed = _write(
-        database,
-        "INSERT INTO acknowledgements (event_id, acked_at, note) "
-        "SELECT id, ?, ? FROM events WHERE id = ? "
-        "ON CONFLICT (event_id) DO UPDATE SET acked_at = excluded.acked_at, note = excluded.note",
-        (utc_iso(clock()), note.strip() or None, event_id),
-    )
-    if not changed:
-        raise StoreError(f"no event #{event_id} in the history")
+    _in_transaction(database, triage.acknowledge, event_id, note.strip() or None, clock())
 
 
 def allow(
-    database: Path,
-    fingerprint: str,
-    rule: str,
-    reason: str,
-    clock: Callable[[], datetime] = _now,
+    database: Path, fingerprint: str, reason: str, clock: Callable[[], datetime] = _now
 ) -> None:
     """Allowlist a value by its fingerprint, so later sightings of it are no longer alerts."""
-    if not reason.strip():
-        raise ValueError("an allowlist entry needs a reason")
-    _write(
-        database,
-        "INSERT INTO allowlist (fingerprint, rule, reason, created_at) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (fingerprint) DO UPDATE SET rule = excluded.rule, reason = excluded.reason",
-        (fingerprint, rule, reason.strip(), utc_iso(clock())),
-    )
+    _in_transaction(database, triage.allow, fingerprint, reason, clock())

@@ -232,8 +232,7 @@ class EventDetailScreen(Screen[None]):
     def _allow(self, finding: dict[str, Any], reason: str | None) -> None:
         if reason is not None:
             self._write(f"Allowlisted {finding['rule']} {finding['masked']}", triage.allow,
-                        self._database, str(finding["fingerprint"]), str(finding["rule"]),
-                        reason)  # fmt: skip
+                        self._database, str(finding["fingerprint"]), reason)  # fmt: skip
 
     @work(thread=True, exit_on_error=False, group="triage", description="triage write")
     def _write(self, what: str, action: Callable[..., None], *args: Any) -> None:
