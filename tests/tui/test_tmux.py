@@ -7,6 +7,8 @@ This is the issue's "done when", end to end from the keyboard, read off the scre
 from __future__ import annotations
 
 import os
+import select
+import shlex
 import shutil
 import sqlite3
 import subprocess
@@ -34,10 +36,34 @@ DEADLINE_S = 30.0
 
 
 class Pane:
-    """One detached tmux session running a command at a fixed size."""
+    """One detached tmux session running a command at a fixed size.
 
-    def __init__(self, name: str) -> None:
+    Everything the app draws is also piped (``tmux pipe-pane``) into a FIFO, so a wait blocks on
+    "the screen changed" and only then reads the screen again.
+    """
+
+    def __init__(self, name: str, fifo: Path) -> None:
         self.name = name
+        os.mkfifo(fifo)
+        self._drawn = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # opened before tmux writes
+        subprocess.run(
+            ["tmux", "pipe-pane", "-o", "-t", name, f"cat > {shlex.quote(str(fifo))}"],
+            check=True, timeout=10,
+        )  # fmt: skip
+
+    def close(self) -> None:
+        os.close(self._drawn)
+
+    def _wait_for_drawing(self, timeout: float) -> None:
+        """Block until the app writes to its terminal again (or ``timeout`` passes)."""
+        ready, _, _ = select.select([self._drawn], [], [], max(timeout, 0))
+        if ready:
+            while True:  # drain what was drawn; only the fact that it changed matters
+                try:
+                    if not os.read(self._drawn, 65536):
+                        break
+                except BlockingIOError:
+                    break
 
     def keys(self, *keys: str) -> None:
         subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True, timeout=10)
@@ -58,7 +84,7 @@ class Pane:
             screen = self.text()
             if condition(screen):
                 return screen
-            time.sleep(0.1)  # a poll interval between captures, not a wait for an outcome
+            self._wait_for_drawing(deadline - time.monotonic())
         raise AssertionError(f"timed out waiting for {what}; screen was:\n{screen}")
 
 
@@ -85,10 +111,12 @@ def pane(seeded_home: HomePaths) -> Iterator[Pane]:
         ["tmux", "new-session", "-d", "-s", name, "-x", "100", "-y", "30", command],
         check=True, timeout=10, env=env,
     )  # fmt: skip
+    pane = Pane(name, seeded_home.home.parent / f"{name}.fifo")
     try:
-        yield Pane(name)
+        yield pane
     finally:
         subprocess.run(["tmux", "kill-session", "-t", name], check=False, timeout=10)
+        pane.close()
 
 
 def test_follow_an_alert_to_its_detail_and_allowlist_it(pane: Pane, seeded_home: HomePaths) -> None:
