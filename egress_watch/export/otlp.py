@@ -7,19 +7,15 @@ decode the bytes with the real opentelemetry-proto classes.
 
 from __future__ import annotations
 
-import http.client
-import ssl
 from collections.abc import Sequence
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from egress_watch import __version__
 from egress_watch.export.config import SinkConfig
 from egress_watch.export.schema import Identity
-from egress_watch.export.sink import Health, Record, SinkError, tls_context
+from egress_watch.export.sink import Health, HttpTarget, Record
 from egress_watch.model import Severity
 
-TIMEOUT_S = 15.0
 _SEVERITY = {
     None: (9, "INFO"),
     Severity.LOW: (10, "INFO2"),
@@ -105,57 +101,15 @@ class OtlpSink:
     confirm_delay_s = 0.0
 
     def __init__(self, config: SinkConfig, identity: Identity) -> None:
-        parts = urlsplit(config.url)
-        self._https = parts.scheme == "https"
-        self._host, self._port = parts.hostname or "", parts.port
-        self._path = parts.path or "/v1/logs"
-        self._headers = dict(config.headers)
+        self._target = HttpTarget.from_config(config, "/v1/logs")
         self._identity = identity
-        self._tls: ssl.SSLContext | None = (
-            tls_context(config.ca_file, config.cert_file, config.key_file) if self._https else None
-        )
 
     def send(self, records: Sequence[Record]) -> None:
         body = encode_request(records, self._identity)
-        post(
-            self._https,
-            self._host,
-            self._port,
-            self._path,
-            body,
-            {**self._headers, "Content-Type": "application/x-protobuf"},
-            self._tls,
-        )
+        self._target.post(body, {"Content-Type": "application/x-protobuf"})
 
     def check(self) -> Health:
         return "ok"
 
     def close(self) -> None:
         """Nothing to close: one connection per batch."""
-
-
-def post(
-    https: bool,
-    host: str,
-    port: int | None,
-    path: str,
-    body: bytes,
-    headers: dict[str, str],
-    tls: ssl.SSLContext | None,
-) -> None:
-    """POST ``body``; raise SinkError on a network error or a non-2xx status (never its body)."""
-    conn: http.client.HTTPConnection = (
-        http.client.HTTPSConnection(host, port, timeout=TIMEOUT_S, context=tls)
-        if https
-        else http.client.HTTPConnection(host, port, timeout=TIMEOUT_S)
-    )
-    try:
-        conn.request("POST", path, body=body, headers=headers)
-        response = conn.getresponse()
-        response.read()
-    except (OSError, http.client.HTTPException) as error:
-        raise SinkError(f"POST {host}:{port}{path}: {error}") from None
-    finally:
-        conn.close()
-    if not 200 <= response.status < 300:
-        raise SinkError(f"POST {host}:{port}{path}: HTTP {response.status} {response.reason}")

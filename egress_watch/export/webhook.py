@@ -9,11 +9,9 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from egress_watch.export.config import SinkConfig
-from egress_watch.export.otlp import post
-from egress_watch.export.sink import Health, Record, SinkError, tls_context
+from egress_watch.export.sink import Health, HttpTarget, Record, SinkError
 
 SIGNATURE_HEADER = "X-Egress-Watch-Signature"
 TIMESTAMP_HEADER = "X-Egress-Watch-Timestamp"
@@ -53,12 +51,8 @@ class WebhookSink:
     confirm_delay_s = 0.0
 
     def __init__(self, config: SinkConfig, hostname: str) -> None:
-        parts = urlsplit(config.url)
-        self._https = parts.scheme == "https"
-        self._host, self._port = parts.hostname or "", parts.port
-        self._path = parts.path or "/"
+        self._target = HttpTarget.from_config(config, "/")
         self._style = config.style
-        self._headers = dict(config.headers)
         self._hostname = hostname
         try:
             secret = (
@@ -69,12 +63,9 @@ class WebhookSink:
         except OSError as error:
             raise SinkError(f"{config.secret_file}: cannot read: {error.strerror}") from None
         self._secret = secret
-        self._tls = (
-            tls_context(config.ca_file, config.cert_file, config.key_file) if self._https else None
-        )
 
     def send(self, records: Sequence[Record]) -> None:
-        headers = {**self._headers, "Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json"}
         if self._style == "splunk-hec":
             body = hec_body(records, self._hostname)
             if self._secret:
@@ -85,7 +76,7 @@ class WebhookSink:
                 stamp = str(int(time.time()))
                 headers[TIMESTAMP_HEADER] = stamp
                 headers[SIGNATURE_HEADER] = signature(self._secret, stamp, body)
-        post(self._https, self._host, self._port, self._path, body, headers, self._tls)
+        self._target.post(body, headers)
 
     def check(self) -> Health:
         return "ok"
