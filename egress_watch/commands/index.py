@@ -15,9 +15,14 @@ import click
 from egress_watch.cli import current_paths, home_option, translate_errors
 from egress_watch.errors import EgressWatchError
 from egress_watch.proprietary.index import (
+    Background,
     CodeIndexError,
     Progress,
     add_repo,
+    background_info,
+    build_background,
+    default_background,
+    environment_packages,
     index_path,
     list_repos,
     open_index,
@@ -79,12 +84,50 @@ def add(path: Path, name: str | None) -> None:
     Adding a name again refreshes it: only files whose content changed are read.
     """
     name = name or path.resolve().name
-    with _opened(create=True) as conn, _progress(f"indexing {name}") as progress:
-        stats = add_repo(conn, path, name, progress)
+    with _opened(create=True) as conn:
+        if background_info(conn) is None:
+            with _progress("public-code background (Python standard library)") as progress:
+                _report_background(build_background(conn, default_background(), progress))
+        with _progress(f"indexing {name}") as progress:
+            stats = add_repo(conn, path, name, progress)
     rate = stats.bytes_read / 1e6 / max(stats.seconds, 1e-6)
     click.echo(
         f"{name}: {stats.files_seen} files, {stats.files_read} read "
         f"({stats.bytes_read / 1e6:.1f} MB, {rate:.1f} MB/s), {stats.files_removed} removed",
+        err=True,
+    )
+
+
+@index.command()
+@home_option
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--site-packages",
+    "site_packages",
+    is_flag=True,
+    help="Also use the packages of egress-watch's own Python environment.",
+)
+@click.option("--no-stdlib", is_flag=True, help="Leave the Python standard library out.")
+@translate_errors
+def background(paths: tuple[Path, ...], site_packages: bool, no_stdlib: bool) -> None:
+    """Rebuild the public-code background from the stdlib and PATHS (e.g. node_modules).
+
+    Token sequences found in two or more files of public code are idioms, not your code:
+    they are never indexed, so they never alert. Add the folders of published code you
+    work with (site-packages, node_modules, a Go module cache) to cut false alarms.
+    """
+    roots = [] if no_stdlib else default_background()
+    roots += [environment_packages()] if site_packages else []
+    roots += list(paths)
+    with _opened(create=True) as conn, _progress("public-code background") as progress:
+        _report_background(build_background(conn, roots, progress))
+
+
+def _report_background(info: Background) -> None:
+    """One line on stderr saying what the background holds."""
+    click.echo(
+        f"background: {info.files} files ({info.bytes / 1e6:.1f} MB) of public code, "
+        f"{info.hashes} common token sequences",
         err=True,
     )
 
@@ -100,9 +143,12 @@ def list_(as_json: bool) -> None:
         return
     with _opened() as conn:
         repos = list_repos(conn)
+        public = background_info(conn)
     if as_json:
         click.echo(json.dumps([_repo_json(r) for r in repos]))
         return
+    if public is not None:
+        click.echo(f"background: {', '.join(public.sources) or 'none'}", err=True)
     for repo in repos:
         click.echo(
             f"{repo.name:<20} {repo.files:>6} files {repo.bytes / 1e6:>8.1f} MB  "

@@ -3,24 +3,34 @@
 Holds no code: only 32-bit k-gram hashes with file, token position and line. Re-indexing is
 incremental: a file whose git blob (or size and mtime) is unchanged is not re-read; a changed
 file gets a new id and its old postings are ignored until they are purged.
+
+A *background* of public code (the Python standard library by default, plus any folders the
+user adds, e.g. ``node_modules``) lists the k-grams found in at least two of its files: such
+idioms are not the user's own, so they are never indexed and never alert.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import json
 import os
 import sqlite3
 import sys
+import sysconfig
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from itertools import repeat
 from pathlib import Path
 
 from egress_watch.proprietary.files import candidates, skipped_content
+from egress_watch.proprietary.jobs import fingerprint_files
+from egress_watch.proprietary.lines import line_hashes
 from egress_watch.proprietary.tokenize import language_of, tokenize
-from egress_watch.proprietary.winnow import fingerprints
+from egress_watch.proprietary.winnow import CHANNELS, channel_ids, kgram_hashes
 
 INDEX_FILE = "code-index.db"
-FORMAT = f"1-py{sys.version_info.major}.{sys.version_info.minor}"
+FORMAT = f"2-py{sys.version_info.major}.{sys.version_info.minor}"
 PURGE_FRACTION = 0.1
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -34,8 +44,12 @@ CREATE TABLE IF NOT EXISTS postings (
     hash INTEGER NOT NULL, file_id INTEGER NOT NULL, pos INTEGER NOT NULL,
     line INTEGER NOT NULL, PRIMARY KEY (hash, file_id, pos)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS common (hash INTEGER PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS background (hash INTEGER PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS lines (
+    hash INTEGER NOT NULL, file_id INTEGER NOT NULL, PRIMARY KEY (hash, file_id)) WITHOUT ROWID;
 """
-BATCH_ROWS = 200_000
+STDLIB_SKIP = frozenset({"site-packages", "dist-packages", "test", "tests", "idlelib", "lib2to3"})
+BATCH_ROWS = 50_000
 MAX_POSTINGS_PER_HASH = 64
 """A k-gram stored more often than this is boilerplate: queries skip it without reading it."""
 
@@ -47,7 +61,7 @@ class CodeIndexError(Exception):
     """The index cannot be used (wrong format, unknown repository)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class RepoInfo:
     """One registered repository as ``index list`` shows it."""
 
@@ -58,7 +72,17 @@ class RepoInfo:
     indexed_at: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True)
+class Background:
+    """The public code whose common k-grams are never indexed."""
+
+    sources: list[str]
+    files: int
+    bytes: int
+    hashes: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class IndexStats:
     """What one add / rebuild did."""
 
@@ -95,6 +119,74 @@ def open_index(path: Path, create: bool = True) -> sqlite3.Connection:
             f"{path}: index format {row[0]} differs from {FORMAT}; run egress-watch index rebuild"
         )
     return conn
+
+
+def default_background() -> list[Path]:
+    """Public code present wherever egress-watch runs: the Python standard library."""
+    return [Path(sysconfig.get_paths()["stdlib"])]
+
+
+def environment_packages() -> Path:
+    """The site-packages of egress-watch's own environment: published packages only."""
+    return Path(sysconfig.get_paths()["purelib"])
+
+
+def background_info(conn: sqlite3.Connection) -> Background | None:
+    """What the background was built from, or None when it has not been built."""
+    row = conn.execute("SELECT value FROM meta WHERE key='background'").fetchone()
+    return Background(**json.loads(row[0])) if row else None
+
+
+def build_background(
+    conn: sqlite3.Connection, roots: Iterable[Path], progress: Progress | None = None
+) -> Background:
+    """Replace the background with the k-grams found in two or more files under ``roots``:
+    idioms of public code, not anyone's own.
+
+    Every k-gram of every channel counts (not only the winnowed ones), so that a query's
+    k-grams are looked up against all of them; postings already indexed with such a
+    k-gram are deleted.
+    """
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    resolved = [Path(root).resolve() for root in roots]
+    files = [
+        root / c.path
+        for root in resolved
+        for c in candidates(root)
+        if root != stdlib or not STDLIB_SKIP.intersection(c.path.split("/")[:-1])
+    ]
+    seen: set[int] = set()
+    common: set[int] = set()
+    cache: dict[str, int] = {}
+    total = 0
+    for done, path in enumerate(files, 1):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if skipped_content(data) is None:
+            total += len(data)
+            text = data.decode("utf-8", "replace")
+            tokens = tokenize(text, language_of(path.name) or "generic")
+            hashes = {value for _, value in line_hashes(text)}
+            for channel in CHANNELS:
+                hashes.update(kgram_hashes(channel_ids(tokens, channel, cache), channel))
+            common |= seen & hashes
+            seen |= hashes
+        if progress is not None:
+            progress(done, len(files), total)
+    info = Background([str(root) for root in resolved], len(files), total, len(common))
+    conn.execute("DELETE FROM background")
+    conn.executemany("INSERT INTO background VALUES (?)", ((h,) for h in sorted(common)))
+    conn.execute("DELETE FROM postings WHERE hash IN (SELECT hash FROM background)")
+    conn.execute("DELETE FROM lines WHERE hash IN (SELECT hash FROM background)")
+    conn.execute(
+        "INSERT INTO meta VALUES ('background', ?) ON CONFLICT(key) DO UPDATE SET value=?",
+        (json.dumps(dataclasses.asdict(info)),) * 2,
+    )
+    _bump(conn)
+    conn.commit()
+    return info
 
 
 def list_repos(conn: sqlite3.Connection) -> list[RepoInfo]:
@@ -153,30 +245,39 @@ def _refresh(
             "SELECT id, path, key FROM files WHERE repo_id=?", (repo_id,)
         )
     }
-    seen: set[str] = set()
-    read = bytes_read = done = 0
-    cache: dict[str, int] = {}
-    batch: list[tuple[int, int, int, int]] = []
     listed = list(candidates(root))
+    todo = []
     for candidate in listed:
-        seen.add(candidate.path)
-        done += 1
         old = known.get(candidate.path)
-        if old is not None and old[1] == candidate.key:
-            continue
-        if old is not None:
-            conn.execute("DELETE FROM files WHERE id=?", (old[0],))
-        try:
-            data = (root / candidate.path).read_bytes()
-        except OSError:
-            continue
-        bytes_read += len(data)
-        read += 1
-        if skipped_content(data) is None:
-            _index_file(conn, repo_id, candidate.path, candidate.key, data, cache, batch)
+        if old is None or old[1] != candidate.key:
+            todo.append(candidate)
+            if old is not None:
+                conn.execute("DELETE FROM files WHERE id=?", (old[0],))
+    public = frozenset(h for (h,) in conn.execute("SELECT hash FROM background"))
+    keys = {c.path: c.key for c in todo}
+    read = bytes_read = 0
+    batch: list[tuple[int, int, int, int]] = []
+    results = fingerprint_files(root, list(keys), _total_size(root, keys), public)
+    for done, result in enumerate(results, len(listed) - len(todo) + 1):
+        if result.size >= 0:
+            read += 1
+            bytes_read += result.size
+        if result.skipped is None:
+            file_id: int = conn.execute(
+                "INSERT INTO files (repo_id, path, key, bytes) VALUES (?, ?, ?, ?) RETURNING id",
+                (repo_id, result.path, keys[result.path], result.size),
+            ).fetchone()[0]
+            batch += zip(result.hashes, repeat(file_id), result.positions, result.lines)
+            conn.executemany(
+                "INSERT OR IGNORE INTO lines VALUES (?, ?)",
+                zip(result.line_hashes, repeat(file_id)),
+            )
+            if len(batch) >= BATCH_ROWS:
+                _flush(conn, batch)
         if progress is not None:
             progress(done, len(listed), bytes_read)
     _flush(conn, batch)
+    seen = {c.path for c in listed}
     gone = [file_id for path, (file_id, _) in known.items() if path not in seen]
     conn.executemany("DELETE FROM files WHERE id=?", [(i,) for i in gone])
     totals = conn.execute(
@@ -191,29 +292,17 @@ def _refresh(
     _bump(conn)
     conn.commit()
     if progress is not None:
-        progress(done, len(listed), bytes_read)
-    return IndexStats(done, read, bytes_read, len(gone), time.perf_counter() - started)
+        progress(len(listed), len(listed), bytes_read)
+    return IndexStats(len(listed), read, bytes_read, len(gone), time.perf_counter() - started)
 
 
-def _index_file(
-    conn: sqlite3.Connection,
-    repo_id: int,
-    path: str,
-    key: str,
-    data: bytes,
-    cache: dict[str, int],
-    batch: list[tuple[int, int, int, int]],
-) -> None:
-    """Tokenize and fingerprint one file; its postings join ``batch`` (flushed when large)."""
-    text = data.decode("utf-8", "replace")
-    tokens = tokenize(text, language_of(path) or "generic", offsets=False)
-    file_id: int = conn.execute(
-        "INSERT INTO files (repo_id, path, key, bytes) VALUES (?, ?, ?, ?) RETURNING id",
-        (repo_id, path, key, len(data)),
-    ).fetchone()[0]
-    batch += [(h, file_id, pos, line) for h, pos, line in fingerprints(tokens, cache)]
-    if len(batch) >= BATCH_ROWS:
-        _flush(conn, batch)
+def _total_size(root: Path, paths: Iterable[str]) -> int:
+    """Bytes on disk of ``paths`` (what decides whether indexing runs in parallel)."""
+    total = 0
+    for path in paths:
+        with contextlib.suppress(OSError):
+            total += (root / path).stat().st_size
+    return total
 
 
 def _flush(conn: sqlite3.Connection, batch: list[tuple[int, int, int, int]]) -> None:
@@ -263,6 +352,7 @@ def _purge(conn: sqlite3.Connection, force: bool = False) -> None:
     if fresh <= 0 or (not force and fresh <= max(1, int(PURGE_FRACTION * max(live, 1)))):
         return
     conn.execute("DELETE FROM postings WHERE file_id NOT IN (SELECT id FROM files)")
+    conn.execute("DELETE FROM lines WHERE file_id NOT IN (SELECT id FROM files)")
     conn.execute(
         "INSERT INTO meta VALUES ('purged', ?) ON CONFLICT(key) DO UPDATE SET value=?",
         (str(dead_ids), str(dead_ids)),

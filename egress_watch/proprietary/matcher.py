@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 from egress_watch.proprietary.index import MAX_POSTINGS_PER_HASH, open_index
+from egress_watch.proprietary.lines import KnownLines, windows
 from egress_watch.proprietary.prompt import Region, code_regions
 from egress_watch.proprietary.tokenize import PYTHON, Tokens, tokenize
 from egress_watch.proprietary.winnow import (
@@ -26,33 +28,44 @@ from egress_watch.proprietary.winnow import (
 )
 
 DIAGONAL_SLACK = 3
+PREFILTER_CHARS = 20_000
+"""Longer regions are tokenized only around lines the index knows (see ``lines.py``)."""
 ALL_KGRAMS_UP_TO = 600  # tokens; longer regions look up their winnowed k-grams only
 CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    """Covered-token counts at which each channel reports, and the boilerplate cap.
+    """Covered-token counts at which a fragment reports, and the boilerplate cap.
 
-    A fragment reports when it covers ``sure`` tokens, or its channel's floor and at least
-    ``min_score`` of the query's tokens (a short excerpt pasted alone); chance alignments of
-    same-domain idioms are short runs inside long unrelated code.
+    A fragment reports when it covers ``sure`` tokens, or when it covers at least ``min_score``
+    of the query's tokens and either ``raw`` tokens through the exact channel or ``renamed``
+    tokens through both: a short excerpt pasted alone is mostly covered, while chance
+    alignments of same-domain idioms are short runs inside longer unrelated code.
     """
 
-    raw: int = 14
-    renamed: int = 24
+    raw: int = 8
+    renamed: int = 16
     sure: int = 40
-    min_score: float = 0.3
+    min_score: float = 0.5
     high: int = 50
-    df_min: int = 3
+    df_min: int = 8
     df_fraction: float = 0.005
 
-    def passes(self, tokens: int, score: float, channel: str) -> bool:
-        """True when a fragment of ``tokens`` covered tokens and this score is reported."""
+    def passes(self, tokens: int, exact: int, score: float) -> bool:
+        """True when a fragment covering ``tokens`` (``exact`` of them through the raw
+        channel), a ``score`` share of its query, is reported.
+
+        Longer exact runs need less of the query: the share required falls linearly from
+        ``min_score`` at ``raw`` exact tokens to nothing at ``sure``.
+        """
         if tokens >= self.sure:
             return True
-        floor = self.raw if channel == RAW.name else self.renamed
-        return tokens >= floor and score >= self.min_score
+        if score >= self.min_score and (exact >= self.raw or tokens >= self.renamed):
+            return True
+        if exact < self.raw:
+            return False
+        return score >= self.min_score * (self.sure - exact) / (self.sure - self.raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,17 +81,21 @@ class CodeMatch:
     start: int
     end: int
     channel: str
+    """``raw`` when most of the excerpt matched as written, ``renamed`` when only with its
+    identifiers masked."""
+    exact_tokens: int = 0
+    """Tokens covered through the raw (as-written) channel."""
 
 
 @dataclass(slots=True)
 class _Fragment:
     file_id: int
     covered: int
+    exact: int
     qfirst: int
     qlast: int
     start_line: int
     end_line: int
-    channel: Channel
 
 
 class Matcher:
@@ -91,6 +108,7 @@ class Matcher:
         self._generation: str | None = None
         self._files: dict[int, tuple[str, str]] = {}
         self._common: set[int] = set()
+        self._known_lines = KnownLines(array("i"))
 
     def close(self) -> None:
         """Close the database connection."""
@@ -103,8 +121,11 @@ class Matcher:
             self._refresh()
             if not self._files:
                 return []
-            for region in code_regions(text, language):
-                found += self._match_region(region)
+            for offset, part in self._worth_reading(text):
+                for region in code_regions(part, language):
+                    found += self._match_region(
+                        Region(offset + region.offset, region.code, region.language)
+                    )
         return sorted(found, key=lambda m: -m.tokens)
 
     def generation(self) -> str:
@@ -126,11 +147,34 @@ class Matcher:
             )
         }
         self._common = {h for (h,) in self._conn.execute("SELECT hash FROM common")}
+        self._known_lines = KnownLines(
+            array(
+                "i",
+                (
+                    h
+                    for (h,) in self._conn.execute(
+                        "SELECT hash FROM lines GROUP BY hash HAVING COUNT(*) <= ? ORDER BY hash",
+                        (self._df_cap(),),
+                    )
+                ),
+            )
+        )
         self._generation = generation
+
+    def _df_cap(self) -> int:
+        """In more files than this, a k-gram or a line is the index's own boilerplate."""
+        return max(self.thresholds.df_min, int(self.thresholds.df_fraction * len(self._files)))
+
+    def _worth_reading(self, text: str) -> list[tuple[int, str]]:
+        """The text itself, or for a long one the stretches around lines the index knows
+        (with their offsets)."""
+        if len(text) <= PREFILTER_CHARS:
+            return [(0, text)]
+        return [(start, text[start:end]) for start, end in windows(text, self._known_lines)]
 
     def _match_region(self, region: Region) -> list[CodeMatch]:
         """Fragments of one code region above the thresholds, non-overlapping in the query."""
-        tokens = _tokens(region, offsets=False)
+        tokens = _tokens(region)
         if len(tokens.values) < RAW.k:
             return []
         cache: dict[str, int] = {}
@@ -146,16 +190,14 @@ class Matcher:
                 where[hashes[qpos]].append(qpos)
             queries.append((channel, where))
         postings = self._postings({h for _, where in queries for h in where})
-        fragments: list[_Fragment] = []
-        for channel, where in queries:
-            fragments += _fragments(channel, where, postings, tokens)
-        if not any(self.thresholds.passes(f.covered, 1.0, f.channel.name) for f in fragments):
+        fragments = _fragments(queries, postings, tokens)
+        if not any(self.thresholds.passes(f.covered, f.exact, 1.0) for f in fragments):
             return []
-        return self._select(fragments, _tokens(region, offsets=True), region)
+        return self._select(fragments, tokens, region)
 
     def _postings(self, hashes: set[int]) -> dict[int, list[tuple[int, int, int]]]:
         """(file, position, line) per hash, minus dead files and boilerplate hashes."""
-        cap = max(self.thresholds.df_min, int(self.thresholds.df_fraction * len(self._files)))
+        cap = self._df_cap()
         by_hash: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
         ordered = list(hashes - self._common)
         for i in range(0, len(ordered), CHUNK):
@@ -181,7 +223,7 @@ class Matcher:
         total = len(tokens.values)
         taken: list[_Fragment] = []
         for frag in sorted(fragments, key=lambda f: -f.covered):
-            if not limits.passes(frag.covered, frag.covered / total, frag.channel.name):
+            if not limits.passes(frag.covered, frag.exact, frag.covered / total):
                 continue
             if any(_overlap(frag, t) > 0.5 * (frag.qlast - frag.qfirst + 1) for t in taken):
                 continue
@@ -199,31 +241,48 @@ class Matcher:
                     tokens=frag.covered,
                     start=region.offset + tokens.starts[frag.qfirst],
                     end=region.offset + tokens.ends[frag.qlast],
-                    channel=frag.channel.name,
+                    channel=RAW.name if 2 * frag.exact >= frag.covered else "renamed",
+                    exact_tokens=frag.exact,
                 )
             )
         return out
 
 
-def _tokens(region: Region, offsets: bool) -> Tokens:
+def _tokens(region: Region) -> Tokens:
     """Tokens of a region; a Python excerpt cut inside a docstring is re-read as such.
 
     An excerpt that starts inside a docstring inverts the lexer (the closing quotes open a
-    string that eats the code), so when its triple quotes are unbalanced it is also read with
-    an opening quote prepended, and the reading with more tokens wins.
+    string that eats the code), so when its triple quotes are unbalanced, its start (up to
+    the fourth triple quote) is also read with an opening quote prepended, and the reading
+    with more tokens there decides how the whole region is read.
     """
-    tokens = tokenize(region.code, region.language, offsets)
+    code = region.code
     if region.language != PYTHON:
-        return tokens
+        return tokenize(code, region.language)
     for quote in ('"""', "'''"):
-        if region.code.count(quote) % 2:  # unbalanced: may start inside a docstring
-            other = tokenize(quote + region.code, region.language, offsets)
-            if len(other.values) > len(tokens.values):
-                shift = len(quote)
-                starts = [max(0, s - shift) for s in other.starts]
-                ends = [max(0, e - shift) for e in other.ends]
-                tokens = Tokens(other.values, other.lines, starts, ends)
-    return tokens
+        if code.count(quote) % 2 and _starts_inside(code, quote):
+            other = tokenize(quote + code, region.language)
+            shift = len(quote)
+            starts = [max(0, s - shift) for s in other.starts]
+            ends = [max(0, e - shift) for e in other.ends]
+            return Tokens(other.values, other.lines, starts, ends)
+    return tokenize(code, region.language)
+
+
+def _starts_inside(code: str, quote: str) -> bool:
+    """True when the text reads better as the inside of a string opened before it.
+
+    Only its start is compared: up to the fifth triple quote, or all of it when shorter.
+    """
+    end = -1
+    for _ in range(5):
+        end = code.find(quote, end + 1)
+        if end < 0:
+            break
+    head = code if end < 0 else code[:end]
+    as_is = tokenize(head, PYTHON, offsets=False)
+    inside = tokenize(quote + head, PYTHON, offsets=False)
+    return len(inside.values) > len(as_is.values)
 
 
 def _overlap(a: _Fragment, b: _Fragment) -> int:
@@ -232,23 +291,28 @@ def _overlap(a: _Fragment, b: _Fragment) -> int:
 
 
 def _fragments(
-    channel: Channel,
-    where: dict[int, list[int]],
+    queries: list[tuple[Channel, dict[int, list[int]]]],
     postings: dict[int, list[tuple[int, int, int]]],
     tokens: Tokens,
 ) -> list[_Fragment]:
-    """Pool one channel's hits by (file, offset ± slack) into fragments."""
+    """Pool the hits of every channel by (file, offset ± slack) into fragments.
+
+    Both channels number the same tokens, so a renamed excerpt's exact stretches and its
+    masked ones add up in one fragment.
+    """
     hits = []
-    for h, qpositions in where.items():
-        rows = postings.get(h)
-        if rows:
-            for file_id, pos, line in rows:
-                for qpos in qpositions:
-                    hits.append((file_id, pos - qpos, qpos, pos, line))
+    for channel, where in queries:
+        k = channel.k
+        exact = not channel.renamed
+        for h, qpositions in where.items():
+            rows = postings.get(h)
+            if rows:
+                for file_id, pos, line in rows:
+                    for qpos in qpositions:
+                        hits.append((file_id, pos - qpos, qpos, pos, line, k, exact))
     if not hits:
         return []
     hits.sort()
-    k = channel.k
     qlines = tokens.lines
     out = []
     group = [hits[0]]
@@ -257,28 +321,40 @@ def _fragments(
         if hit[0] == last[0] and hit[1] - last[1] <= DIAGONAL_SLACK:
             group.append(hit)
         else:
-            out.append(_fragment(group, k, qlines, channel))
+            out.append(_fragment(group, qlines))
             group = [hit]
-    out.append(_fragment(group, k, qlines, channel))
+    out.append(_fragment(group, qlines))
     return out
 
 
-def _fragment(
-    group: list[tuple[int, int, int, int, int]], k: int, qlines: list[int], channel: Channel
-) -> _Fragment:
-    """Coverage and line span of one pooled group of hits."""
-    covered: set[int] = set()
-    for _, _, qpos, _, _ in group:
-        covered.update(range(qpos, qpos + k))
+Hit = tuple[int, int, int, int, int, int, bool]
+"""(file, diagonal, query position, indexed position, indexed line, k, exact channel)."""
+
+
+def _fragment(group: list[Hit], qlines: list[int]) -> _Fragment:
+    """Coverage (all channels and exact only) and line span of one pooled group of hits."""
+    spans = sorted((qpos, qpos + k) for _, _, qpos, _, _, k, _ in group)
+    exact = sorted((qpos, qpos + k) for _, _, qpos, _, _, k, is_exact in group if is_exact)
     first = min(group, key=lambda h: h[3])
-    last = max(group, key=lambda h: h[3])
-    tail = min(last[2] + k - 1, len(qlines) - 1)
+    last = max(group, key=lambda h: h[3] + h[5])
+    tail = min(last[2] + last[5] - 1, len(qlines) - 1)
     return _Fragment(
         file_id=group[0][0],
-        covered=len(covered),
-        qfirst=min(covered),
-        qlast=min(max(covered), len(qlines) - 1),
+        covered=_union(spans),
+        exact=_union(exact),
+        qfirst=spans[0][0],
+        qlast=min(max(end for _, end in spans) - 1, len(qlines) - 1),
         start_line=first[4],
         end_line=last[4] + qlines[tail] - qlines[last[2]],
-        channel=channel,
     )
+
+
+def _union(spans: list[tuple[int, int]]) -> int:
+    """How many positions sorted half-open ``spans`` cover together."""
+    covered = 0
+    reach = -1
+    for start, end in spans:
+        if end > reach:
+            covered += end - max(start, reach)
+            reach = end
+    return covered

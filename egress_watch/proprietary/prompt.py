@@ -24,11 +24,13 @@ _CLIKE_TAG_TEXT = (
 CLIKE_TAGS = frozenset(_CLIKE_TAG_TEXT.split())
 _PY_IDIOM = re.compile(
     r"^\s*(?:def|class|elif|from|import|async def)\b|:\s*$|\b(?:None|True|False|self)\b"
-    r"|^\s*#(?!include|define|if|endif|pragma|import|\[|!)",
+    r"|^\s*#(?!include|define|if|endif|pragma|import|\[|!)|\S  # |\"\"\"|'''",
     re.M,
 )
 _CLIKE_IDIOM = re.compile(
-    r";\s*$|\{\s*$|^\s*\}|//|\b(?:const|let|var|func|function|public|private|null)\b", re.M
+    r";\s*$|\{\s*$|^\s*\}|//|\b(?:const|let|var)\s+\w+\s*[=:;]|\bfunc\s+(?:\([^)]*\)\s*)?\w+\("
+    r"|\bfunction\b|\b(?:public|private|protected)\s+\w|\bnull\b",
+    re.M,
 )
 _RUST_IDIOM = re.compile(r"\bfn \w+|\blet mut |\bimpl\b[^\n]*\{|&'\w|\bpub fn\b")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
@@ -53,7 +55,7 @@ def guess_language(code: str) -> str:
         return RUST
     sample = code[:GUESS_CHARS]
     python = len(_PY_IDIOM.findall(sample))
-    return PYTHON if python > len(_CLIKE_IDIOM.findall(sample)) else CLIKE
+    return PYTHON if python >= len(_CLIKE_IDIOM.findall(sample)) else CLIKE
 
 
 def code_regions(text: str, language: str | None = None) -> list[Region]:

@@ -35,14 +35,29 @@ _STR = r"""(?P<str>[rRbBuUfFL]{0,2}"(?:[^"\\\n]|\\.)*"|[rRbBuUfF]{0,2}'(?:[^'\\\
 _RUST_STR = r"""(?P<str>b?"(?:[^"\\]|\\.)*"|b?'(?:\\.[^'\n]{0,8}|[^'\\\n])')"""
 _COMMON_TAIL = r"(?P<num>\d[\w.]*|\.\d\w*)|(?P<id>[A-Za-z_$\x80-\uffff][\w$\x80-\uffff]*)|" + _OPS
 _NL_WS = r"(?P<nl>\n)|"
+# Import statements are boilerplate on both sides of a match: they are dropped like comments.
+_PY_IMPORT = (
+    r"(?P<imp>(?:from[ \t]+[\w.]+[ \t]+)?import\b"
+    r"(?:[^\n(\\]*\([^)]*\)|[^\n\\]*(?:\\\n[^\n\\]*)*))|"
+)
+_CLIKE_IMPORT = (
+    r"(?P<imp>\#[ \t]*(?:include|import)\b[^\n]*"
+    r"|import[ \t]*\([ \t]*\n[^)]*\)"  # Go's import ( ... )
+    r"|import\b[^;\n(]*?(?:\{[^}]*\}[^;\n]*?)?(?:\bfrom[ \t]*(?:'[^'\n]*'|\"[^\"\n]*\")|;|(?=\n))"
+    r"|package[ \t]+[\w.]+[ \t]*;?(?=[ \t]*\n))|"
+)
+_RUST_IMPORT = r"(?P<imp>(?:pub(?:\([^)]*\))?[ \t]+)?use[ \t]+[^;]*;|extern[ \t]+crate[^;]*;)|"
 _BLOCK = r"(?P<com>/\*[\s\S]*?(?:\*/|\Z)|//[^\n]*)|"
 _PATTERNS = {
     PYTHON: _NL_WS
+    + _PY_IMPORT
     + r"(?P<com>\#[^\n]*)|"
     + r"(?P<tri>[rRbBuUfF]{0,2}(?:\"\"\"[\s\S]*?(?:\"\"\"|\Z)|'''[\s\S]*?(?:'''|\Z)))|"
     + _STR + "|" + _COMMON_TAIL,
-    CLIKE: _NL_WS + _BLOCK + r"(?P<tri>`(?:[^`\\]|\\.)*`)|" + _STR + "|" + _COMMON_TAIL,
-    RUST: _NL_WS + _BLOCK + r"(?P<tri>r\#*\"[\s\S]*?\"\#*)|" + _RUST_STR + "|" + _COMMON_TAIL,
+    CLIKE: _NL_WS + _CLIKE_IMPORT + _BLOCK
+    + r"(?P<tri>`(?:[^`\\]|\\.)*`)|" + _STR + "|" + _COMMON_TAIL,
+    RUST: _NL_WS + _RUST_IMPORT + _BLOCK
+    + r"(?P<tri>r\#*\"[\s\S]*?\"\#*)|" + _RUST_STR + "|" + _COMMON_TAIL,
     HASH: _NL_WS + r"(?P<com>\#[^\n]*)|" + _STR + "|" + _COMMON_TAIL,
     GENERIC: _NL_WS + r"(?P<com>/\*[\s\S]*?(?:\*/|\Z)|//[^\n]*|\#[^\n]*|--[^\n]*)|"
     + _STR + "|" + _COMMON_TAIL,
@@ -125,7 +140,7 @@ def tokenize(text: str, language: str = GENERIC, offsets: bool = True) -> Tokens
             body = token.lstrip("rRbBuUfFL")
             add_value('"' + body[1:-1])
             add_line(line)
-        elif kind == "com":
+        elif kind == "com" or kind == "imp":
             line += token.count("\n")
             continue
         else:  # "tri": triple-quoted, backtick or raw string, possibly multi-line
@@ -150,7 +165,21 @@ def is_name(token: str) -> bool:
     return (first.isalpha() or first == "_" or first == "$") and token not in KEYWORDS
 
 
+def name_class(token: str) -> str:
+    """The rename-proof stand-in of a token: identifiers become their naming convention.
+
+    ``value`` -> ``V``, ``ClassName`` -> ``C``, ``CONSTANT`` -> ``K``; keywords, literals and
+    operators stay. A rename that keeps the convention (as people and PEP 8 do) keeps the class.
+    """
+    if not is_name(token):
+        return token
+    bare = token.lstrip("_$")
+    if not bare[:1].isupper():
+        return "V"
+    return "K" if len(bare) > 1 and bare.isupper() else "C"
+
+
 def renamed_channel(values: list[str]) -> list[str]:
-    """The rename-proof channel: every identifier becomes ``V``; keywords and literals stay."""
-    renamed = {t: "V" if is_name(t) else t for t in set(values)}
+    """The rename-proof channel: every identifier becomes its naming convention."""
+    renamed = {t: name_class(t) for t in set(values)}
     return list(map(renamed.__getitem__, values))

@@ -27,8 +27,8 @@ class Channel:
     renamed: bool
 
 
-RAW = Channel("raw", 0x5A17, k=8, w=5, renamed=False)
-RENAMED = Channel("renamed", 0x7E11, k=12, w=8, renamed=True)
+RAW = Channel("raw", 0x5A17, k=8, w=6, renamed=False)
+RENAMED = Channel("renamed", 0x7E11, k=12, w=5, renamed=True)
 CHANNELS = (RAW, RENAMED)
 
 

@@ -13,7 +13,7 @@ from egress_watch.classify.engine import Engine
 from egress_watch.model import Category
 from egress_watch.proprietary.files import skipped_content, skipped_path
 from egress_watch.proprietary.index import add_repo, list_repos, open_index, rebuild, remove_repo
-from egress_watch.proprietary.matcher import Matcher
+from egress_watch.proprietary.matcher import Matcher, Thresholds
 from egress_watch.proprietary.prompt import code_regions
 from egress_watch.proprietary.tokenize import CLIKE, PYTHON, RUST, tokenize
 from egress_watch.proprietary.winnow import winnow
@@ -152,7 +152,7 @@ def test_code_shared_by_many_files_never_alerts(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     root.mkdir()
     common = lines_of(PACKAGE / "policy.py", 40, 20)
-    for number in range(5):
+    for number in range(Thresholds().df_min + 2):
         (root / f"m{number}.py").write_text(f"VALUE_{number} = {number}\n{common}\n")
     conn = open_index(tmp_path / "i.db")
     add_repo(conn, root, "repo")
