@@ -18,6 +18,7 @@ import dataclasses
 import random
 import re
 import shutil
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -222,6 +223,7 @@ def run(args: argparse.Namespace, rng: random.Random, workdir: Path) -> None:
         total_bytes += add_repo(conn, SITE / package, package).bytes_read
     index_seconds = time.perf_counter() - started
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    public = _table_bytes(conn, "background")
     conn.close()
     size = db.stat().st_size
     matcher = Matcher(db, Thresholds(raw=1, renamed=1, sure=1, min_score=0))
@@ -260,13 +262,13 @@ def run(args: argparse.Namespace, rng: random.Random, workdir: Path) -> None:
                             print("FP", half, package, picked[0].name, picked[1], "->", hit)
 
     defaults = Thresholds()
-    for kind, length, path, first, found in positives:
+    for kind, length, where, first, found in positives:
         if args.v and length >= 15 and not fires(found, defaults):
             print(
                 "MISS",
                 kind,
                 length,
-                path,
+                where,
                 first,
                 [(m.tokens, m.exact_tokens, m.score) for m in found][:3],
             )
@@ -290,7 +292,8 @@ def run(args: argparse.Namespace, rng: random.Random, workdir: Path) -> None:
     )
     print(
         f"index: {mb:.1f} MB of source in {index_seconds:.1f} s = {mb / index_seconds:.2f} MB/s;"
-        f" index file {size / 1e6:.1f} MB = {size / total_bytes:.2f} MB per MB of source"
+        f" index file {size / 1e6:.1f} MB = {size / total_bytes:.2f} MB per MB of source, "
+        f"{(size - public) / total_bytes:.2f} without the fixed {public / 1e6:.1f} MB background"
     )
     timings.sort()
     print(
@@ -303,13 +306,13 @@ def run(args: argparse.Namespace, rng: random.Random, workdir: Path) -> None:
         big_index(workdir, rng)
 
 
-def filler(rng: random.Random, size: int) -> str:
-    """About ``size`` characters of unrelated code (held-out negative packages), whole lines."""
+def filler(rng: random.Random, size: int) -> list[str]:
+    """Whole files of unrelated code (held-out negative packages), about ``size`` characters."""
     files = [f for package in NEGATIVE_HELD_OUT for f in source_files(package)]
     parts: list[str] = []
     while sum(map(len, parts)) < size:
         parts.append(rng.choice(files).read_text(encoding="utf-8", errors="replace"))
-    return "\n".join(parts)[:size].rsplit("\n", 1)[0]
+    return parts
 
 
 def long_texts(matcher: Matcher, rng: random.Random, per_cell: int) -> None:
@@ -327,10 +330,10 @@ def long_texts(matcher: Matcher, rng: random.Random, per_cell: int) -> None:
             if picked is None:
                 continue
             around = filler(rng, 100_000)
-            cut = around.find("\n", rng.randrange(len(around)))
-            cut = cut if cut >= 0 else len(around)
+            cut = rng.randrange(len(around) + 1)  # between two files, as a tool result has them
             for kind in kinds:
-                text = f"{around[:cut]}\n{KINDS[kind](picked[2], rng)}\n{around[cut:]}"
+                pasted = [*around[:cut], KINDS[kind](picked[2], rng), *around[cut:]]
+                text = "\n".join(pasted)
                 hits[kind, length] += fires(matcher.match(text), limits) is not None
     for kind in kinds:
         cells = [f"{hits[kind, n] / per_cell:.1%}" for n in (15, 50)]
@@ -339,7 +342,7 @@ def long_texts(matcher: Matcher, rng: random.Random, per_cell: int) -> None:
 
 def matching_cost(matcher: Matcher, rng: random.Random) -> None:
     """Milliseconds per MB the proxy spends matching text never seen before."""
-    code = filler(rng, 1_000_000)
+    code = "\n".join(filler(rng, 1_000_000))[:1_000_000]
     own = "\n".join(
         p.read_text(encoding="utf-8", errors="replace") for p in source_files("textual")
     )[:1_000_000]
@@ -400,24 +403,36 @@ def report(
     print(f"right file and overlapping lines: {right}/{detected} = {right / max(1, detected):.1%}")
 
 
+def _table_bytes(conn: sqlite3.Connection, table: str) -> int:
+    """Bytes of the pages a table uses (0 when SQLite has no dbstat)."""
+    try:
+        row = conn.execute("SELECT SUM(pgsize) FROM dbstat WHERE name=?", (table,)).fetchone()
+    except sqlite3.OperationalError:
+        return 0
+    return int(row[0] or 0)
+
+
 def big_index(workdir: Path, rng: random.Random) -> None:
     """Index all installed Python (site-packages and /usr/lib/python3*) and time queries."""
     db = workdir / "big.db"
     conn = open_index(db)
     build_background(conn, default_background())
-    roots = [p for p in SITE.iterdir() if p.is_dir() and not p.name.endswith("-info")]
-    roots += [p for p in Path("/usr/lib").glob("python3*") if p.is_dir()]
+    # Large repositories, as a monorepo would be: this environment's packages and the
+    # system's Python trees, one repository each.
+    roots = [SITE, *sorted(p for p in Path("/usr/lib").glob("python3*") if p.is_dir())]
     total, t0 = 0, time.perf_counter()
-    for number, root in enumerate(sorted(roots)):
+    for number, root in enumerate(roots):
         total += add_repo(conn, root, f"{number}-{root.name}").bytes_read
     seconds = time.perf_counter() - t0
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    public = _table_bytes(conn, "background")
     conn.close()
     size = db.stat().st_size
     print(
         f"big index: {total / 1e6:.1f} MB of source in {seconds:.1f} s "
         f"({total / 1e6 / seconds:.2f} MB/s), file {size / 1e6:.1f} MB "
-        f"({size / total:.2f} MB per MB)"
+        f"({size / total:.2f} MB per MB; {(size - public) / total:.2f} without the fixed "
+        f"{public / 1e6:.1f} MB background table)"
     )
     matcher = Matcher(db)
     files = source_files("mitmproxy")

@@ -14,6 +14,7 @@ import os
 import secrets
 import shutil
 import socket
+import sqlite3
 import ssl
 import subprocess
 import urllib.request
@@ -30,6 +31,7 @@ from egress_watch.ca import (
     stored_domains,
 )
 from egress_watch.paths import HomePaths
+from egress_watch.proprietary.index import CodeIndexError, index_path, list_repos, open_index
 from egress_watch.services import catalog_with
 from egress_watch.settings import load_settings
 
@@ -251,11 +253,29 @@ def check_environment(
     return checks
 
 
+def check_code_index(paths: HomePaths) -> list[Check]:
+    """Is the code index usable (its hashes depend on the egress-watch and Python version)?"""
+    location = index_path(paths.config.parent)
+    if not location.exists():
+        return [Check("code-index", True, "no repositories indexed", skipped=True)]
+    try:
+        conn = open_index(location, create=False)
+    except (CodeIndexError, sqlite3.Error) as error:
+        return [Check("code-index", False, str(error), "egress-watch index rebuild")]
+    try:
+        repos = list_repos(conn)
+    finally:
+        conn.close()
+    files = sum(repo.files for repo in repos)
+    return [Check("code-index", True, f"{len(repos)} repositories, {files} files indexed")]
+
+
 def run_checks(
     paths: HomePaths, status: Mapping[str, Any], environ: Mapping[str, str]
 ) -> list[Check]:
     """Every check, in the order a user should fix them."""
     checks = check_daemon(status) + check_ca(paths) + check_environment(paths, status, environ)
+    checks += check_code_index(paths)
     if status.get("running"):
         checks += check_canaries(status)
     return checks

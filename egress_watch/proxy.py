@@ -171,7 +171,9 @@ class EgressWatch:
         if ctx.options.egress_watch_fail_mode:
             overrides["fail_mode_setting"] = FailMode(ctx.options.egress_watch_fail_mode)
         settings = settings.replace(**overrides) if overrides else settings
-        engine = Engine.configured(load_hmac_key(paths), settings, paths.config.parent)
+        engine = Engine.configured(
+            load_hmac_key(paths), settings, paths.config.parent, strict_index=False
+        )
         policy = Policy(
             settings.mode,
             settings.block_severity,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,9 @@ from egress_watch.settings import Settings
 
 MIN_CACHED: int = 256  # shorter segments are rescanned: hashing them costs about as much
 MIN_CODE_CHARS: int = 40  # shorter texts cannot hold enough tokens to match indexed code
+
+
+log = logging.getLogger(__name__)
 
 
 class Engine:
@@ -47,24 +51,33 @@ class Engine:
         self.cache = cache if cache is not None else FindingCache()
 
     @classmethod
-    def configured(cls, hmac_key: bytes, settings: Settings, config_dir: Path) -> Engine:
+    def configured(
+        cls, hmac_key: bytes, settings: Settings, config_dir: Path, strict_index: bool = True
+    ) -> Engine:
         """An engine with the ``[allowlist]`` of ``settings`` (baselines read from disk) and
         the code index beside the config, when ``egress-watch index add`` made one.
 
+        Without ``strict_index`` (the proxy), an unusable code index is logged and left out:
+        the proxy keeps running and scanning everything else; ``doctor`` names the fix.
+
         Raises:
-            ConfigError: the allowlist has a bad pattern or an unreadable baseline, or the
-                code index cannot be opened.
+            ConfigError: the allowlist has a bad pattern or an unreadable baseline, or (when
+                ``strict_index``) the code index cannot be opened.
         """
         try:
             allowlist = allowlist_from_settings(settings, config_dir)
         except ValueError as error:
             raise ConfigError(f"allowlist: {error}") from None
         code = None
+        code_index: Path | None = index_path(config_dir)
         if index_path(config_dir).exists():
             try:
                 code = Matcher(index_path(config_dir))
-            except (CodeIndexError, OSError) as error:
-                raise ConfigError(f"code index: {error}") from None
+            except (CodeIndexError, OSError, sqlite3.Error) as error:
+                if strict_index:
+                    raise ConfigError(f"code index: {error}") from None
+                log.warning("egress-watch: code index not used: %s", error)
+                code_index = None
         categories = CategoryScanner(
             settings.infra_domains, settings.marker_words, settings.marker_owners
         )
@@ -73,7 +86,7 @@ class Engine:
             allowlist=allowlist,
             code=code,
             categories=categories,
-            code_index=index_path(config_dir),
+            code_index=code_index,
         )
 
     def classify_text(

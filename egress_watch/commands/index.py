@@ -28,6 +28,7 @@ from egress_watch.proprietary.index import (
     open_index,
     rebuild,
     remove_repo,
+    stale_background,
 )
 
 
@@ -40,10 +41,10 @@ def index() -> None:
 
 
 @contextmanager
-def _opened(create: bool = False) -> Iterator[sqlite3.Connection]:
+def _opened(create: bool = False, reset: bool = False) -> Iterator[sqlite3.Connection]:
     """The index of this data home, closed afterwards; index errors become CLI errors."""
     try:
-        conn = open_index(index_path(current_paths().home), create=create)
+        conn = open_index(index_path(current_paths().home), create=create, reset=reset)
     except CodeIndexError as error:
         raise EgressWatchError(str(error)) from None
     try:
@@ -178,7 +179,21 @@ def remove(name: str) -> None:
 @click.argument("name", required=False)
 @translate_errors
 def rebuild_(name: str | None) -> None:
-    """Re-index one repository (or all) from its folder; unchanged files are not re-read."""
-    with _opened() as conn, _progress(f"rebuilding {name or 'all'}") as progress:
-        rebuild(conn, name, progress)
+    """Re-index one repository (or all) from its folder; unchanged files are not re-read.
+
+    An index written by another egress-watch or Python version is emptied and re-indexed
+    whole (its hashes depend on both), keeping its repositories and background sources.
+    """
+    with _opened(reset=True) as conn:
+        sources = stale_background(conn)
+        if background_info(conn) is None:
+            sources = default_background()
+        if sources is not None:
+            with _progress("public-code background") as progress:
+                _report_background(build_background(conn, sources, progress))
+        if name is not None and any(r.indexed_at is None for r in list_repos(conn)):
+            click.echo("the index format changed: rebuilding every repository", err=True)
+            name = None
+        with _progress(f"rebuilding {name or 'all'}") as progress:
+            rebuild(conn, name, progress)
     click.echo("index up to date", err=True)

@@ -98,8 +98,10 @@ def index_path(home: Path) -> Path:
     return home / INDEX_FILE
 
 
-def open_index(path: Path, create: bool = True) -> sqlite3.Connection:
-    """Open (and create 0600 when allowed) the index; refuse one written by another format."""
+def open_index(path: Path, create: bool = True, reset: bool = False) -> sqlite3.Connection:
+    """Open (and create 0600 when allowed) the index; refuse one written by another format,
+    or with ``reset`` (what ``index rebuild`` does) empty it of everything derived, keeping the
+    registered repositories and the background's sources, ready to be re-indexed."""
     if not path.exists():
         if not create:
             raise CodeIndexError(f"{path}: no code index yet (egress-watch index add PATH)")
@@ -113,12 +115,40 @@ def open_index(path: Path, create: bool = True) -> sqlite3.Connection:
     if row is None:
         conn.execute("INSERT INTO meta VALUES ('format', ?)", (FORMAT,))
         conn.commit()
+    elif row[0] != FORMAT and reset:
+        _reset(conn)
     elif row[0] != FORMAT:
         conn.close()
         raise CodeIndexError(
-            f"{path}: index format {row[0]} differs from {FORMAT}; run egress-watch index rebuild"
+            f"{path}: index format {row[0]} differs from {FORMAT} (another egress-watch or "
+            "Python version wrote it); run egress-watch index rebuild"
         )
     return conn
+
+
+def _reset(conn: sqlite3.Connection) -> None:
+    """Drop every hash (they depend on the format), keep repositories and sources."""
+    for table in ("postings", "lines", "common", "background", "files"):
+        conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+    conn.execute("UPDATE repos SET files = 0, bytes = 0, indexed_at = NULL")
+    conn.execute("DELETE FROM meta WHERE key IN ('common_bytes', 'purged')")
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'format'", (FORMAT,))
+    _bump(conn)
+    conn.commit()
+
+
+def stale_background(conn: sqlite3.Connection) -> list[Path] | None:
+    """The sources to rebuild the background from when it was built once and is now empty
+    (after a format reset), with a vanished stdlib replaced by this Python's; else None."""
+    info = background_info(conn)
+    if info is None or conn.execute("SELECT 1 FROM background LIMIT 1").fetchone():
+        return None
+    roots = [Path(source) for source in info.sources]
+    stdlib = default_background()
+    kept = [root for root in roots if root.is_dir()]
+    if len(kept) < len(roots):
+        kept = [*stdlib, *[root for root in kept if root not in stdlib]]
+    return kept
 
 
 def default_background() -> list[Path]:

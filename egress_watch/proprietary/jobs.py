@@ -23,7 +23,7 @@ from egress_watch.proprietary.lines import line_hashes
 from egress_watch.proprietary.tokenize import GENERIC, language_of, tokenize
 from egress_watch.proprietary.winnow import fingerprints
 
-PARALLEL_FROM_BYTES = 1_000_000
+PARALLEL_FROM_BYTES = 256_000
 """Below this much source, starting worker processes costs more than it saves."""
 CHUNK_FILES = 16
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -66,3 +67,36 @@ def test_index_errors_are_clear(tmp_path: Path) -> None:
     code, _, err = invoke("index", "rebuild", "missing", "--home", home)
     assert code == 1
     assert "no repository named 'missing'" in err
+
+
+def test_rebuild_recovers_an_index_written_by_another_version(tmp_path: Path) -> None:
+    home = str(tmp_path / "home")
+    repo = tmp_path / "billing"
+    repo.mkdir()
+    shutil.copy(PACKAGE / "pipeline.py", repo / "flow.py")
+    public = tmp_path / "public"
+    public.mkdir()
+    code, _, err = invoke("index", "background", str(public), "--no-stdlib", "--home", home)
+    assert code == 0
+    assert "background: 0 files" in err
+    assert invoke("index", "add", str(repo), "--home", home)[0] == 0
+    excerpt = "\n".join((repo / "flow.py").read_text().split("\n")[29:54])
+
+    db = tmp_path / "home" / "code-index.db"
+    with sqlite3.connect(db) as conn:  # as if an older egress-watch or Python wrote it
+        conn.execute("UPDATE meta SET value = '1-py3.11' WHERE key = 'format'")
+    code, out, err = invoke("scan", "--json", "-", "--home", home, input=excerpt)
+    assert "proprietary" not in out  # a foreign index is not trusted...
+    code, _, err = invoke("index", "list", "--home", home)
+    assert code == 1
+    assert "run egress-watch index rebuild" in err  # ...and the user is told what to do
+
+    code, _, err = invoke("index", "rebuild", "billing", "--home", home)
+    assert code == 0, err
+    assert "rebuilding every repository" in err
+    code, out, _ = invoke("scan", "--json", "-", "--home", home, input=excerpt)
+    [finding] = [f for f in json.loads(out)["findings"] if f["category"] == "proprietary"]
+    assert finding["source"]["path"] == "flow.py"
+    with sqlite3.connect(db) as conn:
+        [(sources,)] = conn.execute("SELECT value FROM meta WHERE key = 'background'")
+    assert json.loads(sources)["sources"] == [str(public.resolve())]  # the user's choice kept

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import re
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from egress_watch.classify.engine import Engine
+from egress_watch.doctor import check_code_index
+from egress_watch.errors import ConfigError
 from egress_watch.model import Category
+from egress_watch.paths import HomePaths
 from egress_watch.proprietary.files import skipped_content, skipped_path
 from egress_watch.proprietary.index import add_repo, list_repos, open_index, rebuild, remove_repo
 from egress_watch.proprietary.matcher import Matcher, Thresholds
@@ -207,3 +211,29 @@ def test_engine_picks_up_an_index_created_after_it_started(tmp_path: Path) -> No
     conn.close()
     excerpt = lines_of(PACKAGE / "policy.py", 40, 30)
     assert [f.source.repo for f in engine.classify_text(excerpt) if f.source] == ["first"]
+
+
+def test_an_index_from_another_version_never_stops_the_proxy(
+    indexed: tuple[Path, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    repo, db = indexed
+    with sqlite3.connect(db) as conn:  # written by an older egress-watch or Python
+        conn.execute("UPDATE meta SET value = '1-py3.11' WHERE key = 'format'")
+    with pytest.raises(ConfigError, match="index rebuild"):
+        Engine.configured(b"k" * 32, Settings(), db.parent)  # `scan` says what to do
+    engine = Engine.configured(b"k" * 32, Settings(), db.parent, strict_index=False)
+    assert "code index not used" in caplog.text
+    key = "AKIA" + "QYLPMN5HHHFPZAM2"  # the proxy still scans everything else
+    text = lines_of(repo / "src" / "pipeline.py", 30, 25) + f"\naws_key = '{key}'\n"
+    assert {f.category for f in engine.classify_text(text)} == {Category.SECRET}
+    [check] = check_code_index(HomePaths(db.parent))
+    assert (check.ok, check.fix) == (False, "egress-watch index rebuild")
+
+
+def test_doctor_reports_the_code_index(indexed: tuple[Path, Path], tmp_path: Path) -> None:
+    _, db = indexed
+    [check] = check_code_index(HomePaths(db.parent))
+    assert check.ok
+    assert check.detail == "1 repositories, 4 files indexed"
+    [none] = check_code_index(HomePaths(tmp_path / "empty"))
+    assert none.skipped
