@@ -26,6 +26,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_secrets import build_document
+
+from egress_watch.classify.categories import CategoryScanner
+from egress_watch.classify.engine import Engine
 from egress_watch.proprietary.files import skipped_content, skipped_path
 from egress_watch.proprietary.index import (
     add_repo,
@@ -302,6 +308,7 @@ def run(args: argparse.Namespace, rng: random.Random, workdir: Path) -> None:
     )
     long_texts(matcher, rng, args.per_cell // 2)
     matching_cost(matcher, rng)
+    engine_cost(db)
     if args.big:
         big_index(workdir, rng)
 
@@ -410,6 +417,27 @@ def _table_bytes(conn: sqlite3.Connection, table: str) -> int:
     except sqlite3.OperationalError:
         return 0
     return int(row[0] or 0)
+
+
+def engine_cost(db: Path) -> None:
+    """What the index adds to classifying a prompt the proxy has not seen (bench_secrets'
+    1 MB and 4 MB prompt-like documents: chat, code, logs, config, 20 planted secrets)."""
+    print("\n== whole classification of a new prompt (secrets, categories, code), best of 3 ==")
+    for mb in (1.0, 4.0):
+        text = "".join(build_document(mb, seed=7).parts)
+        row = []
+        for code in (None, Matcher(db)):
+            seconds = min(_classify_cold(text, code) for _ in range(3))
+            row.append(f"{seconds * 1000:.0f} ms")
+        print(f"{mb:.0f} MB prompt: without a code index {row[0]}, with this index {row[1]}")
+
+
+def _classify_cold(text: str, code: Matcher | None) -> float:
+    """Seconds one Engine with an empty cache takes to classify ``text``."""
+    engine = Engine(b"k" * 32, code=code, categories=CategoryScanner())
+    started = time.perf_counter()
+    engine.classify_text(text)
+    return time.perf_counter() - started
 
 
 def big_index(workdir: Path, rng: random.Random) -> None:

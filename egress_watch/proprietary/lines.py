@@ -19,6 +19,12 @@ from dataclasses import dataclass
 MIN_LINE_BYTES = 16
 """Shorter normalised lines (``return x``, ``}``, ``else:``) are everywhere: not evidence."""
 _TRAILING_COMMENT = re.compile(r"(?<=[ \t])(?:#|//)[^\n]*")
+_IMPORT_LINE = re.compile(
+    r"^[ \t]*(?:(?:from[ \t]+\S+[ \t]+)?import[ \t]|\#[ \t]*include|(?:pub[ \t]+)?use[ \t]"
+    r"|package[ \t])[^\n]*",
+    re.M,
+)
+"""Import lines say nothing about whose code it is (the tokenizer drops them too)."""
 _QUOTES = bytes.maketrans(b"'", b'"')
 _BLANKS = b" \t\r\f\v"
 CLUSTER_GAP = 8
@@ -29,7 +35,7 @@ CONTEXT_LINES = 15
 
 def line_hashes(text: str) -> list[tuple[int, int]]:
     """(0-based line number, CRC32) of every long-enough normalised line of ``text``."""
-    data = _TRAILING_COMMENT.sub("", text).encode("utf-8", "surrogatepass")
+    data = _TRAILING_COMMENT.sub("", _IMPORT_LINE.sub("", text)).encode("utf-8", "surrogatepass")
     lines = data.translate(_QUOTES, _BLANKS).split(b"\n")
     crc = zlib.crc32
     return [

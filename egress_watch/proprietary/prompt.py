@@ -100,6 +100,8 @@ def _blank_prose(text: str) -> str:
 def _is_prose(line: str) -> bool:
     """A sentence rather than code (the line has no code punctuation): several words, no
     keyword first."""
+    if '"""' in line or "'''" in line:  # a docstring's first line: blanking it would
+        return False  # drop the opening quotes and invert every string after it
     words = _WORD.findall(line)
     if len(words) < 4:
         return False
