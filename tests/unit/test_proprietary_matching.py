@@ -17,7 +17,6 @@ from array import array
 from pathlib import Path
 
 import click
-import pytest
 from click.testing import CliRunner
 
 from egress_watch.cli import cli
