@@ -23,6 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from bench_secrets import build_document
 
 from egress_watch.classify.categories import CategoryScanner
 from egress_watch.classify.engine import Engine
-from egress_watch.proprietary.files import skipped_content, skipped_path
+from egress_watch.proprietary.files import candidates, skipped_content, skipped_path
 from egress_watch.proprietary.index import (
     add_repo,
     build_background,
@@ -440,14 +441,36 @@ def _classify_cold(text: str, code: Matcher | None) -> float:
     return time.perf_counter() - started
 
 
+def _source_bytes(roots: list[Path]) -> int:
+    """Bytes of the files the index would read under ``roots``."""
+    return sum((root / c.path).stat().st_size for root in roots for c in candidates(root))
+
+
+def java_sources(target: Path, wanted: int) -> list[Path]:
+    """Up to ``wanted`` bytes of the JDK's own Java sources (src.zip), unpacked in ``target``."""
+    archives = sorted(Path("/usr/lib/jvm").glob("*/lib/src.zip"))
+    if wanted <= 0 or not archives:
+        return []
+    with zipfile.ZipFile(archives[0]) as archive:
+        for info in archive.infolist():
+            if wanted <= 0:
+                break
+            if info.filename.endswith(".java") and info.file_size < 1_000_000:
+                archive.extract(info, target)
+                wanted -= info.file_size
+    return [target]
+
+
 def big_index(workdir: Path, rng: random.Random) -> None:
     """Index all installed Python (site-packages and /usr/lib/python3*) and time queries."""
     db = workdir / "big.db"
     conn = open_index(db)
     build_background(conn, default_background())
-    # Large repositories, as a monorepo would be: this environment's packages and the
-    # system's Python trees, one repository each.
+    # Large repositories, as a monorepo would be: this environment's packages, the system's
+    # Python trees and Node packages, topped up to 100 MB with the JDK's Java sources.
     roots = [SITE, *sorted(p for p in Path("/usr/lib").glob("python3*") if p.is_dir())]
+    roots += [p for p in (Path("/usr/lib/node_modules"),) if p.is_dir()]
+    roots += java_sources(workdir / "java", 100_000_000 - _source_bytes(roots))
     total, t0 = 0, time.perf_counter()
     for number, root in enumerate(roots):
         total += add_repo(conn, root, f"{number}-{root.name}").bytes_read

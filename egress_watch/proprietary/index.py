@@ -345,12 +345,13 @@ def _flush(conn: sqlite3.Connection, batch: list[tuple[int, int, int, int]]) -> 
 def refresh_common(conn: sqlite3.Connection, force: bool = True) -> None:
     """Recount the k-grams stored too often to be anything but boilerplate (one full scan).
 
-    Unless forced (a repository was removed), the scan only runs once the indexed source
-    has grown by a tenth since the last one, so adding many repositories stays linear.
+    The table only spares queries reading long postings lists (they skip such k-grams
+    anyway), so unless forced (a repository was removed) the scan runs once the indexed
+    source has doubled since the last one: adding many repositories stays linear.
     """
     total = conn.execute("SELECT COALESCE(SUM(bytes), 0) FROM files").fetchone()[0]
     row = conn.execute("SELECT value FROM meta WHERE key='common_bytes'").fetchone()
-    if not force and row is not None and total <= int(row[0]) * 1.1:
+    if not force and row is not None and total <= int(row[0]) * 2:
         return
     conn.execute(
         "INSERT INTO meta VALUES ('common_bytes', ?) ON CONFLICT(key) DO UPDATE SET value=?",

@@ -21,7 +21,7 @@ MIN_LINE_BYTES = 16
 _TRAILING_COMMENT = re.compile(r"(?<=[ \t])(?:#|//)[^\n]*")
 _IMPORT_LINE = re.compile(
     r"^[ \t]*(?:(?:from[ \t]+\S+[ \t]+)?import[ \t]|\#[ \t]*include|(?:pub[ \t]+)?use[ \t]"
-    r"|package[ \t])[^\n]*",
+    r"|package[ \t]|(?:const|let|var)[ \t][^=\n]*=[ \t]*require\()[^\n]*",
     re.M,
 )
 """Import lines say nothing about whose code it is (the tokenizer drops them too)."""

@@ -23,13 +23,15 @@ _CLIKE_TAG_TEXT = (
 )
 CLIKE_TAGS = frozenset(_CLIKE_TAG_TEXT.split())
 _PY_IDIOM = re.compile(
-    r"^\s*(?:def|class|elif|from|import|async def)\b|:\s*$|\b(?:None|True|False|self)\b"
-    r"|^\s*#(?!include|define|if|endif|pragma|import|\[|!)|\S  # |\"\"\"|'''",
+    r"^\s*(?:def|elif|from|import|async def)\b|^\s*class\b[^{\n]*$"
+    r"|^(?!\s*(?:case|default)\b).*:\s*$|\b(?:None|True|False|self)\b"
+    r"|^\s*#(?![\w\[!])|\S  # |\"\"\"|'''",
     re.M,
 )
 _CLIKE_IDIOM = re.compile(
-    r";\s*$|\{\s*$|^\s*\}|//|\b(?:const|let|var)\s+\w+\s*[=:;]|\bfunc\s+(?:\([^)]*\)\s*)?\w+\("
-    r"|\bfunction\b|\b(?:public|private|protected)\s+\w|\bnull\b",
+    r";\s*$|\{\s*$|^\s*\}|//|\b(?:const|let|var)\s+[\w${\[]"
+    r"|\bfunc\s+(?:\([^)]*\)\s*)?\w+\(|\bfunction\b|\b(?:public|private|protected)\s+\w"
+    r"|\bnull\b|=>|[!=]==|\bthis\.|\brequire\(|\bnew [A-Z]|^\s*#\w+\s*=",
     re.M,
 )
 _RUST_IDIOM = re.compile(r"\bfn \w+|\blet mut |\bimpl\b[^\n]*\{|&'\w|\bpub fn\b")

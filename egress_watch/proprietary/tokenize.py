@@ -43,8 +43,11 @@ _PY_IMPORT = (
 _CLIKE_IMPORT = (
     r"(?P<imp>\#[ \t]*(?:include|import)\b[^\n]*"
     r"|import[ \t]*\([ \t]*\n[^)]*\)"  # Go's import ( ... )
-    r"|import\b[^;\n(]*?(?:\{[^}]*\}[^;\n]*?)?(?:\bfrom[ \t]*(?:'[^'\n]*'|\"[^\"\n]*\")|;|(?=\n))"
-    r"|package[ \t]+[\w.]+[ \t]*;?(?=[ \t]*\n))|"
+    r"|import\b[^;\n(]*?(?:\{[^}]*\}[^;\n]*?)?(?:\bfrom[ \t]*(?:'[^'\n]*'|\"[^\"\n]*\")|;)"
+    r"|import[ \t]+[^;\n(]+(?=\n)"
+    r"|package[ \t]+[\w.]+[ \t]*;?(?=[ \t]*\n)"
+    r"|(?:const|let|var)[ \t]+[\w$]+[ \t]*=[ \t]*require\([^)\n]*\)[\w$.]*;?"  # CommonJS
+    r"|(?:const|let|var)[ \t]*\{[^}]*\}[ \t]*=[ \t]*require\([^)\n]*\)[\w$.]*;?)|"
 )
 _RUST_IMPORT = r"(?P<imp>(?:pub(?:\([^)]*\))?[ \t]+)?use[ \t]+[^;]*;|extern[ \t]+crate[^;]*;)|"
 _BLOCK = r"(?P<com>/\*[\s\S]*?(?:\*/|\Z)|//[^\n]*)|"
@@ -100,7 +103,7 @@ def tokenize(text: str, language: str = GENERIC, offsets: bool = True) -> Tokens
     """Split ``text`` into normalised tokens; comments, whitespace and docstrings are dropped.
 
     Without ``offsets`` the character spans are not recorded (``starts``/``ends`` stay empty),
-    which is faster for indexing and for a first matching pass.
+    which is faster for indexing.
     """
     values: list[str] = []
     lines: list[int] = []
@@ -140,6 +143,7 @@ def tokenize(text: str, language: str = GENERIC, offsets: bool = True) -> Tokens
             body = token.lstrip("rRbBuUfFL")
             add_value('"' + body[1:-1])
             add_line(line)
+            line += body.count("\n")  # Rust strings may span lines
         elif kind == "com" or kind == "imp":
             line += token.count("\n")
             continue

@@ -539,3 +539,21 @@ def test_a_long_exact_run_passes_at_a_lower_share_than_min_score() -> None:
     assert not limits.passes(30, 0, 0.2)  # the same coverage, renamed only, does not
     assert not limits.passes(30, 30, 0.1)
     assert not limits.passes(12, 12, 0.2)  # a short exact run needs more of the query
+
+
+def test_commonjs_requires_are_imports_too() -> None:
+    code = (
+        "const { readdir } = require('node:fs/promises')\n"
+        'const log = require("proc-log").log;\n'
+        "let total = require_count(x)\n"
+    )
+    assert tokenize(code, CLIKE).values == ["let", "total", "=", "require_count", "(", "x", ")"]
+    assert [number for number, _ in line_hashes(code)] == [2]  # only the line that is not one
+
+
+def test_javascript_without_semicolons_is_not_taken_for_python() -> None:
+    private_fields = "  #events = []\n  #data = new Map()\n\n  constructor (opts, ...streams) {\n"
+    assert guess_language(private_fields) == CLIKE
+    switch = "switch (arg) {\n  case '--rtl':\n    return this.rtl\n  default:\n"
+    assert guess_language(switch) == CLIKE
+    assert guess_language("class Box:\n    def size(self):\n        return None\n") == PYTHON
