@@ -198,7 +198,7 @@ def build_background(
             total += len(data)
             text = data.decode("utf-8", "replace")
             tokens = tokenize(text, language_of(path.name) or "generic")
-            hashes = {value for _, value in line_hashes(text)}
+            hashes = {value for _, value in line_hashes(text, indexing=True)}
             for channel in CHANNELS:
                 hashes.update(kgram_hashes(channel_ids(tokens, channel, cache), channel))
             common |= seen & hashes

@@ -59,7 +59,7 @@ def fingerprint_file(root: str, path: str) -> FileFingerprints:
     tokens = tokenize(text, language_of(path) or GENERIC, False)
     public = _public
     kept = [fp for fp in fingerprints(tokens, _cache) if fp[0] not in public]
-    known = {value for _, value in line_hashes(text)}.difference(public)
+    known = {value for _, value in line_hashes(text, indexing=True)}.difference(public)
     return FileFingerprints(
         path,
         len(data),

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 MIN_LINE_BYTES = 16
 """Shorter normalised lines (``return x``, ``}``, ``else:``) are everywhere: not evidence."""
-_TRAILING_COMMENT = re.compile(r"(?<=[ \t])(?:#|//)[^\n]*")
+_TRAILING_COMMENT = re.compile(r"[ \t](?:#|//)[^\n]*")
 _IMPORT_LINE = re.compile(
     r"^[ \t]*(?:(?:from[ \t]+\S+[ \t]+)?import[ \t]|\#[ \t]*include|(?:pub[ \t]+)?use[ \t]"
     r"|package[ \t]|(?:const|let|var)[ \t][^=\n]*=[ \t]*require\()[^\n]*",
@@ -27,21 +27,29 @@ _IMPORT_LINE = re.compile(
 """Import lines say nothing about whose code it is (the tokenizer drops them too)."""
 _QUOTES = bytes.maketrans(b"'", b'"')
 _BLANKS = b" \t\r\f\v"
+HASH_SIGN = ord("#")
+"""Lines starting with ``#`` or ``//`` once squeezed are comments (licence headers, ...)."""
 CLUSTER_GAP = 8
 """Known lines this close together belong to one excerpt."""
 CONTEXT_LINES = 15
 """Lines tokenized around a cluster of known lines, so the whole excerpt is matched."""
 
 
-def line_hashes(text: str) -> list[tuple[int, int]]:
-    """(0-based line number, CRC32) of every long-enough normalised line of ``text``."""
-    data = _TRAILING_COMMENT.sub("", _IMPORT_LINE.sub("", text)).encode("utf-8", "surrogatepass")
+def line_hashes(text: str, indexing: bool = False) -> list[tuple[int, int]]:
+    """(0-based line number, CRC32) of every long-enough normalised line of ``text``.
+
+    When ``indexing``, import lines are left out, so they are never known lines; a query
+    need not spend time finding them (an unknown line is not a hit either way).
+    """
+    if indexing:
+        text = _IMPORT_LINE.sub("", text)
+    data = _TRAILING_COMMENT.sub("", text).encode("utf-8", "surrogatepass")
     lines = data.translate(_QUOTES, _BLANKS).split(b"\n")
     crc = zlib.crc32
     return [
         (number, _signed(crc(line)))
         for number, line in enumerate(lines)
-        if len(line) >= MIN_LINE_BYTES
+        if len(line) >= MIN_LINE_BYTES and line[0] != HASH_SIGN and line[:2] != b"//"
     ]
 
 
