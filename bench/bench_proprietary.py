@@ -291,14 +291,26 @@ def run(args: argparse.Namespace, rng: random.Random, workdir: Path) -> None:
         f"raw >= {tuned.raw}, renamed >= {tuned.renamed}, sure >= {tuned.sure} =="
     )
     report(positives, negatives, tuned)
-    mb = total_bytes / 1e6
     print(
         f"\nbackground ({args.background}): {background.bytes / 1e6:.1f} MB of public code "
         f"({background.files} files) "
         f"in {background_seconds:.1f} s, {background.hashes} common k-grams"
     )
+    index_summary(total_bytes, index_seconds, size, public, timings)
+    long_texts(matcher, rng, args.per_cell // 2)
+    matching_cost(matcher, rng)
+    engine_cost(db)
+    if args.big:
+        big_index(workdir, rng)
+
+
+def index_summary(
+    total_bytes: int, seconds: float, size: int, public: int, timings: list[float]
+) -> None:
+    """Index speed and size per MB of source, and query latency percentiles."""
+    mb = total_bytes / 1e6
     print(
-        f"index: {mb:.1f} MB of source in {index_seconds:.1f} s = {mb / index_seconds:.2f} MB/s;"
+        f"index: {mb:.1f} MB of source in {seconds:.1f} s = {mb / seconds:.2f} MB/s;"
         f" index file {size / 1e6:.1f} MB = {size / total_bytes:.2f} MB per MB of source, "
         f"{(size - public) / total_bytes:.2f} without the fixed {public / 1e6:.1f} MB background"
     )
@@ -307,11 +319,6 @@ def run(args: argparse.Namespace, rng: random.Random, workdir: Path) -> None:
         f"query: p50 {statistics.median(timings) * 1000:.2f} ms, "
         f"p95 {timings[int(0.95 * len(timings))] * 1000:.2f} ms over {len(timings)} queries"
     )
-    long_texts(matcher, rng, args.per_cell // 2)
-    matching_cost(matcher, rng)
-    engine_cost(db)
-    if args.big:
-        big_index(workdir, rng)
 
 
 def filler(rng: random.Random, size: int) -> list[str]:

@@ -18,7 +18,6 @@ import argparse
 import random
 import re
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -380,22 +379,12 @@ def run(args: argparse.Namespace, rng: random.Random, workdir: Path) -> None:
         f"runs), or >= {defaults.sure} tokens =="
     )
     py.report(positives, negatives, defaults)
-    mb = total_bytes / 1e6
     print(
         f"\nbackground: {background.bytes / 1e6:.1f} MB of public code ({background.files} "
         f"files: the Python stdlib and {len(BACKGROUND)} npm dependencies) in "
         f"{background_seconds:.1f} s, {background.hashes} common k-grams"
     )
-    print(
-        f"index: {mb:.1f} MB of source in {index_seconds:.1f} s = {mb / index_seconds:.2f} MB/s;"
-        f" index file {size / 1e6:.1f} MB = {size / total_bytes:.2f} MB per MB of source, "
-        f"{(size - public) / total_bytes:.2f} without the fixed {public / 1e6:.1f} MB background"
-    )
-    timings.sort()
-    print(
-        f"query: p50 {statistics.median(timings) * 1000:.2f} ms, "
-        f"p95 {timings[int(0.95 * len(timings))] * 1000:.2f} ms over {len(timings)} queries"
-    )
+    py.index_summary(total_bytes, index_seconds, size, public, timings)
     print("\nlanguage guessed for the query's code (share read as Python):")
     for kind in KINDS:
         total = sum(n for (k, _), n in guessed.items() if k == kind)
