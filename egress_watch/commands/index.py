@@ -25,6 +25,7 @@ from egress_watch.proprietary.index import (
     environment_packages,
     index_path,
     list_repos,
+    needs_reindex,
     open_index,
     rebuild,
     remove_repo,
@@ -120,8 +121,12 @@ def background(paths: tuple[Path, ...], site_packages: bool, no_stdlib: bool) ->
     roots = [] if no_stdlib else default_background()
     roots += [environment_packages()] if site_packages else []
     roots += list(paths)
-    with _opened(create=True) as conn, _progress("public-code background") as progress:
-        _report_background(build_background(conn, roots, progress))
+    with _opened(create=True) as conn:
+        with _progress("public-code background") as progress:
+            _report_background(build_background(conn, roots, progress))
+        if needs_reindex(conn):  # code no longer public must be indexed after all
+            with _progress("re-indexing every repository") as progress:
+                rebuild(conn, None, progress)
 
 
 def _report_background(info: Background) -> None:
@@ -191,7 +196,7 @@ def rebuild_(name: str | None) -> None:
         if sources is not None:
             with _progress("public-code background") as progress:
                 _report_background(build_background(conn, sources, progress))
-        if name is not None and any(r.indexed_at is None for r in list_repos(conn)):
+        if name is not None and needs_reindex(conn):
             click.echo("the index format changed: rebuilding every repository", err=True)
             name = None
         with _progress(f"rebuilding {name or 'all'}") as progress:

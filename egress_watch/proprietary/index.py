@@ -128,13 +128,27 @@ def open_index(path: Path, create: bool = True, reset: bool = False) -> sqlite3.
 
 def _reset(conn: sqlite3.Connection) -> None:
     """Drop every hash (they depend on the format), keep repositories and sources."""
-    for table in ("postings", "lines", "common", "background", "files"):
+    for table in ("postings", "lines", "common", "background"):
         conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
-    conn.execute("UPDATE repos SET files = 0, bytes = 0, indexed_at = NULL")
+    _forget_files(conn)
     conn.execute("DELETE FROM meta WHERE key IN ('common_bytes', 'purged')")
     conn.execute("UPDATE meta SET value = ? WHERE key = 'format'", (FORMAT,))
     _bump(conn)
     conn.commit()
+
+
+def _forget_files(conn: sqlite3.Connection) -> None:
+    """Mark every repository as needing a full re-index (``needs_reindex`` says so)."""
+    conn.execute("DELETE FROM files")
+    conn.execute("UPDATE repos SET files = 0, bytes = 0, indexed_at = NULL")
+
+
+def needs_reindex(conn: sqlite3.Connection) -> bool:
+    """True when some registered repository has no indexed files any more (after a format
+    change or a smaller background): ``rebuild`` must read all of them again."""
+    return (
+        conn.execute("SELECT 1 FROM repos WHERE indexed_at IS NULL LIMIT 1").fetchone() is not None
+    )
 
 
 def stale_background(conn: sqlite3.Connection) -> list[Path] | None:
@@ -206,6 +220,9 @@ def build_background(
         if progress is not None:
             progress(done, len(files), total)
     info = Background([str(root) for root in resolved], len(files), total, len(common))
+    previous = {h for (h,) in conn.execute("SELECT hash FROM background")}
+    if not previous <= common:  # idioms no longer public: their postings were never stored
+        _forget_files(conn)
     conn.execute("DELETE FROM background")
     conn.executemany("INSERT INTO background VALUES (?)", ((h,) for h in sorted(common)))
     conn.execute("DELETE FROM postings WHERE hash IN (SELECT hash FROM background)")

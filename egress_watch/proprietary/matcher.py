@@ -252,9 +252,9 @@ def _tokens(region: Region) -> Tokens:
     """Tokens of a region; a Python excerpt cut inside a docstring is re-read as such.
 
     An excerpt that starts inside a docstring inverts the lexer (the closing quotes open a
-    string that eats the code), so when its triple quotes are unbalanced, its start (up to
-    the fourth triple quote) is also read with an opening quote prepended, and the reading
-    with more tokens there decides how the whole region is read.
+    string that eats the code), so when its triple quotes are unbalanced, its start is also
+    read with an opening quote prepended, and the reading with more tokens there decides how
+    the whole region is read.
     """
     code = region.code
     if region.language != PYTHON:

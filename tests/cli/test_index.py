@@ -100,3 +100,27 @@ def test_rebuild_recovers_an_index_written_by_another_version(tmp_path: Path) ->
     with sqlite3.connect(db) as conn:
         [(sources,)] = conn.execute("SELECT value FROM meta WHERE key = 'background'")
     assert json.loads(sources)["sources"] == [str(public.resolve())]  # the user's choice kept
+
+
+def test_code_dropped_from_the_background_is_indexed_again(tmp_path: Path) -> None:
+    home = str(tmp_path / "home")
+    shared = "\n".join((PACKAGE / "pipeline.py").read_text().split("\n")[29:54])
+    public = tmp_path / "public"
+    public.mkdir()
+    for name in ("a.py", "b.py"):  # public code: the excerpt is in two of its files
+        (public / name).write_text(f"# {name}\n{shared}\n")
+    repo = tmp_path / "billing"
+    repo.mkdir()
+    shutil.copy(PACKAGE / "pipeline.py", repo / "flow.py")
+
+    assert invoke("index", "background", str(public), "--no-stdlib", "--home", home)[0] == 0
+    assert invoke("index", "add", str(repo), "--home", home)[0] == 0
+    _, out, _ = invoke("scan", "--json", "-", "--home", home, input=shared)
+    assert not [f for f in json.loads(out)["findings"] if f["category"] == "proprietary"]
+
+    code, _, err = invoke("index", "background", "--no-stdlib", "--home", home)
+    assert code == 0, err
+    assert "re-indexing every repository" in err
+    _, out, _ = invoke("scan", "--json", "-", "--home", home, input=shared)
+    [finding] = [f for f in json.loads(out)["findings"] if f["category"] == "proprietary"]
+    assert finding["source"]["path"] == "flow.py"
