@@ -455,7 +455,7 @@ def _source_bytes(roots: list[Path]) -> int:
 
 def java_sources(target: Path, wanted: int) -> list[Path]:
     """Up to ``wanted`` bytes of the JDK's own Java sources (src.zip), unpacked in ``target``."""
-    archives = sorted(Path("/usr/lib/jvm").glob("*/lib/src.zip"))
+    archives = sorted(p for p in Path("/usr/lib/jvm").glob("*/lib/src.zip") if p.exists())
     if wanted <= 0 or not archives:
         return []
     with zipfile.ZipFile(archives[0]) as archive:

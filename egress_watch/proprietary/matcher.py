@@ -45,7 +45,7 @@ class Thresholds:
     """
 
     raw: int = 8
-    renamed: int = 16
+    renamed: int = 22
     sure: int = 40
     min_score: float = 0.5
     high: int = 50

@@ -527,9 +527,10 @@ def test_forty_covered_tokens_always_pass() -> None:
 
 def test_a_renamed_only_fragment_needs_half_the_query() -> None:
     limits = Thresholds()
-    assert limits.passes(16, 0, 0.5)
-    assert not limits.passes(16, 0, 0.49)
-    assert not limits.passes(15, 0, 1.0)
+    floor = limits.renamed
+    assert limits.passes(floor, 0, 0.5)
+    assert not limits.passes(floor, 0, 0.49)
+    assert not limits.passes(floor - 1, 0, 1.0)
 
 
 def test_a_long_exact_run_passes_at_a_lower_share_than_min_score() -> None:
