@@ -5,7 +5,11 @@ CONNECT proxy), and the client sends the same ~100 KB chat-completion request to
 time. Prints p50/p95/p99 per proxy and the difference (DESIGN.md target: p50 < 5 ms, p99 < 25 ms
 added for 100 KB).
 
-    uv run python bench/bench_proxy.py [--requests 300] [--kb 100]
+With ``--index``, egress-watch first indexes six installed packages (7.5 MB of Python, as
+bench_proprietary.py does) and every request carries 100 KB of other, unrelated real code (a
+new slice each time), so the added latency includes proprietary-code matching.
+
+    uv run python bench/bench_proxy.py [--requests 300] [--kb 100] [--index]
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -36,6 +40,27 @@ from tests.support.servers import (
 )
 
 BIN = Path(sys.executable).parent
+
+
+SITE = Path(sys.prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
+SITE = SITE / "site-packages"
+INDEXED = ("httpx", "textual", "werkzeug", "click", "jinja2", "mitmproxy")
+UNRELATED = ("tornado", "urwid", "pip")
+_unrelated: list[str] = []
+
+
+def code_body(kb: int, nonce: int) -> bytes:
+    """A chat request carrying ``kb`` KiB of real code from packages not in the index."""
+    if not _unrelated:
+        for package in UNRELATED:
+            files = sorted((SITE / package).rglob("*.py"))
+            _unrelated.append("\n".join(p.read_text(errors="replace") for p in files))
+    source = _unrelated[nonce % len(_unrelated)]
+    size = kb * 1024
+    start = (nonce * 7919 * 1024) % max(1, len(source) - size)
+    text = f"# request {nonce}\n" + source[start : start + size]
+    text += "\naws_access_key_id = " + "AKIA" + "Q3EXT7PLN2ZRW5YB\n"
+    return json.dumps({"model": "m", "messages": [{"role": "user", "content": text}]}).encode()
 
 
 def prompt_body(kb: int, nonce: int = 0) -> bytes:
@@ -62,7 +87,12 @@ def proxy_process(command: list[str], port: int, log: Path) -> Iterator[None]:
         process.wait(timeout=30)
 
 
-def measure(targets: dict[str, tuple[int, Path]], kb: int, count: int) -> dict[str, list[float]]:
+def measure(
+    targets: dict[str, tuple[int, Path]],
+    kb: int,
+    count: int,
+    body_of: Callable[[int, int], bytes] | None = None,
+) -> dict[str, list[float]]:
     """Alternate requests between the proxies, so load from elsewhere hits both alike."""
     headers = {"content-type": "application/json"}
     clients = {
@@ -76,7 +106,7 @@ def measure(targets: dict[str, tuple[int, Path]], kb: int, count: int) -> dict[s
     latencies: dict[str, list[float]] = {name: [] for name in targets}
     try:
         for index in range(count + 10):
-            body = prompt_body(kb, index)
+            body = (body_of or prompt_body)(kb, index)
             for name, client in clients.items():
                 started = time.perf_counter()
                 response = client.post(
@@ -101,6 +131,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--kb", type=int, default=100)
+    parser.add_argument(
+        "--index", action="store_true", help="index 7.5 MB of code first; send real code"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -123,6 +156,13 @@ def main() -> None:
                 "--foreground", "--listen-port", str(our_port), "--upstream-proxy", tunnel.url,
                 "--set", "ssl_insecure=true",
             ]  # fmt: skip
+            if args.index:
+                for package in INDEXED:
+                    subprocess.run(
+                        [sys.executable, "-m", "egress_watch", "--home", str(home), "index",
+                         "add", str(SITE / package)],
+                        check=True, capture_output=True,
+                    )  # fmt: skip
             with (
                 proxy_process(plain, plain_port, tmp / "plain.log"),
                 proxy_process(ours, our_port, tmp / "ours.log"),
@@ -134,10 +174,12 @@ def main() -> None:
                     },
                     args.kb,
                     args.requests,
+                    code_body if args.index else None,
                 )
+    what = "real unrelated code, code index of 7.5 MB" if args.index else "code-like text"
     print(
         f"{args.requests} sequential POSTs of {len(prompt_body(args.kb)) / 1024:.0f} KiB "
-        "(new text each), "
+        f"({what}, new text each), "
         f"cpu count {os.cpu_count()}"
     )
     stats = {name: percentiles(samples) for name, samples in results.items()}

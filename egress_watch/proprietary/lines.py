@@ -14,11 +14,12 @@ import re
 import zlib
 from array import array
 from bisect import bisect_left
-from dataclasses import dataclass
+from itertools import accumulate
 
 MIN_LINE_BYTES = 16
 """Shorter normalised lines (``return x``, ``}``, ``else:``) are everywhere: not evidence."""
-_TRAILING_COMMENT = re.compile(r"[ \t](?:#|//)[^\n]*")
+_COMMENT = re.compile(r"(?:#|//)[^\n]*")
+"""Comments (and, alike on both sides, whatever else follows a ``#`` or ``//`` on a line)."""
 _IMPORT_LINE = re.compile(
     r"^[ \t]*(?:(?:from[ \t]+\S+[ \t]+)?import[ \t]|\#[ \t]*include|(?:pub[ \t]+)?use[ \t]"
     r"|package[ \t]|(?:const|let|var)[ \t][^=\n]*=[ \t]*require\()[^\n]*",
@@ -27,8 +28,6 @@ _IMPORT_LINE = re.compile(
 """Import lines say nothing about whose code it is (the tokenizer drops them too)."""
 _QUOTES = bytes.maketrans(b"'", b'"')
 _BLANKS = b" \t\r\f\v"
-HASH_SIGN = ord("#")
-"""Lines starting with ``#`` or ``//`` once squeezed are comments (licence headers, ...)."""
 CLUSTER_GAP = 8
 """Known lines this close together belong to one excerpt."""
 CONTEXT_LINES = 15
@@ -43,28 +42,33 @@ def line_hashes(text: str, indexing: bool = False) -> list[tuple[int, int]]:
     """
     if indexing:
         text = _IMPORT_LINE.sub("", text)
-    data = _TRAILING_COMMENT.sub("", text).encode("utf-8", "surrogatepass")
+    data = _COMMENT.sub("", text).encode("utf-8", "surrogatepass")
     lines = data.translate(_QUOTES, _BLANKS).split(b"\n")
     crc = zlib.crc32
+    # CRC32s as signed 32-bit values: 4 bytes in SQLite and in array('i').
     return [
-        (number, _signed(crc(line)))
+        (number, (crc(line) ^ SIGN) - SIGN)
         for number, line in enumerate(lines)
-        if len(line) >= MIN_LINE_BYTES and line[0] != HASH_SIGN and line[:2] != b"//"
+        if len(line) >= MIN_LINE_BYTES
     ]
 
 
-def _signed(value: int) -> int:
-    """A CRC32 as a signed 32-bit value (4 bytes in SQLite and in ``array('i')``)."""
-    return value - (1 << 32) if value >= 1 << 31 else value
+SIGN = 1 << 31
+SET_UP_TO = 1_000_000
+"""Up to this many known lines are also kept in a set (about 50 MB at most), for speed."""
 
 
-@dataclass(frozen=True, slots=True)
 class KnownLines:
-    """The sorted line hashes of the index (minus common ones), for membership tests."""
+    """The line hashes of the index (minus common ones), for membership tests: a set when
+    there are few enough, else a sorted array searched by bisection (4 bytes each)."""
 
-    hashes: array[int]
+    def __init__(self, hashes: array[int]) -> None:
+        self.hashes = hashes
+        self._members = frozenset(hashes) if len(hashes) <= SET_UP_TO else None
 
     def __contains__(self, value: int) -> bool:
+        if self._members is not None:
+            return value in self._members
         at = bisect_left(self.hashes, value)
         return at < len(self.hashes) and self.hashes[at] == value
 
@@ -72,7 +76,11 @@ class KnownLines:
 def windows(text: str, known: KnownLines) -> list[tuple[int, int]]:
     """Character spans of ``text`` worth tokenizing: around clusters of two or more lines
     the index knows; empty when nothing in it looks like indexed code."""
-    hits = [number for number, value in line_hashes(text) if value in known]
+    members = known._members
+    if members is not None:
+        hits = [number for number, value in line_hashes(text) if value in members]
+    else:
+        hits = [number for number, value in line_hashes(text) if value in known]
     if len(hits) < 2:
         return []
     clusters: list[list[int]] = [[hits[0]]]
@@ -98,10 +106,6 @@ def windows(text: str, known: KnownLines) -> list[tuple[int, int]]:
 
 def _line_starts(text: str) -> list[int]:
     """Offset of the first character of every line, plus the end of the text."""
-    starts = [0]
-    at = text.find("\n")
-    while at >= 0:
-        starts.append(at + 1)
-        at = text.find("\n", at + 1)
-    starts.append(len(text))
+    starts = list(accumulate(map((1).__add__, map(len, text.split("\n"))), initial=0))
+    starts[-1] = len(text)  # the last line has no newline after it
     return starts

@@ -121,10 +121,11 @@ class Matcher:
             self._refresh()
             if not self._files:
                 return []
+            whole = len(text) <= PREFILTER_CHARS
             for offset, part in self._worth_reading(text):
                 for region in code_regions(part, language):
                     found += self._match_region(
-                        Region(offset + region.offset, region.code, region.language)
+                        Region(offset + region.offset, region.code, region.language), whole
                     )
         return sorted(found, key=lambda m: -m.tokens)
 
@@ -172,14 +173,19 @@ class Matcher:
             return [(0, text)]
         return [(start, text[start:end]) for start, end in windows(text, self._known_lines)]
 
-    def _match_region(self, region: Region) -> list[CodeMatch]:
-        """Fragments of one code region above the thresholds, non-overlapping in the query."""
+    def _match_region(self, region: Region, every_kgram: bool = True) -> list[CodeMatch]:
+        """Fragments of one code region above the thresholds, non-overlapping in the query.
+
+        Without ``every_kgram`` (a stretch of a long text) only the winnowed k-grams are
+        looked up: a third as many, and still every run the index shares of at least
+        w + k - 1 tokens, far below what reports inside a long text.
+        """
         tokens = _tokens(region)
         if len(tokens.values) < RAW.k:
             return []
         cache: dict[str, int] = {}
         queries = []
-        long = len(tokens.values) > ALL_KGRAMS_UP_TO
+        long = len(tokens.values) > ALL_KGRAMS_UP_TO or not every_kgram
         for channel in CHANNELS:
             hashes = kgram_hashes(channel_ids(tokens, channel, cache), channel)
             # Every k-gram of a short query is looked up (its edges matter); a long one only
