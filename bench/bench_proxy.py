@@ -9,7 +9,7 @@ With ``--index``, egress-watch first indexes six installed packages (7.5 MB of P
 bench_proprietary.py does) and every request carries 100 KB of other, unrelated real code (a
 new slice each time), so the added latency includes proprietary-code matching.
 
-    uv run python bench/bench_proxy.py [--requests 300] [--kb 100] [--index]
+    uv run python bench/bench_proxy.py [--requests 300] [--kb 100] [--index | --code]
 """
 
 from __future__ import annotations
@@ -134,6 +134,7 @@ def main() -> None:
     parser.add_argument(
         "--index", action="store_true", help="index 7.5 MB of code first; send real code"
     )
+    parser.add_argument("--code", action="store_true", help="send real code, no index")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -174,9 +175,10 @@ def main() -> None:
                     },
                     args.kb,
                     args.requests,
-                    code_body if args.index else None,
+                    code_body if args.index or args.code else None,
                 )
-    what = "real unrelated code, code index of 7.5 MB" if args.index else "code-like text"
+    what = "real unrelated code" if args.index or args.code else "code-like text"
+    what += ", code index of 7.5 MB" if args.index else ""
     print(
         f"{args.requests} sequential POSTs of {len(prompt_body(args.kb)) / 1024:.0f} KiB "
         f"({what}, new text each), "
