@@ -28,6 +28,8 @@ _IMPORT_LINE = re.compile(
 """Import lines say nothing about whose code it is (the tokenizer drops them too)."""
 _QUOTES = bytes.maketrans(b"'", b'"')
 _BLANKS = b" \t\r\f\v"
+CLUSTER_MIN = 2
+"""Known lines needed close together before a stretch is read (one is often a common line)."""
 CLUSTER_GAP = 8
 """Known lines this close together belong to one excerpt."""
 CONTEXT_LINES = 15
@@ -74,14 +76,14 @@ class KnownLines:
 
 
 def windows(text: str, known: KnownLines) -> list[tuple[int, int]]:
-    """Character spans of ``text`` worth tokenizing: around clusters of two or more lines
-    the index knows; empty when nothing in it looks like indexed code."""
+    """Character spans of ``text`` worth tokenizing: around clusters of ``CLUSTER_MIN`` or
+    more lines the index knows; empty when nothing in it looks like indexed code."""
     members = known._members
     if members is not None:
         hits = [number for number, value in line_hashes(text) if value in members]
     else:
         hits = [number for number, value in line_hashes(text) if value in known]
-    if len(hits) < 2:
+    if len(hits) < CLUSTER_MIN:
         return []
     clusters: list[list[int]] = [[hits[0]]]
     for number in hits[1:]:
@@ -92,7 +94,7 @@ def windows(text: str, known: KnownLines) -> list[tuple[int, int]]:
     starts = _line_starts(text)
     spans: list[tuple[int, int]] = []
     for cluster in clusters:
-        if len(cluster) < 2:
+        if len(cluster) < CLUSTER_MIN:
             continue
         first = max(0, cluster[0] - CONTEXT_LINES)
         last = min(len(starts) - 1, cluster[-1] + CONTEXT_LINES + 1)
