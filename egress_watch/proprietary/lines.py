@@ -14,6 +14,8 @@ import re
 import zlib
 from array import array
 from bisect import bisect_left
+from collections import Counter
+from collections.abc import Callable
 from itertools import accumulate
 
 MIN_LINE_BYTES = 16
@@ -75,35 +77,56 @@ class KnownLines:
         return at < len(self.hashes) and self.hashes[at] == value
 
 
-def windows(text: str, known: KnownLines) -> list[tuple[int, int]]:
+FilesOf = Callable[[set[int]], dict[int, set[int]]]
+"""Given line hashes, the files (ids) of the index holding each one."""
+
+
+def windows(text: str, known: KnownLines, files_of: FilesOf | None = None) -> list[tuple[int, int]]:
     """Character spans of ``text`` worth tokenizing: around clusters of ``CLUSTER_MIN`` or
-    more lines the index knows; empty when nothing in it looks like indexed code."""
+    more lines the index knows; empty when nothing in it looks like indexed code.
+
+    With ``files_of``, a cluster also needs that many of its lines in one indexed file: an
+    excerpt's lines come from its file, while common lines that chance put together come
+    from different ones.
+    """
     members = known._members
     if members is not None:
-        hits = [number for number, value in line_hashes(text) if value in members]
+        hits = [(number, value) for number, value in line_hashes(text) if value in members]
     else:
-        hits = [number for number, value in line_hashes(text) if value in known]
+        hits = [(number, value) for number, value in line_hashes(text) if value in known]
     if len(hits) < CLUSTER_MIN:
         return []
-    clusters: list[list[int]] = [[hits[0]]]
-    for number in hits[1:]:
-        if number - clusters[-1][-1] <= CLUSTER_GAP:
-            clusters[-1].append(number)
+    clusters: list[list[tuple[int, int]]] = [[hits[0]]]
+    for hit in hits[1:]:
+        if hit[0] - clusters[-1][-1][0] <= CLUSTER_GAP:
+            clusters[-1].append(hit)
         else:
-            clusters.append([number])
+            clusters.append([hit])
+    clusters = [cluster for cluster in clusters if len(cluster) >= CLUSTER_MIN]
+    if files_of is not None and clusters:
+        where = files_of({value for cluster in clusters for _, value in cluster})
+        clusters = [cluster for cluster in clusters if _one_file(cluster, where)]
+    if not clusters:
+        return []
     starts = _line_starts(text)
     spans: list[tuple[int, int]] = []
     for cluster in clusters:
-        if len(cluster) < CLUSTER_MIN:
-            continue
-        first = max(0, cluster[0] - CONTEXT_LINES)
-        last = min(len(starts) - 1, cluster[-1] + CONTEXT_LINES + 1)
+        first = max(0, cluster[0][0] - CONTEXT_LINES)
+        last = min(len(starts) - 1, cluster[-1][0] + CONTEXT_LINES + 1)
         start, end = starts[first], starts[last]
         if spans and start <= spans[-1][1]:
             spans[-1] = (spans[-1][0], end)
         else:
             spans.append((start, end))
     return spans
+
+
+def _one_file(cluster: list[tuple[int, int]], where: dict[int, set[int]]) -> bool:
+    """True when ``CLUSTER_MIN`` of the cluster's lines are in one indexed file."""
+    counts: Counter[int] = Counter()
+    for _, value in cluster:
+        counts.update(where.get(value, ()))
+    return bool(counts) and counts.most_common(1)[0][1] >= CLUSTER_MIN
 
 
 def _line_starts(text: str) -> list[int]:

@@ -171,7 +171,23 @@ class Matcher:
         (with their offsets)."""
         if len(text) <= PREFILTER_CHARS:
             return [(0, text)]
-        return [(start, text[start:end]) for start, end in windows(text, self._known_lines)]
+        spans = windows(text, self._known_lines, self._files_of_lines)
+        return [(start, text[start:end]) for start, end in spans]
+
+    def _files_of_lines(self, hashes: set[int]) -> dict[int, set[int]]:
+        """The live files holding each of these line hashes."""
+        where: dict[int, set[int]] = defaultdict(set)
+        ordered = list(hashes)
+        for i in range(0, len(ordered), CHUNK):
+            chunk = ordered[i : i + CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for value, file_id in self._conn.execute(
+                f"SELECT hash, file_id FROM lines WHERE hash IN ({marks})",  # noqa: S608
+                chunk,
+            ):
+                if file_id in self._files:
+                    where[value].add(file_id)
+        return where
 
     def _match_region(self, region: Region, every_kgram: bool = True) -> list[CodeMatch]:
         """Fragments of one code region above the thresholds, non-overlapping in the query.

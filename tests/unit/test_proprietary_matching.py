@@ -558,3 +558,26 @@ def test_javascript_without_semicolons_is_not_taken_for_python() -> None:
     switch = "switch (arg) {\n  case '--rtl':\n    return this.rtl\n  default:\n"
     assert guess_language(switch) == CLIKE
     assert guess_language("class Box:\n    def size(self):\n        return None\n") == PYTHON
+
+
+def test_known_lines_from_different_files_do_not_make_a_stretch(tmp_path: Path) -> None:
+    first = "\n".join(f"alpha_value_{n} = compute_alpha({n}, 'first')" for n in range(4))
+    second = "\n".join(f"beta_value_{n} = compute_beta({n}, 'second')" for n in range(4))
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "first.py").write_text(first + "\n")
+    (root / "second.py").write_text(second + "\n")
+    db = tmp_path / "code-index.db"
+    index_repo(db, root)
+    matcher = Matcher(db)
+    matcher.match("x = 1\n" * 3)  # loads the known lines
+    known = matcher._known_lines
+    filler = "\n".join(f"unrelated_{n} = {n}" for n in range(3000))
+    lines_a, lines_b = first.split("\n"), second.split("\n")
+    mixed = f"{filler}\n{lines_a[0]}\n{lines_b[0]}\n{lines_a[1]}\n{lines_b[1]}\n{filler}"
+    same = f"{filler}\n{lines_a[0]}\n{lines_a[1]}\n{filler}"
+    files_of = matcher._files_of_lines
+    assert windows(mixed, known)  # two known lines close together...
+    assert windows(same, known, files_of)  # ...make a stretch when one file has both
+    alternating = f"{filler}\n{lines_a[0]}\n{lines_b[0]}\n{filler}"
+    assert windows(alternating, known, files_of) == []  # one line from each file: chance
