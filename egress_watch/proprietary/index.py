@@ -20,11 +20,12 @@ import sys
 import sysconfig
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures.process import BrokenProcessPool
 from itertools import repeat
 from pathlib import Path
 
 from egress_watch.proprietary.files import candidates, skipped_content
-from egress_watch.proprietary.jobs import fingerprint_files
+from egress_watch.proprietary.jobs import FileFingerprints, fingerprint_files
 from egress_watch.proprietary.lines import line_hashes
 from egress_watch.proprietary.tokenize import language_of, tokenize
 from egress_watch.proprietary.winnow import CHANNELS, channel_ids, kgram_hashes
@@ -305,24 +306,20 @@ def _refresh(
     read = bytes_read = 0
     batch: list[tuple[int, int, int, int]] = []
     results = fingerprint_files(root, list(keys), _total_size(root, keys), public)
-    for done, result in enumerate(results, len(listed) - len(todo) + 1):
-        if result.size >= 0:
-            read += 1
-            bytes_read += result.size
-        if result.skipped is None:
-            file_id: int = conn.execute(
-                "INSERT INTO files (repo_id, path, key, bytes) VALUES (?, ?, ?, ?) RETURNING id",
-                (repo_id, result.path, keys[result.path], result.size),
-            ).fetchone()[0]
-            batch += zip(result.hashes, repeat(file_id), result.positions, result.lines)
-            conn.executemany(
-                "INSERT OR IGNORE INTO lines VALUES (?, ?)",
-                zip(result.line_hashes, repeat(file_id)),
-            )
-            if len(batch) >= BATCH_ROWS:
-                _flush(conn, batch)
-        if progress is not None:
-            progress(done, len(listed), bytes_read)
+    try:
+        for done, result in enumerate(results, len(listed) - len(todo) + 1):
+            if result.size >= 0:
+                read += 1
+                bytes_read += result.size
+            if result.skipped is None:
+                _store(conn, repo_id, keys[result.path], result, batch)
+            if progress is not None:
+                progress(done, len(listed), bytes_read)
+    except BrokenProcessPool as error:
+        conn.rollback()  # the index stays as it was before this run
+        raise CodeIndexError(
+            f"an indexing worker process died ({error}); nothing was changed, run it again"
+        ) from None
     _flush(conn, batch)
     seen = {c.path for c in listed}
     gone = [file_id for path, (file_id, _) in known.items() if path not in seen]
@@ -341,6 +338,26 @@ def _refresh(
     if progress is not None:
         progress(len(listed), len(listed), bytes_read)
     return IndexStats(len(listed), read, bytes_read, len(gone), time.perf_counter() - started)
+
+
+def _store(
+    conn: sqlite3.Connection,
+    repo_id: int,
+    key: str,
+    result: FileFingerprints,
+    batch: list[tuple[int, int, int, int]],
+) -> None:
+    """Record one fingerprinted file: its row and lines now, its postings with ``batch``."""
+    file_id: int = conn.execute(
+        "INSERT INTO files (repo_id, path, key, bytes) VALUES (?, ?, ?, ?) RETURNING id",
+        (repo_id, result.path, key, result.size),
+    ).fetchone()[0]
+    batch += zip(result.hashes, repeat(file_id), result.positions, result.lines)
+    conn.executemany(
+        "INSERT OR IGNORE INTO lines VALUES (?, ?)", zip(result.line_hashes, repeat(file_id))
+    )
+    if len(batch) >= BATCH_ROWS:
+        _flush(conn, batch)
 
 
 def _total_size(root: Path, paths: Iterable[str]) -> int:

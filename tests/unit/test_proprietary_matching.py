@@ -581,3 +581,56 @@ def test_known_lines_from_different_files_do_not_make_a_stretch(tmp_path: Path) 
     assert windows(same, known, files_of)  # ...make a stretch when one file has both
     alternating = f"{filler}\n{lines_a[0]}\n{lines_b[0]}\n{filler}"
     assert windows(alternating, known, files_of) == []  # one line from each file: chance
+
+
+WORKER_DIES_SCRIPT = """
+import json, os, sqlite3, sys
+from pathlib import Path
+from egress_watch.proprietary import jobs
+from egress_watch.proprietary.index import CodeIndexError, add_repo, open_index
+
+parent = os.getpid()
+real = jobs.fingerprint_file
+
+def dies_in_a_worker(root, path):
+    if os.getpid() != parent:
+        os._exit(3)  # as an out-of-memory kill would
+    return real(root, path)
+
+db, first, second = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+conn = open_index(db)
+add_repo(conn, first, "first")  # small: indexed in this process
+before = conn.execute("SELECT COUNT(*) FROM postings").fetchone()[0]
+jobs.PARALLEL_FROM_BYTES = 0
+jobs.fingerprint_file = dies_in_a_worker
+try:
+    add_repo(conn, second, "second")
+    error = None
+except CodeIndexError as caught:
+    error = str(caught)
+conn.close()
+check = sqlite3.connect(db)
+print(json.dumps({
+    "error": error,
+    "postings_kept": check.execute("SELECT COUNT(*) FROM postings").fetchone()[0] == before,
+    "repos": [r for (r,) in check.execute("SELECT name FROM repos ORDER BY name")],
+}))
+"""
+
+
+def test_a_dying_indexing_worker_leaves_the_index_as_it_was(tmp_path: Path) -> None:
+    first = make_repo(tmp_path / "first", ["policy.py"])
+    second = make_repo(tmp_path / "second", ["pipeline.py", "settings.py"])
+    child = subprocess.run(
+        [sys.executable, "-c", WORKER_DIES_SCRIPT, str(tmp_path / "i.db"), str(first), str(second)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+        timeout=120,
+    )
+    report = json.loads(child.stdout)
+    assert "indexing worker process died" in report["error"]
+    assert "nothing was changed" in report["error"]
+    assert report["postings_kept"]
+    assert report["repos"] == ["first"]  # the failed add registered nothing
