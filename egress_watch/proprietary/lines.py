@@ -3,9 +3,9 @@
 Tokenizing is the expensive part of matching, and a long tool result (a file an agent read,
 a log) is rarely the user's code. Every indexed file also stores the CRC32 of its normalised
 lines; a long text is tokenized only around lines whose CRC32 the index knows. Normalising
-drops whitespace, trailing comments and the quote style, so re-indented, re-spaced,
-re-quoted and re-commented copies keep their lines. The same function reads both sides, so
-whatever it gets wrong it gets wrong identically.
+drops whitespace, the quote style and whatever follows ``#`` or ``//`` (comments), so
+re-indented, re-spaced, re-quoted and re-commented copies keep their lines. The same
+function reads both sides, so whatever it gets wrong it gets wrong identically.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ _IMPORT_LINE = re.compile(
 """Import lines say nothing about whose code it is (the tokenizer drops them too)."""
 _QUOTES = bytes.maketrans(b"'", b'"')
 _BLANKS = b" \t\r\f\v"
+SIGN = 1 << 31
+"""CRC32s are stored as signed 32-bit values: 4 bytes in SQLite and in ``array('i')``."""
 CLUSTER_MIN = 2
 """Known lines needed close together before a stretch is read (one is often a common line)."""
 CLUSTER_GAP = 8
@@ -49,7 +51,6 @@ def line_hashes(text: str, indexing: bool = False) -> list[tuple[int, int]]:
     data = _COMMENT.sub("", text).encode("utf-8", "surrogatepass")
     lines = data.translate(_QUOTES, _BLANKS).split(b"\n")
     crc = zlib.crc32
-    # CRC32s as signed 32-bit values: 4 bytes in SQLite and in array('i').
     return [
         (number, (crc(line) ^ SIGN) - SIGN)
         for number, line in enumerate(lines)
@@ -57,7 +58,6 @@ def line_hashes(text: str, indexing: bool = False) -> list[tuple[int, int]]:
     ]
 
 
-SIGN = 1 << 31
 SET_UP_TO = 1_000_000
 """Up to this many known lines are also kept in a set (about 50 MB at most), for speed."""
 
@@ -68,11 +68,12 @@ class KnownLines:
 
     def __init__(self, hashes: array[int]) -> None:
         self.hashes = hashes
-        self._members = frozenset(hashes) if len(hashes) <= SET_UP_TO else None
+        self.members = frozenset(hashes) if len(hashes) <= SET_UP_TO else None
+        """The same hashes as a set (faster to test), or None for a very large index."""
 
     def __contains__(self, value: int) -> bool:
-        if self._members is not None:
-            return value in self._members
+        if self.members is not None:
+            return value in self.members
         at = bisect_left(self.hashes, value)
         return at < len(self.hashes) and self.hashes[at] == value
 
@@ -89,7 +90,7 @@ def windows(text: str, known: KnownLines, files_of: FilesOf | None = None) -> li
     excerpt's lines come from its file, while common lines that chance put together come
     from different ones.
     """
-    members = known._members
+    members = known.members
     if members is not None:
         hits = [(number, value) for number, value in line_hashes(text) if value in members]
     else:
