@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from egress_watch.report.data import ACKNOWLEDGED, ALLOWLISTED, Exposure, ReportData, TrendRow
+from egress_watch.report.data import (
+    ACKNOWLEDGED,
+    ALLOWLISTED,
+    Exposure,
+    ReportData,
+    TrendRow,
+    UsageRow,
+)
 
 SEVERITIES = ("critical", "high", "medium", "low")
 NUMERIC_COLUMNS = frozenset({
@@ -35,6 +42,22 @@ def signed(delta: int) -> str:
 def when(iso: str) -> str:
     """``2026-11-20 09:00`` from a stored UTC timestamp (minutes are enough to act on)."""
     return iso[:16].replace("T", " ")
+
+
+USAGE_COLUMNS = ("Requests", "Bytes sent", "Findings", "Redacted", "Blocked", "Uninspected")
+"""The number columns of a usage table (per service, per process), after its name column."""
+
+
+def usage_cells(row: UsageRow) -> list[str]:
+    """A usage row's cells under ``USAGE_COLUMNS``, the same in every format."""
+    return [
+        str(row.requests),
+        human_bytes(row.bytes_out),
+        str(row.findings),
+        str(row.redacted),
+        str(row.blocked),
+        str(row.uninspected),
+    ]
 
 
 def joined(names: Iterable[str]) -> str:

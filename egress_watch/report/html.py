@@ -12,6 +12,7 @@ from html import escape
 
 from egress_watch.report.common import (
     NUMERIC_COLUMNS,
+    USAGE_COLUMNS,
     headline,
     human_bytes,
     joined,
@@ -19,6 +20,7 @@ from egress_watch.report.common import (
     status_text,
     trend_change,
     trend_value,
+    usage_cells,
     when,
 )
 from egress_watch.report.data import OPEN, Exposure, ReportData, UsageRow
@@ -151,21 +153,7 @@ def _attention(items: Sequence[Exposure]) -> str:
 
 
 def _usage(rows: Sequence[UsageRow], first: str) -> str:
-    return table(
-        [first, "Requests", "Bytes sent", "Findings", "Redacted", "Blocked", "Uninspected"],
-        [
-            [
-                escape(r.name),
-                str(r.requests),
-                human_bytes(r.bytes_out),
-                str(r.findings),
-                str(r.redacted),
-                str(r.blocked),
-                str(r.uninspected),
-            ]
-            for r in rows
-        ],
-    )
+    return table([first, *USAGE_COLUMNS], [[escape(r.name), *usage_cells(r)] for r in rows])
 
 
 def _secrets(items: Sequence[Exposure]) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from egress_watch.report.common import (
     NUMERIC_COLUMNS,
+    USAGE_COLUMNS,
     headline,
     human_bytes,
     joined,
@@ -13,6 +14,7 @@ from egress_watch.report.common import (
     status_text,
     trend_change,
     trend_value,
+    usage_cells,
     when,
 )
 from egress_watch.report.data import Exposure, ReportData, UsageRow
@@ -63,21 +65,7 @@ def _attention(items: Sequence[Exposure]) -> list[str]:
 
 
 def _usage(rows: Sequence[UsageRow], first: str) -> list[str]:
-    return table(
-        [first, "Requests", "Bytes sent", "Findings", "Redacted", "Blocked", "Uninspected"],
-        [
-            [
-                text(r.name),
-                str(r.requests),
-                human_bytes(r.bytes_out),
-                str(r.findings),
-                str(r.redacted),
-                str(r.blocked),
-                str(r.uninspected),
-            ]
-            for r in rows
-        ],
-    )
+    return table([first, *USAGE_COLUMNS], [[text(r.name), *usage_cells(r)] for r in rows])
 
 
 def render_markdown(data: ReportData) -> str:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from egress_watch.report.common import (
     NUMERIC_COLUMNS,
+    USAGE_COLUMNS,
     headline,
     human_bytes,
     joined,
@@ -15,6 +16,7 @@ from egress_watch.report.common import (
     status_text,
     trend_change,
     trend_value,
+    usage_cells,
     when,
 )
 from egress_watch.report.data import OPEN, Exposure, ReportData, UsageRow
@@ -48,16 +50,7 @@ def _table(title: str, header: Sequence[str], rows: Sequence[Sequence[str | Text
 
 
 def _usage(title: str, first: str, rows: Sequence[UsageRow]) -> Table:
-    header = [first, "Requests", "Bytes sent", "Findings", "Redacted", "Blocked", "Uninspected"]
-    return _table(
-        title,
-        header,
-        [
-            [r.name, str(r.requests), human_bytes(r.bytes_out), str(r.findings), str(r.redacted),
-             str(r.blocked), str(r.uninspected)]
-            for r in rows
-        ],
-    )  # fmt: skip
+    return _table(title, [first, *USAGE_COLUMNS], [[r.name, *usage_cells(r)] for r in rows])
 
 
 def _items(title: str, items: Sequence[Exposure], empty: str) -> list[RenderableType]:
