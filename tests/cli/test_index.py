@@ -6,6 +6,7 @@ import json
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 
@@ -17,6 +18,12 @@ PACKAGE = Path(__file__).parents[2] / "egress_watch"
 def invoke(*args: str, input: str | None = None) -> tuple[int, str, str]:
     result = CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
+
+
+def proprietary(scan_json: str) -> list[dict[str, Any]]:
+    """The proprietary-code findings of a ``scan --json`` output."""
+    findings: list[dict[str, Any]] = json.loads(scan_json)["findings"]
+    return [f for f in findings if f["category"] == "proprietary"]
 
 
 def test_index_add_list_scan_remove(tmp_path: Path) -> None:
@@ -38,7 +45,7 @@ def test_index_add_list_scan_remove(tmp_path: Path) -> None:
     excerpt = "\n".join((repo / "flow.py").read_text().split("\n")[29:54])
     code, out, _ = invoke("scan", "--json", "-", "--home", home, input=excerpt)
     assert code == 1
-    findings = [f for f in json.loads(out)["findings"] if f["category"] == "proprietary"]
+    findings = proprietary(out)
     assert findings
     source = findings[0]["source"]
     assert (source["repo"], source["path"]) == ("billing", "flow.py")
@@ -52,7 +59,7 @@ def test_index_add_list_scan_remove(tmp_path: Path) -> None:
     code, _, _ = invoke("index", "remove", "billing", "--home", home)
     assert code == 0
     code, out, _ = invoke("scan", "--json", "-", "--home", home, input=excerpt)
-    assert not [f for f in json.loads(out)["findings"] if f["category"] == "proprietary"]
+    assert not proprietary(out)
 
 
 def test_index_errors_are_clear(tmp_path: Path) -> None:
@@ -95,7 +102,7 @@ def test_rebuild_recovers_an_index_written_by_another_version(tmp_path: Path) ->
     assert code == 0, err
     assert "rebuilding every repository" in err
     code, out, _ = invoke("scan", "--json", "-", "--home", home, input=excerpt)
-    [finding] = [f for f in json.loads(out)["findings"] if f["category"] == "proprietary"]
+    [finding] = proprietary(out)
     assert finding["source"]["path"] == "flow.py"
     with sqlite3.connect(db) as conn:
         [(sources,)] = conn.execute("SELECT value FROM meta WHERE key = 'background'")
@@ -116,11 +123,11 @@ def test_code_dropped_from_the_background_is_indexed_again(tmp_path: Path) -> No
     assert invoke("index", "background", str(public), "--no-stdlib", "--home", home)[0] == 0
     assert invoke("index", "add", str(repo), "--home", home)[0] == 0
     _, out, _ = invoke("scan", "--json", "-", "--home", home, input=shared)
-    assert not [f for f in json.loads(out)["findings"] if f["category"] == "proprietary"]
+    assert not proprietary(out)
 
     code, _, err = invoke("index", "background", "--no-stdlib", "--home", home)
     assert code == 0, err
     assert "re-indexing every repository" in err
     _, out, _ = invoke("scan", "--json", "-", "--home", home, input=shared)
-    [finding] = [f for f in json.loads(out)["findings"] if f["category"] == "proprietary"]
+    [finding] = proprietary(out)
     assert finding["source"]["path"] == "flow.py"

@@ -15,6 +15,7 @@ import sys
 import textwrap
 from array import array
 from pathlib import Path
+from typing import Any
 
 import click
 from click.testing import CliRunner
@@ -69,6 +70,19 @@ def index_repo(db: Path, repo: Path, name: str = "repo") -> None:
 def lines_of(path: Path, first: int, count: int) -> str:
     """``count`` lines of ``path`` from 1-based line ``first``."""
     return "\n".join(path.read_text().split("\n")[first - 1 : first - 1 + count])
+
+
+def run_script(script: str, *args: Path) -> Any:
+    """Run ``script`` in a fresh single-threaded Python (so indexing may fork); its JSON."""
+    child = subprocess.run(
+        [sys.executable, "-c", script, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+        timeout=120,
+    )
+    return json.loads(child.stdout)
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
@@ -322,15 +336,7 @@ def test_parallel_indexing_stores_exactly_what_sequential_indexing_does(tmp_path
     (public / "a.py").write_text(queries)
     (public / "b.py").write_text(queries[: len(queries) // 2])
     parallel_db = tmp_path / "parallel.db"
-    child = subprocess.run(
-        [sys.executable, "-c", PARALLEL_SCRIPT, str(parallel_db), str(repo), str(public)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=True,
-        timeout=120,
-    )
-    report = json.loads(child.stdout)
+    report = run_script(PARALLEL_SCRIPT, parallel_db, repo, public)
     assert report == {"can_fork": True, "parent_cache": 0}  # the forked workers ran
 
     sequential_db = tmp_path / "sequential.db"
@@ -621,15 +627,7 @@ print(json.dumps({
 def test_a_dying_indexing_worker_leaves_the_index_as_it_was(tmp_path: Path) -> None:
     first = make_repo(tmp_path / "first", ["policy.py"])
     second = make_repo(tmp_path / "second", ["pipeline.py", "settings.py"])
-    child = subprocess.run(
-        [sys.executable, "-c", WORKER_DIES_SCRIPT, str(tmp_path / "i.db"), str(first), str(second)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=True,
-        timeout=120,
-    )
-    report = json.loads(child.stdout)
+    report = run_script(WORKER_DIES_SCRIPT, tmp_path / "i.db", first, second)
     assert "indexing worker process died" in report["error"]
     assert "nothing was changed" in report["error"]
     assert report["postings_kept"]
