@@ -213,6 +213,69 @@ def main() -> None:
 Positive = tuple[str, int, str, int, list[CodeMatch]]
 """(kind, lines, path of the excerpt, its first line, what the matcher found)."""
 Negative = tuple[int, list[CodeMatch]]
+Excerpt = tuple[Path, int, str]
+"""(file, first line, text) of an excerpt."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Corpus:
+    """How a language's bench finds code: a package's files and root, excerpts, query kinds."""
+
+    files: Callable[[str], list[Path]]
+    root: Callable[[str], Path]
+    excerpt: Callable[[random.Random, list[Path], int], Excerpt | None]
+    kinds: dict[str, Callable[[str, random.Random], str]]
+    embedded: Callable[[str, random.Random], str]
+
+
+def positives_of(
+    corpus: Corpus,
+    packages: tuple[str, ...],
+    per_cell: int,
+    rng: random.Random,
+    query: Callable[[str, str], list[CodeMatch]],
+) -> list[Positive]:
+    """Excerpts of every length from ``packages``, each queried in every kind."""
+    positives: list[Positive] = []
+    for package in packages:
+        files = corpus.files(package)
+        for length in LENGTHS:
+            for _ in range(max(1, per_cell // len(packages))):
+                picked = corpus.excerpt(rng, files, length)
+                if picked is None:
+                    continue
+                path, first, code = picked
+                relative = path.relative_to(corpus.root(package)).as_posix()
+                for kind, make in corpus.kinds.items():
+                    found = query(make(code, rng), kind)
+                    positives.append((kind, length, relative, first, found))
+    return positives
+
+
+def negatives_of(
+    corpus: Corpus,
+    halves: tuple[tuple[str, tuple[str, ...]], ...],
+    per_cell: int,
+    rng: random.Random,
+    query: Callable[[str], list[CodeMatch]],
+    seen: Callable[[str, str, Excerpt, list[CodeMatch]], None],
+) -> dict[str, list[Negative]]:
+    """Excerpts of unrelated packages, as is or in chat prose, per half; ``seen`` is told
+    (half, package, excerpt, matches) of each."""
+    negatives: dict[str, list[Negative]] = {half: [] for half, _ in halves}
+    for half, packages in halves:
+        for package in packages:
+            files = corpus.files(package)
+            for length in LENGTHS:
+                for _ in range(per_cell * 4 // len(packages)):
+                    picked = corpus.excerpt(rng, files, length)
+                    if picked is None:
+                        continue
+                    text = picked[2] if rng.random() < 0.5 else corpus.embedded(picked[2], rng)
+                    found = query(text)
+                    negatives[half].append((length, found))
+                    seen(half, package, picked, found)
+    return negatives
 
 
 def run(args: argparse.Namespace, rng: random.Random, workdir: Path) -> None:
@@ -242,31 +305,16 @@ def run(args: argparse.Namespace, rng: random.Random, workdir: Path) -> None:
         timings.append(time.perf_counter() - t0)
         return found
 
-    positives: list[Positive] = []
-    for package in PROPRIETARY:
-        files = source_files(package)
-        for length in LENGTHS:
-            for _ in range(max(1, args.per_cell // len(PROPRIETARY))):
-                picked = excerpt(rng, files, length)
-                if picked is None:
-                    continue
-                path, first, code = picked
-                relative = path.relative_to(SITE / package).as_posix()
-                for kind, make in KINDS.items():
-                    positives.append((kind, length, relative, first, query(make(code, rng))))
-    negatives: dict[str, list[Negative]] = {"tune": [], "held-out": []}
-    for half, packages in (("tune", NEGATIVE_TUNE), ("held-out", NEGATIVE_HELD_OUT)):
-        for package in packages:
-            files = source_files(package)
-            for length in LENGTHS:
-                for _ in range(args.per_cell * 4 // len(packages)):
-                    picked = excerpt(rng, files, length)
-                    if picked is not None:
-                        text = picked[2] if rng.random() < 0.5 else embedded(picked[2], rng)
-                        negatives[half].append((length, query(text)))
-                        hit = fires(negatives[half][-1][1], Thresholds())
-                        if hit and args.v:
-                            print("FP", half, package, picked[0].name, picked[1], "->", hit)
+    corpus = Corpus(source_files, lambda package: SITE / package, excerpt, KINDS, embedded)
+    positives = positives_of(corpus, PROPRIETARY, args.per_cell, rng, lambda text, _: query(text))
+
+    def false_positive(half: str, package: str, picked: Excerpt, found: list[CodeMatch]) -> None:
+        hit = fires(found, Thresholds())
+        if hit and args.v:
+            print("FP", half, package, picked[0].name, picked[1], "->", hit)
+
+    halves = (("tune", NEGATIVE_TUNE), ("held-out", NEGATIVE_HELD_OUT))
+    negatives = negatives_of(corpus, halves, args.per_cell, rng, query, false_positive)
 
     defaults = Thresholds()
     for kind, length, where, first, found in positives:

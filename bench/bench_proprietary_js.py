@@ -336,36 +336,18 @@ def run(args: argparse.Namespace, rng: random.Random, workdir: Path) -> None:
         timings.append(time.perf_counter() - t0)
         return found
 
-    positives: list[py.Positive] = []
-    for package in PROPRIETARY:
-        files = source_files(package)
-        for length in LENGTHS:
-            for _ in range(max(1, args.per_cell // len(PROPRIETARY))):
-                picked = excerpt(rng, files, length)
-                if picked is None:
-                    continue
-                path, first, code = picked
-                relative = path.relative_to(root_of(package)).as_posix()
-                for kind, make in KINDS.items():
-                    found = query(make(code, rng), kind)
-                    positives.append((kind, length, relative, first, found))
-    negatives: dict[str, list[py.Negative]] = {"tune": [], "held-out": []}
+    corpus = py.Corpus(source_files, root_of, excerpt, KINDS, embedded)
+    positives = py.positives_of(corpus, PROPRIETARY, args.per_cell, rng, query)
     big: Counter[str] = Counter()
-    for half, packages in (("tune", NEGATIVE_TUNE), ("held-out", NEGATIVE_HELD_OUT)):
-        for package in packages:
-            files = source_files(package)
-            for length in LENGTHS:
-                for _ in range(args.per_cell * 4 // len(packages)):
-                    picked = excerpt(rng, files, length)
-                    if picked is None:
-                        continue
-                    text = picked[2] if rng.random() < 0.5 else embedded(picked[2], rng)
-                    found = query(text)
-                    negatives[half].append((length, found))
-                    big[package] += any(m.tokens >= 40 for m in found)
-                    hit = py.fires(found, Thresholds())
-                    if hit and args.v:
-                        print("FP", half, package, picked[0].name, picked[1], "->", hit)
+
+    def seen(half: str, package: str, picked: py.Excerpt, found: list[CodeMatch]) -> None:
+        big[package] += any(m.tokens >= 40 for m in found)
+        hit = py.fires(found, Thresholds())
+        if hit and args.v:
+            print("FP", half, package, picked[0].name, picked[1], "->", hit)
+
+    halves = (("tune", NEGATIVE_TUNE), ("held-out", NEGATIVE_HELD_OUT))
+    negatives = py.negatives_of(corpus, halves, args.per_cell, rng, query, seen)
 
     defaults = Thresholds()
     if args.v:
