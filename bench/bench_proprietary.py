@@ -81,8 +81,11 @@ def source_files(package: str) -> list[Path]:
     )
 
 
-def excerpt(rng: random.Random, files: list[Path], lines: int) -> tuple[Path, int, str] | None:
-    """A run of ``lines`` lines, 70 % of them code (not docstrings), and its first line."""
+def excerpt(
+    rng: random.Random, files: list[Path], lines: int, language: str = PYTHON
+) -> tuple[Path, int, str] | None:
+    """A run of ``lines`` lines, 70 % of them code (not docstrings, comments, blank lines or
+    imports), and its first line."""
     for _ in range(50):
         path = rng.choice(files)
         whole = path.read_text(encoding="utf-8", errors="replace")
@@ -90,11 +93,10 @@ def excerpt(rng: random.Random, files: list[Path], lines: int) -> tuple[Path, in
         if len(text) < lines + 2:
             continue
         start = rng.randrange(0, len(text) - lines)
-        chunk = text[start : start + lines]
-        code_lines = set(tokenize(whole, PYTHON).lines)  # docstrings and comments have none
+        code_lines = set(tokenize(whole, language).lines)  # skipped lines have no tokens
         code = [n for n in range(start + 1, start + lines + 1) if n in code_lines]
         if len(code) >= max(3, int(0.7 * lines)):
-            return path, start + 1, "\n".join(chunk)
+            return path, start + 1, "\n".join(text[start : start + lines])
     return None
 
 

@@ -38,7 +38,7 @@ from egress_watch.proprietary.index import (
 )
 from egress_watch.proprietary.matcher import CodeMatch, Matcher, Thresholds
 from egress_watch.proprietary.prompt import code_regions
-from egress_watch.proprietary.tokenize import CLIKE, KEYWORDS, tokenize
+from egress_watch.proprietary.tokenize import CLIKE, KEYWORDS
 
 NPM = Path("/usr/lib/node_modules/npm")
 # npm's own code (the npm/cli monorepo and npm-org packages), 1.5 MB: everything substantial
@@ -94,20 +94,8 @@ def source_files(package: str) -> list[Path]:
 
 
 def excerpt(rng: random.Random, files: list[Path], lines: int) -> tuple[Path, int, str] | None:
-    """A run of ``lines`` lines, 70 % of them with tokens (not comments, blank or imports),
-    and its first line."""
-    for _ in range(50):
-        path = rng.choice(files)
-        whole = path.read_text(encoding="utf-8", errors="replace")
-        text = whole.split("\n")
-        if len(text) < lines + 2:
-            continue
-        start = rng.randrange(0, len(text) - lines)
-        code_lines = set(tokenize(whole, CLIKE).lines)
-        code = [n for n in range(start + 1, start + lines + 1) if n in code_lines]
-        if len(code) >= max(3, int(0.7 * lines)):
-            return path, start + 1, "\n".join(text[start : start + lines])
-    return None
+    """A run of ``lines`` lines, 70 % of them JavaScript code, and its first line."""
+    return py.excerpt(rng, files, lines, CLIKE)
 
 
 _NAME = r"[A-Za-z_$][\w$]*"
