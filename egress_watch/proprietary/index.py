@@ -192,13 +192,13 @@ def build_background(
     k-grams are looked up against all of them; postings already indexed with such a
     k-gram are deleted.
     """
-    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    stdlib = {root.resolve() for root in default_background()}
     resolved = [Path(root).resolve() for root in roots]
     files = [
         root / c.path
         for root in resolved
         for c in candidates(root)
-        if root != stdlib or not STDLIB_SKIP.intersection(c.path.split("/")[:-1])
+        if root not in stdlib or not STDLIB_SKIP.intersection(c.path.split("/")[:-1])
     ]
     seen: set[int] = set()
     common: set[int] = set()
@@ -301,7 +301,8 @@ def _refresh(
             todo.append(candidate)
             if old is not None:
                 conn.execute("DELETE FROM files WHERE id=?", (old[0],))
-    public = frozenset(h for (h,) in conn.execute("SELECT hash FROM background"))
+    rows = conn.execute("SELECT hash FROM background") if todo else ()
+    public = frozenset(h for (h,) in rows)
     keys = {c.path: c.key for c in todo}
     read = bytes_read = 0
     batch: list[tuple[int, int, int, int]] = []
