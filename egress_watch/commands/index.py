@@ -20,6 +20,7 @@ from egress_watch.proprietary.index import (
     Progress,
     add_repo,
     background_info,
+    background_to_build,
     build_background,
     default_background,
     environment_packages,
@@ -29,7 +30,6 @@ from egress_watch.proprietary.index import (
     open_index,
     rebuild,
     remove_repo,
-    stale_background,
 )
 
 
@@ -87,9 +87,7 @@ def add(path: Path, name: str | None) -> None:
     """
     name = name or path.resolve().name
     with _opened(create=True) as conn:
-        if background_info(conn) is None:
-            with _progress("public-code background (Python standard library)") as progress:
-                _report_background(build_background(conn, default_background(), progress))
+        _build_background_if_needed(conn)
         with _progress(f"indexing {name}") as progress:
             stats = add_repo(conn, path, name, progress)
     rate = stats.bytes_read / 1e6 / max(stats.seconds, 1e-6)
@@ -127,6 +125,15 @@ def background(paths: tuple[Path, ...], site_packages: bool, no_stdlib: bool) ->
         if needs_reindex(conn):  # code no longer public must be indexed after all
             with _progress("re-indexing every repository") as progress:
                 rebuild(conn, None, progress)
+
+
+def _build_background_if_needed(conn: sqlite3.Connection) -> None:
+    """Build the public-code background before indexing when there is none (first use, or
+    emptied by a format reset)."""
+    sources = background_to_build(conn)
+    if sources is not None:
+        with _progress("public-code background") as progress:
+            _report_background(build_background(conn, sources, progress))
 
 
 def _report_background(info: Background) -> None:
@@ -190,12 +197,7 @@ def rebuild_(name: str | None) -> None:
     whole (its hashes depend on both), keeping its repositories and background sources.
     """
     with _opened(reset=True) as conn:
-        sources = stale_background(conn)
-        if background_info(conn) is None:
-            sources = default_background()
-        if sources is not None:
-            with _progress("public-code background") as progress:
-                _report_background(build_background(conn, sources, progress))
+        _build_background_if_needed(conn)
         if name is not None and needs_reindex(conn):
             click.echo("the index format changed: rebuilding every repository", err=True)
             name = None

@@ -152,11 +152,14 @@ def needs_reindex(conn: sqlite3.Connection) -> bool:
     )
 
 
-def stale_background(conn: sqlite3.Connection) -> list[Path] | None:
-    """The sources to rebuild the background from when it was built once and is now empty
-    (after a format reset), with a vanished stdlib replaced by this Python's; else None."""
+def background_to_build(conn: sqlite3.Connection) -> list[Path] | None:
+    """What to build the background from before indexing: the default when it was never
+    built, its recorded sources when a format reset emptied it (a vanished stdlib replaced
+    by this Python's); None when it is in place."""
     info = background_info(conn)
-    if info is None or conn.execute("SELECT 1 FROM background LIMIT 1").fetchone():
+    if info is None:
+        return default_background()
+    if conn.execute("SELECT 1 FROM background LIMIT 1").fetchone():
         return None
     roots = [Path(source) for source in info.sources]
     stdlib = default_background()
