@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from egress_watch import jsonsafe
 from egress_watch.model import Capture, Finding, Route
 from egress_watch.pipeline import Inspection, Inspector
 from egress_watch.proxy import CREDENTIAL_HEADERS
@@ -110,7 +110,7 @@ def read_saved(path: Path) -> Iterator[SavedRequest]:
     raw = path.read_bytes()
     if raw.lstrip()[:1] == b"{":
         try:
-            document = json.loads(raw)
+            document = jsonsafe.loads(raw)
         except ValueError:
             raise ValueError(f"{path}: not valid JSON (HAR expected)") from None
         yield from read_har(document)

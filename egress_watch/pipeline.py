@@ -104,6 +104,7 @@ class Inspector:
             policy.block_severity,
             allowed,
             monitor_only=policy.monitor_only,
+            uninspected=extraction.uninspected_reason,
         )
         decision = enforceable(verdict.decision, extraction.rewritable, capture.streamed)
         event = Event(
@@ -125,7 +126,11 @@ class Inspector:
         rewritten = None
         if decision.action is Action.REDACT:
             rewritten = redacted_body(
-                extraction.document, extraction.segments, decision.findings, extraction.is_json
+                extraction.document,
+                extraction.segments,
+                decision.findings,
+                extraction.is_json,
+                extraction.charset,
             )
         return Inspection(route, extraction, decision, event, rewritten, verdict.alerts)
 

@@ -155,11 +155,14 @@ def decide(
     threshold: Severity = Severity.HIGH,
     allowed: Collection[str] = (),
     monitor_only: bool = False,
+    uninspected: str | None = None,
 ) -> Verdict:
     """The strongest level among the findings decides the request; alerts are every finding
     at alert level or above, so a redaction or a block is never silent either.
 
-    The decision's findings are the ones acted on (all of them when passing).
+    ``uninspected`` is why (part of) the body could not be read: ``[policy] uninspected``
+    then decides too (see ``uninspected_level``). The decision's findings are the ones acted
+    on (all of them when passing).
     """
     table = table if table is not None else PolicyTable()
     levels = [finding_level(f, service, table, mode, threshold, allowed) for f in findings]
@@ -167,6 +170,10 @@ def decide(
         levels = [min(level, Level.ALERT) for level in levels]
     alerts = tuple(f for f, level in zip(findings, levels, strict=True) if level >= Level.ALERT)
     strongest = max(levels, default=Level.MONITOR)
+    if uninspected and strongest < Level.BLOCK:
+        level = uninspected_level(service, table, mode)
+        if (level if not monitor_only else min(level, Level.ALERT)) >= Level.REDACT:
+            return Verdict(unreadable_block(uninspected, tuple(findings)), alerts)
     if strongest < Level.REDACT:
         return Verdict(Decision(Action.PASS, findings=tuple(findings)), alerts)
     acted = tuple(f for f, level in zip(findings, levels, strict=True) if level is strongest)
@@ -174,6 +181,29 @@ def decide(
         rules = ", ".join(sorted({f.rule for f in acted}))
         return Verdict(Decision(Action.REDACT, f"redacted {rules}", acted), alerts)
     return Verdict(block(acted), alerts)
+
+
+def uninspected_level(service: str, table: PolicyTable, mode: Mode) -> Level:
+    """The level for a body that could not be read: ``[policy] uninspected`` (the service's
+    entry first); without one, block mode blocks what it cannot read and other modes record it.
+
+    Redact means block here: what cannot be read cannot be redacted.
+    """
+    for scope in (table.services.get(service), table.base):
+        if scope is not None and Category.UNINSPECTED in scope.by_category:
+            return scope.by_category[Category.UNINSPECTED]
+    return Level.BLOCK if mode is Mode.BLOCK else Level.MONITOR
+
+
+def unreadable_block(why: str, findings: tuple[Finding, ...] = ()) -> Decision:
+    """A block decision for a body egress-watch could not read, saying why and what to change."""
+    return Decision(
+        Action.BLOCK,
+        f"egress-watch blocked this request because it could not inspect its body ({why}). "
+        'To let such requests through, set uninspected = "monitor" under [policy] '
+        "in egress-watch's config.toml.",
+        findings,
+    )
 
 
 def block(serious: tuple[Finding, ...], why: str = "") -> Decision:

@@ -148,7 +148,7 @@ class EgressWatch:
             typespec=str,
             default=self._defaults["fail_mode"],
             help="What an internal error does to a request: open forwards it, closed answers with "
-            "an error. Empty: open in monitor mode, closed in block mode.",
+            "an error. Empty: open in monitor mode, closed in redact and block mode.",
         )
 
     def configure(self, updated: set[str]) -> None:

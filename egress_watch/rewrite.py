@@ -6,7 +6,6 @@ and the request stays valid for its API; the caller re-serializes and re-encodes
 
 from __future__ import annotations
 
-import copy
 import json
 from collections import defaultdict
 from collections.abc import Sequence
@@ -35,14 +34,33 @@ def redact_text(text: str, findings: Sequence[Finding]) -> str:
     return "".join(pieces)
 
 
-def _set_path(document: Any, path: JsonPath, value: str) -> Any:
+def _copy_along(document: Any, path: JsonPath, copied: set[int]) -> Any:
+    """Copy the containers on ``path`` (once each) so setting a value leaves ``document`` as it
+    was; no recursion, so the depth of the rest of the document does not matter."""
+    root = document
+    if id(root) not in copied:
+        root = root.copy() if isinstance(root, (dict, list)) else root
+        copied.add(id(root))
+    parent = root
+    for key in path[:-1]:
+        child = parent[key]
+        if id(child) not in copied:
+            child = child.copy()
+            copied.add(id(child))
+            parent[key] = child
+        parent = child
+    return root
+
+
+def _set_path(document: Any, path: JsonPath, value: str, copied: set[int]) -> Any:
     if not path:
         return value
-    parent = document
+    root = _copy_along(document, path, copied)
+    parent = root
     for key in path[:-1]:
         parent = parent[key]
     parent[path[-1]] = value
-    return document
+    return root
 
 
 def redact_document(document: Any, segments: Sequence[Segment], findings: Sequence[Finding]) -> Any:
@@ -53,21 +71,26 @@ def redact_document(document: Any, segments: Sequence[Segment], findings: Sequen
     by_segment: dict[int, list[Finding]] = defaultdict(list)
     for finding in findings:
         by_segment[finding.segment_index].append(finding)
-    rewritten = copy.deepcopy(document)
+    rewritten = document
+    copied: set[int] = set()
     for index, segment_findings in by_segment.items():
         segment = segments[index]
-        rewritten = _set_path(
-            rewritten, segment.origin, redact_text(segment.text, segment_findings)
-        )
+        text = redact_text(segment.text, segment_findings)
+        rewritten = _set_path(rewritten, segment.origin, text, copied)
     return rewritten
 
 
 def redacted_body(
-    document: Any, segments: Sequence[Segment], findings: Sequence[Finding], is_json: bool
+    document: Any,
+    segments: Sequence[Segment],
+    findings: Sequence[Finding],
+    is_json: bool,
+    charset: str = "utf-8",
 ) -> bytes:
-    """The new request body: JSON re-serialized compactly, or the redacted plain text."""
+    """The new request body: JSON re-serialized compactly, or the redacted plain text, encoded
+    in the body's own charset (placeholders are ASCII, the rest was decoded from it)."""
     if not is_json:
         text = segments[0].text if segments else ""
-        return redact_text(text, [f for f in findings if f.segment_index == 0]).encode()
+        return redact_text(text, [f for f in findings if f.segment_index == 0]).encode(charset)
     rewritten = redact_document(document, segments, findings)
-    return json.dumps(rewritten, ensure_ascii=False, separators=(",", ":")).encode()
+    return json.dumps(rewritten, ensure_ascii=False, separators=(",", ":")).encode(charset)

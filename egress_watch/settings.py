@@ -40,9 +40,10 @@ mode = "monitor"
 # Severity at or above which redact and block modes act: low, medium, high, critical.
 block_severity = "high"
 # What an internal error does to your request: "open" forwards it (and records the error),
-# "closed" answers with an error. Empty: open in monitor mode, closed in block mode.
+# "closed" answers with an error. Empty: open in monitor mode, closed in redact and block mode.
 fail_mode = ""
-# Bodies larger than this (MiB, after decompression) are recorded as uninspected.
+# Bodies larger than this (MiB, after decompression) are recorded as uninspected;
+# [policy] uninspected decides what happens to them (block mode blocks them by default).
 max_body_mib = 32
 
 [store]
@@ -72,6 +73,8 @@ baselines = []
 # pii, marker, logic, uninspected); a category's entry wins over a severity's. proxy.mode
 # redact/block (or `start --mode`) overrides this for findings at or above block_severity.
 # An allowed fingerprint (`egress-watch allow`) is only recorded, whatever this says.
+# uninspected: a body egress-watch cannot read (binary, too large, truncated stream). Unset,
+# block mode blocks such requests and the other modes record them; "redact" means block.
 [policy]
 critical = "alert"
 high = "alert"
@@ -166,10 +169,11 @@ class Settings:
 
     @property
     def fail_mode(self) -> FailMode:
-        """Open in monitor mode, closed in block mode, unless configured."""
+        """Open in monitor mode, closed in redact and block mode (a failure there must not send
+        what the user asked to stop), unless configured."""
         if self.fail_mode_setting is not None:
             return self.fail_mode_setting
-        return FailMode.CLOSED if self.mode is Mode.BLOCK else FailMode.OPEN
+        return FailMode.OPEN if self.mode is Mode.MONITOR else FailMode.CLOSED
 
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with ``changes`` applied and validated."""

@@ -8,15 +8,17 @@ are recognised by family, content type or their first bytes, before any JSON par
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from egress_watch import jsonsafe
+from egress_watch.charset import DEFAULT_CHARSET, BodyText, decode_text, is_mostly_binary
 from egress_watch.extract import anthropic, aws, gemini, generic, openai, responses, wrappers
 from egress_watch.extract.binary import extract_protobuf
 from egress_watch.extract.hints import hint_from_text
 from egress_watch.extract.multipart import extract_multipart
+from egress_watch.jsonsafe import TooDeep
 from egress_watch.model import Segment
 
 JsonExtractor = Callable[[Any], list[Segment]]
@@ -67,6 +69,8 @@ class Extraction:
     is_json: bool = False
     uninspected_reason: str | None = None
     rewritable: bool = True
+    charset: str = DEFAULT_CHARSET
+    """The codec the body's text was decoded with, so a rewritten body is encoded alike."""
 
 
 def known_families() -> list[str]:
@@ -115,21 +119,37 @@ def extract_body(body: bytes | None, family: str, content_type: str | None = Non
         segments = extract_multipart(body, content_type, wrappers.extract_auto)
         if segments is not None:
             return Extraction(_with_text_hints(segments), rewritable=False)
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
+    decoded = decode_text(body, content_type)
+    if decoded.lossy:
         extraction = _binary(body)
-        if extraction.segments or extraction.uninspected_reason is None:
+        if extraction.segments:
             return extraction
-        return dataclasses.replace(
-            extraction, uninspected_reason=f"{len(body)}-byte body is not UTF-8 text or protobuf"
-        )
+        if is_mostly_binary(decoded):
+            # Scan the readable bits anyway, but say the body as a whole could not be read.
+            plain = _plain(decoded, rewritable=False)
+            reason = f"{len(body)}-byte body is not {_charset_label(decoded)} text or protobuf"
+            return dataclasses.replace(plain, uninspected_reason=reason)
     try:
-        document = json.loads(text)
+        document = jsonsafe.loads(decoded.text)
+    except TooDeep:
+        # Hostile nesting: scan the raw text; it cannot be rewritten as JSON in place.
+        return _plain(decoded, rewritable=False)
     except ValueError:
         # Not JSON: the whole body is the text that leaves.
-        return Extraction(_with_text_hints([Segment("body", text)]))
-    return _json(document, family)
+        return _plain(decoded, rewritable=not decoded.lossy)
+    extraction = _json(document, family)
+    if decoded.lossy:  # re-encoding would not give back the bytes that were replaced
+        return dataclasses.replace(extraction, rewritable=False, charset=decoded.charset)
+    return dataclasses.replace(extraction, charset=decoded.charset)
+
+
+def _charset_label(decoded: BodyText) -> str:
+    return "UTF-8" if decoded.charset == DEFAULT_CHARSET else decoded.charset
+
+
+def _plain(decoded: BodyText, rewritable: bool) -> Extraction:
+    segments = _with_text_hints([Segment("body", decoded.text)])
+    return Extraction(segments, rewritable=rewritable, charset=decoded.charset)
 
 
 def _json(document: Any, family: str) -> Extraction:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
+
+from egress_watch import jsonsafe
 
 # Argument names coding tools use for the file a call reads or writes.
 PATH_KEYS = (
@@ -47,7 +48,7 @@ def hint_from_mapping(node: Any) -> str | None:
 def hint_from_json_text(text: str) -> str | None:
     """Path hint of a JSON-in-a-string tool-call ``arguments`` value."""
     try:
-        return hint_from_mapping(json.loads(text))
+        return hint_from_mapping(jsonsafe.loads(text))
     except ValueError:
         return None
 

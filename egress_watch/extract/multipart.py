@@ -6,11 +6,11 @@ body-shape sniffer; binary parts (images, PDFs, archives) are skipped.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from typing import Any
 
+from egress_watch import jsonsafe
 from egress_watch.model import Segment
 
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
@@ -65,7 +65,7 @@ def _jsonl(
         if not line.strip():
             continue
         try:
-            document = json.loads(line)
+            document = jsonsafe.loads(line)
         except ValueError:
             return []  # not JSONL after all: the caller keeps the whole text
         for s in sniff(document):

@@ -90,5 +90,7 @@ def test_plain_text_body_is_one_segment() -> None:
 
 def test_binary_body_is_uninspected_not_an_error() -> None:
     extraction = extract_body(b"\xff\xfe\x00binary", "openai-chat")
-    assert extraction.segments == ()
     assert extraction.uninspected_reason == "9-byte body is not UTF-8 text or protobuf"
+    # The readable bytes are still scanned, and the body is never rewritten in place.
+    assert [s.text for s in extraction.segments] == ["\ufffd\ufffd\x00binary"]
+    assert not extraction.rewritable

@@ -1,0 +1,59 @@
+"""Bytes to text, forgivingly: a declared charset is honoured and a bad byte never hides the
+text around it (pure).
+
+Each undecodable byte becomes one U+FFFD, so offsets into the decoded text stay meaningful
+and a secret next to a stray byte is still found.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass
+from email.message import Message
+
+DEFAULT_CHARSET = "utf-8"
+
+
+@dataclass(frozen=True, slots=True)
+class BodyText:
+    """The decoded text, the codec used and whether the decoding lost bytes."""
+
+    text: str
+    charset: str = DEFAULT_CHARSET
+    lossy: bool = False
+
+
+def declared_charset(content_type: str | None) -> str | None:
+    """The ``charset=`` parameter of a Content-Type, as a known codec name, or None."""
+    if not content_type or "charset" not in content_type.lower():
+        return None
+    message = Message()
+    message["content-type"] = content_type
+    name = message.get_content_charset()
+    if not name:
+        return None
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def decode_text(body: bytes, content_type: str | None = None) -> BodyText:
+    """Decode with the declared charset (UTF-8 when none or unknown); replace what is invalid."""
+    charset = declared_charset(content_type) or DEFAULT_CHARSET
+    try:
+        return BodyText(body.decode(charset), charset)
+    except UnicodeDecodeError:
+        return BodyText(body.decode(charset, errors="replace"), charset, lossy=True)
+
+
+BINARY_SHARE = 0.1
+"""A body with more than this share of undecodable bytes (or any NUL) is binary, not text."""
+
+
+def is_mostly_binary(decoded: BodyText) -> bool:
+    """True when the replaced characters say the body is binary data, not text with a bad byte."""
+    if not decoded.lossy:
+        return False
+    replaced = decoded.text.count("\ufffd")
+    return "\x00" in decoded.text or replaced > BINARY_SHARE * max(1, len(decoded.text))
