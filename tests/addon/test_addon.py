@@ -117,6 +117,25 @@ def test_fail_closed_answers_with_an_error(
     assert rows(ew_home, "select action, error from events") == [("block", "RuntimeError")]
 
 
+def test_redact_mode_fails_closed_by_default(
+    addon: tuple[EgressWatch, taddons.context], ew_home: HomePaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A classifier failure must not send what redact mode was asked to remove."""
+    instance, tctx = addon
+    tctx.configure(instance, egress_watch_mode="redact")
+    assert instance.inspector is not None
+
+    def broken(*_: object) -> object:
+        raise RecursionError("too deep")
+
+    monkeypatch.setattr(instance.inspector.engine, "classify_segments", broken)
+    flow = chat_flow(f"key {fake_aws_key_id()}")
+    run(instance.request(flow))
+    assert flow.response is not None
+    assert flow.response.status_code == 502
+    assert rows(ew_home, "select action, error from events") == [("block", "RecursionError")]
+
+
 def test_bad_config_is_an_options_error(ew_home: HomePaths) -> None:
     ew_home.home.mkdir(parents=True)
     ew_home.config.write_text("[proxy]\nlisten_port = 'x'\n")

@@ -71,7 +71,7 @@ def test_block_mode_stops_keys_hidden_by_a_bad_byte_or_deep_nesting(
         assert_never_stored(proxy, key)
 
 
-def test_redact_mode_never_sends_the_key_and_fails_closed(
+def test_redact_mode_never_sends_a_key_it_cannot_rewrite(
     tmp_path: Path, test_ca: TestCA, ew_home: HomePaths
 ) -> None:
     key = fake_aws_key_id()
