@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mitmproxy import connection, ctx, http
+from mitmproxy import connection, ctx, http, tls
 from mitmproxy.addonmanager import Loader
 from mitmproxy.exceptions import OptionsError
 
@@ -43,6 +43,7 @@ from egress_watch.responses import LocalAnswer, local_answer
 from egress_watch.services import catalog_with
 from egress_watch.settings import Settings, load_settings
 from egress_watch.streams import BodyTee, is_streaming_rpc
+from egress_watch.tls_identity import sni_outside_catalog
 from egress_watch.triage import AllowlistWatcher
 
 log = logging.getLogger(__name__)
@@ -251,6 +252,23 @@ class EgressWatch:
         now = utc_iso(datetime.now(UTC))
         name = process.name if process else None
         self.writer.record_host(HostSighting(host, now, decrypted, reason, name))
+
+    def tls_clienthello(self, data: tls.ClientHelloData) -> None:
+        """Never decrypt a session whose SNI names a host outside the catalog, whatever the
+        CONNECT line said: it is passed through untouched and counted as a sighting."""
+        address = data.context.server.address
+        port = address[1] if address else 443
+        sni = data.client_hello.sni
+        if not sni_outside_catalog(sni, port, ctx.options.allow_hosts):
+            return
+        data.ignore_connection = True
+        connect_host = address[0] if address else "?"
+        log.warning("egress-watch: TLS name %s differs from CONNECT %s: passed through, "
+                    "not decrypted", sni, connect_host)  # fmt: skip
+        if self.writer is not None and self.inspector is not None and sni:
+            reason = ai_suspicion(sni.lower(), self.inspector.catalog)
+            now = utc_iso(datetime.now(UTC))
+            self.writer.record_host(HostSighting(sni.lower(), now, False, reason, None))
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         """Stream RPC bodies that may stay open (Cursor, Windsurf) instead of stalling them."""
