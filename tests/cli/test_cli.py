@@ -98,6 +98,17 @@ def test_bad_config_is_a_usage_error_naming_file_and_key(ew_home: HomePaths) -> 
     assert "proxy.listen_port" in err
 
 
+def test_config_that_is_not_utf8_names_file_line_and_key(ew_home: HomePaths) -> None:
+    ew_home.home.mkdir(parents=True)
+    ew_home.config.write_bytes(b'[proxy]\nmode = "monitor"\n[markers]\nwords = ["Caf\xe9"]\n')
+    for command in (("start", "--foreground"), ("services",), ("scan", "-")):
+        code, _, err = invoke(*command, input="x")
+        assert code == 2, (command, err)
+        assert f"{ew_home.config}: key markers.words, line 4" in err
+        assert "not UTF-8" in err
+        assert "Traceback" not in err
+
+
 def test_port_in_use_names_the_holder() -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))

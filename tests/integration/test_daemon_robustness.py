@@ -96,6 +96,18 @@ def test_sighup_reloads_the_config_and_a_bad_file_changes_nothing(
     assert running_proxy.process.poll() is None
     assert chat(running_proxy, secret).status_code == 403  # still the last good config
 
+    # Bytes that are not UTF-8: one clear log line naming file and key, no traceback.
+    ew_home.config.write_bytes(config.encode().replace(b"retention_days", b"retenti\xf3n_days"))
+    running_proxy.process.send_signal(signal.SIGHUP)
+    refusals = lambda: running_proxy.log_path.read_text(errors="replace").count("reload refused")  # noqa: E731
+    wait_until(running_proxy, lambda: refusals() == 2, "second refusal logged")
+    log = running_proxy.log_path.read_text(errors="replace")
+    assert "Traceback" not in log
+    assert "UnicodeDecodeError" not in log
+    assert f"{ew_home.config}: key store.retenti" in log
+    assert running_proxy.process.poll() is None
+    assert chat(running_proxy, secret).status_code == 403
+
 
 def test_a_pidfile_naming_another_live_program_does_not_block_start(
     tmp_path: Path, test_ca: TestCA, ew_home: HomePaths
