@@ -26,7 +26,8 @@ def prepare_home(paths: HomePaths) -> None:
     """Make the home 0700 and write the default config and HMAC key if they are missing."""
     try:
         paths.home.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
-        os.chmod(paths.home, PRIVATE_DIR)
+        if paths.home.stat().st_mode & 0o777 != PRIVATE_DIR:  # a read-only home is fine as is
+            os.chmod(paths.home, PRIVATE_DIR)
         if not paths.config.exists():
             write_private(paths.config, DEFAULT_CONFIG.encode())
         if not paths.hmac_key.exists():

@@ -94,7 +94,7 @@ def events(
         repo=repo,
         limit=limit,
     )
-    paths = current_paths()
+    paths = current_paths(prepare=False)  # read-only: never writes the home
     if not paths.database.exists():
         click.echo("no events recorded yet", err=True)
         return

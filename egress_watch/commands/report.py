@@ -82,7 +82,7 @@ def report(
         period = resolve_period(now, since=since, start=start, end=end)
     except ValueError as error:
         raise UsageProblem(str(error)) from None
-    paths = current_paths()
+    paths = current_paths(prepare=False)  # read-only: never writes the home
     if paths.database.exists():
         db = open_reader(paths.database)
         try:

@@ -51,9 +51,14 @@ def open_reader(path: Path) -> Database:
     if not path.exists():
         raise StoreError(f"{path}: no history yet (start the proxy with `egress-watch start`)")
     try:
-        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        db = Database(conn)
+        try:
+            db = _reader(path, "mode=ro")
+        except sqlite3.OperationalError:
+            if not _frozen(path):
+                raise
+            # A read-only home: SQLite cannot create the WAL index it needs, and no writer can
+            # be at work in it, so the main file holds every committed event.
+            db = _reader(path, "mode=ro&immutable=1")
         if migrations.pending(db):
             raise StoreError(
                 f"{path}: database schema is older than this version; run the daemon once"
@@ -61,3 +66,20 @@ def open_reader(path: Path) -> Database:
     except sqlite3.DatabaseError as error:
         raise StoreError(f"{path}: cannot read history database: {error}") from None
     return db
+
+
+def _reader(path: Path, query: str) -> Database:
+    conn = sqlite3.connect(f"{path.as_uri()}?{query}", uri=True, check_same_thread=False)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the file now
+    except sqlite3.DatabaseError:
+        conn.close()
+        raise
+    return Database(conn)
+
+
+def _frozen(path: Path) -> bool:
+    """The database's folder cannot be written (a read-only mount) and it has no WAL left."""
+    wal = path.with_name(path.name + "-wal")
+    return not os.access(path.parent, os.W_OK) and not wal.exists()
