@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from egress_watch.paths import make_private_dirs
 from egress_watch.services import Catalog
 
 CA_COMMON_NAME = "egress-watch local CA (AI services only)"
@@ -195,7 +196,7 @@ def write_ca(
     files: CaFiles, key: rsa.RSAPrivateKey, cert: x509.Certificate, domains: tuple[str, ...]
 ) -> None:
     """Write key+cert (0600), the public cert, and the domain set, in mitmproxy's layout."""
-    files.confdir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private_dirs(files.confdir)
     os.chmod(files.confdir, 0o700)
     key_pem = key.private_bytes(
         serialization.Encoding.PEM,

@@ -14,6 +14,7 @@ import click
 from egress_watch import __version__
 from egress_watch.errors import ConfigError, EgressWatchError
 from egress_watch.home import prepare_home
+from egress_watch.listen import check_listen_host, remote_warning
 from egress_watch.model import Mode
 from egress_watch.paths import HOME_ENV, HomePaths, resolve_home
 from egress_watch.settings import Settings, load_settings
@@ -99,6 +100,12 @@ def cli(ctx: click.Context) -> None:
 )
 @click.option("--listen-host", help="Address to listen on (default 127.0.0.1).")
 @click.option(
+    "--allow-remote",
+    is_flag=True,
+    default=None,
+    help="Allow a --listen-host beyond loopback (other machines could use the proxy).",
+)
+@click.option(
     "--listen-port", type=click.IntRange(1, 65535), help="Port to listen on (default 8080)."
 )
 @click.option(
@@ -124,6 +131,7 @@ def start(
     upstream_proxy: str | None = None,
     mitm_options: tuple[str, ...] = (),
     quiet_if_running: bool = False,
+    allow_remote: bool | None = None,
 ) -> None:
     """Start the intercepting proxy.
 
@@ -133,15 +141,24 @@ def start(
 
     paths = current_paths()
     settings = _settings_with_flags(paths, listen_host, listen_port, mode, upstream_proxy)
+    if allow_remote:
+        settings = settings.replace(allow_remote=True)
     for spec in mitm_options:
         if "=" not in spec:
             raise UsageProblem(f"--set expects OPTION=VALUE, got {spec!r}")
+        if spec.split("=", 1)[0].strip() in ("listen_host", "listen_port"):
+            raise UsageProblem(f"--set {spec}: use --listen-host / --listen-port instead")
+    check_listen_host(settings.listen_host, settings.allow_remote)
+    warning = remote_warning(settings.listen_host, settings.listen_port)
+    if warning and not foreground:  # in the foreground the daemon says it itself
+        click.echo(warning, err=True)
     if foreground:
         daemon.run_foreground(paths, settings, mitm_options, Mode(mode) if mode else None)
         return
     if quiet_if_running and daemon.read_pid(paths) is not None:
         return
     argv = _flags_to_argv(listen_host, listen_port, mode, upstream_proxy, mitm_options)
+    argv += ["--allow-remote"] if allow_remote else []
     pid = daemon.start_background(paths, settings, argv)
     click.echo(
         f"egress-watch started (pid {pid}) on {settings.listen_host}:{settings.listen_port}; "

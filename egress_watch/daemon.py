@@ -23,8 +23,9 @@ import psutil
 from egress_watch.ca import CANARY_HOST, ca_domains, ensure_ca
 from egress_watch.errors import DaemonError, EgressWatchError
 from egress_watch.home import write_private
+from egress_watch.listen import check_listen_host, remote_warning
 from egress_watch.model import Mode
-from egress_watch.paths import HomePaths
+from egress_watch.paths import HomePaths, make_private_dirs
 from egress_watch.services import Catalog, catalog_with, host_pattern_regex
 from egress_watch.settings import Settings, load_settings
 
@@ -108,7 +109,7 @@ def read_pid(paths: HomePaths) -> int | None:
 
 def _secure_confdir(confdir: Path) -> None:
     """The CA key must stay private: 0700 directory, 0600 key files."""
-    confdir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private_dirs(confdir)
     os.chmod(confdir, 0o700)
     for name in ("mitmproxy-ca.pem", "mitmproxy-ca.p12", "mitmproxy-dhparam.pem"):
         target = confdir / name
@@ -251,6 +252,9 @@ def run_foreground(
 
     if (pid := read_pid(paths)) is not None and pid != os.getpid():
         raise DaemonError(f"egress-watch is already running (pid {pid}); `egress-watch stop` first")
+    check_listen_host(settings.listen_host, settings.allow_remote)
+    if warning := remote_warning(settings.listen_host, settings.listen_port):
+        log.warning("egress-watch: %s", warning)
     check_port_free(settings.listen_host, settings.listen_port)
     paths.pidfile.unlink(missing_ok=True)
     write_private(paths.pidfile, f"{os.getpid()}\n".encode())

@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 
 from egress_watch.errors import ConfigError
-from egress_watch.paths import HomePaths
+from egress_watch.paths import HomePaths, make_private_dirs
 from egress_watch.settings import DEFAULT_CONFIG
 
 PRIVATE_DIR = 0o700
@@ -25,7 +25,7 @@ def write_private(path: Path, data: bytes) -> None:
 def prepare_home(paths: HomePaths) -> None:
     """Make the home 0700 and write the default config and HMAC key if they are missing."""
     try:
-        paths.home.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+        make_private_dirs(paths.home)
         if paths.home.stat().st_mode & 0o777 != PRIVATE_DIR:  # a read-only home is fine as is
             os.chmod(paths.home, PRIVATE_DIR)
         if not paths.config.exists():

@@ -12,6 +12,27 @@ HOME_ENV = "EGRESS_WATCH_HOME"
 APP_NAME = "egress-watch"
 
 
+PRIVATE_DIR_MODE = 0o700
+
+
+def make_private_dirs(path: Path) -> None:
+    """Create ``path`` and any missing parents as 0700 (whatever the umask); existing folders
+    are left as they are. ``Path.mkdir(parents=True)`` gives the parents the umask's 0755."""
+    missing: list[Path] = []
+    current = path
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=PRIVATE_DIR_MODE)
+        except FileExistsError:
+            continue  # another process made it meanwhile: theirs to keep
+        os.chmod(folder, PRIVATE_DIR_MODE)
+
+
 def resolve_home(explicit: str | os.PathLike[str] | None = None) -> Path:
     """Pick the data home: ``--home`` first, then ``$EGRESS_WATCH_HOME``, then the platform dir."""
     if explicit:

@@ -29,6 +29,9 @@ DEFAULT_CONFIG = """\
 # Address the proxy listens on. Keep it on loopback unless you know why not.
 listen_host = "127.0.0.1"
 listen_port = 8080
+# A listen_host beyond loopback (other machines could relay through this one) is refused
+# unless this is true or `egress-watch start --allow-remote` is given.
+allow_remote = false
 # Chain to a corporate proxy, e.g. "http://proxy.example.com:3128". Empty: connect directly.
 upstream_proxy = ""
 # monitor: record only.
@@ -127,6 +130,8 @@ class Settings:
     """Interface to listen on; loopback by default."""
     listen_port: int = 8080
     """TCP port of the proxy."""
+    allow_remote: bool = False
+    """``[proxy] allow_remote`` / ``start --allow-remote``: a non-loopback listen_host is ok."""
     upstream_proxy: str = ""
     """URL of a proxy to chain to, or empty."""
     mode: Mode = Mode.MONITOR
@@ -244,6 +249,7 @@ def _bool(value: object) -> bool:
 _SCHEMA: dict[tuple[str, str], tuple[str, Callable[[object], Any]]] = {
     ("proxy", "listen_host"): ("listen_host", _host),
     ("proxy", "listen_port"): ("listen_port", _port),
+    ("proxy", "allow_remote"): ("allow_remote", _bool),
     ("proxy", "upstream_proxy"): ("upstream_proxy", _proxy_url),
     ("proxy", "mode"): ("mode", _enum(Mode)),
     ("proxy", "block_severity"): ("block_severity", _severity),

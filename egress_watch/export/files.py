@@ -8,6 +8,7 @@ from pathlib import Path
 
 from egress_watch.export.config import SinkConfig
 from egress_watch.export.sink import Health, Record, SinkError
+from egress_watch.paths import make_private_dirs
 
 
 class FileSink:
@@ -32,7 +33,7 @@ class FileSink:
         """Append and fsync the batch (delivered means on disk); rotate first when full."""
         data = "".join(r.json() + "\n" for r in records).encode()
         try:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(self._path.parent)
             if self._path.exists() and self._path.stat().st_size + len(data) > self._max_bytes:
                 self._rotate()
             fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from egress_watch.errors import StoreError
+from egress_watch.paths import make_private_dirs
 from egress_watch.store.migrations import migrations
 
 BUSY_TIMEOUT_MS = 5000
@@ -27,7 +28,7 @@ def _create_private(path: Path) -> None:
 def open_writer(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Database:
     """Open (creating if needed) the database for the one writer, and apply migrations."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(path.parent)
         _create_private(path)
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
