@@ -38,9 +38,25 @@ def declared_charset(content_type: str | None) -> str | None:
         return None
 
 
+# Byte-order marks, longest first (UTF-32 LE starts like UTF-16 LE).
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def sniffed_charset(body: bytes) -> str | None:
+    """The codec a byte-order mark names (its codec strips the mark and writes it back)."""
+    return next((name for bom, name in _BOMS if body.startswith(bom)), None)
+
+
 def decode_text(body: bytes, content_type: str | None = None) -> BodyText:
-    """Decode with the declared charset (UTF-8 when none or unknown); replace what is invalid."""
-    charset = declared_charset(content_type) or DEFAULT_CHARSET
+    """Decode with the declared charset, else the byte-order mark's, else UTF-8; replace what
+    is invalid."""
+    charset = declared_charset(content_type) or sniffed_charset(body) or DEFAULT_CHARSET
     try:
         return BodyText(body.decode(charset), charset)
     except UnicodeDecodeError:

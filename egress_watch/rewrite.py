@@ -93,4 +93,8 @@ def redacted_body(
         text = segments[0].text if segments else ""
         return redact_text(text, [f for f in findings if f.segment_index == 0]).encode(charset)
     rewritten = redact_document(document, segments, findings)
-    return json.dumps(rewritten, ensure_ascii=False, separators=(",", ":")).encode(charset)
+    try:
+        return json.dumps(rewritten, ensure_ascii=False, separators=(",", ":")).encode(charset)
+    except UnicodeEncodeError:
+        # Lone surrogates (``"\\ud800"`` in the original) have no encoding but their escape.
+        return json.dumps(rewritten, separators=(",", ":")).encode(charset)

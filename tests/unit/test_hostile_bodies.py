@@ -104,6 +104,32 @@ def test_an_undeclared_latin1_body_still_has_its_key_found(tmp_path: Path) -> No
     assert inspection.decision.action is Action.BLOCK
 
 
+def test_a_key_beside_lone_surrogate_escapes_is_redacted_not_an_error(tmp_path: Path) -> None:
+    key = fake_aws_key_id()
+    body = chat_bytes("x").replace(b'"x"', f'"\\ud800 {key} \\udfff"'.encode())
+    inspection = inspect(tmp_path, body, Mode.REDACT)
+    assert inspection.decision.action is Action.REDACT
+    rewritten = inspection.rewritten_body
+    assert rewritten is not None
+    assert key.encode() not in rewritten
+    content = json.loads(rewritten)["messages"][0]["content"]
+    assert content.startswith("\ud800 [REDACTED:")  # the escapes survive as they were sent
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-8-sig"])
+def test_a_body_with_a_byte_order_mark_is_read_in_its_encoding(
+    tmp_path: Path, encoding: str
+) -> None:
+    key = fake_aws_key_id()
+    inspection = inspect(tmp_path, chat_bytes(f"key {key}", encoding), Mode.REDACT)
+    assert inspection.decision.action is Action.REDACT
+    rewritten = inspection.rewritten_body
+    assert rewritten is not None
+    document = json.loads(rewritten.decode(encoding))
+    assert "[REDACTED:" in document["messages"][0]["content"]
+    assert key not in rewritten.decode(encoding)
+
+
 # --- depth ----------------------------------------------------------------------------------
 
 
