@@ -56,7 +56,19 @@ def sniffed_charset(body: bytes) -> str | None:
 def decode_text(body: bytes, content_type: str | None = None) -> BodyText:
     """Decode with the declared charset, else the byte-order mark's, else UTF-8; replace what
     is invalid."""
-    charset = declared_charset(content_type) or sniffed_charset(body) or DEFAULT_CHARSET
+    declared = declared_charset(content_type)
+    if declared:
+        return _forgiving(body, declared)
+    sniffed = sniffed_charset(body)
+    if sniffed:
+        try:
+            return BodyText(body.decode(sniffed), sniffed)
+        except UnicodeDecodeError:
+            pass  # a mark that does not decode was never a mark
+    return _forgiving(body, DEFAULT_CHARSET)
+
+
+def _forgiving(body: bytes, charset: str) -> BodyText:
     try:
         return BodyText(body.decode(charset), charset)
     except UnicodeDecodeError:
