@@ -16,7 +16,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from egress_watch.model import Action, Finding, ProcessInfo, Severity
+from egress_watch.model import Action, Category, Finding, ProcessInfo, Severity
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,12 @@ def compose(
         lines.append(f"and {len(findings) - 3} more")
     if suppressed:
         lines.append(f"({suppressed} earlier alerts not shown)")
-    lines.append("egress-watch allow FINGERPRINT --reason TEXT stops alerts for a value")
-    title = f"egress-watch: secret {verb} — {service}{who}"
+    unread = all(f.category is Category.UNINSPECTED for f in findings)
+    if unread:
+        lines.append('uninspected = "monitor" under [policy] in config.toml stops these alerts')
+    else:
+        lines.append("egress-watch allow FINGERPRINT --reason TEXT stops alerts for a value")
+    title = f"egress-watch: {'unreadable body' if unread else 'secret'} {verb} — {service}{who}"
     urgent = any(f.severity >= Severity.CRITICAL for f in findings)
     return Note(title, "\n".join(lines), urgent)
 

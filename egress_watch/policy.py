@@ -172,8 +172,11 @@ def decide(
     strongest = max(levels, default=Level.MONITOR)
     if uninspected and strongest < Level.BLOCK:
         level = uninspected_level(service, table, mode)
-        if (level if not monitor_only else min(level, Level.ALERT)) >= Level.REDACT:
+        level = min(level, Level.ALERT) if monitor_only else level
+        if level >= Level.REDACT:
             return Verdict(unreadable_block(uninspected, tuple(findings)), alerts)
+        if level is Level.ALERT:
+            alerts = (*alerts, unreadable_alert(uninspected, service))
     if strongest < Level.REDACT:
         return Verdict(Decision(Action.PASS, findings=tuple(findings)), alerts)
     acted = tuple(f for f, level in zip(findings, levels, strict=True) if level is strongest)
@@ -193,6 +196,17 @@ def uninspected_level(service: str, table: PolicyTable, mode: Mode) -> Level:
         if scope is not None and Category.UNINSPECTED in scope.by_category:
             return scope.by_category[Category.UNINSPECTED]
     return Level.BLOCK if mode is Mode.BLOCK else Level.MONITOR
+
+
+def unreadable_alert(why: str, service: str) -> Finding:
+    """What the desktop is told about an unread body (never stored: the event has the reason).
+
+    One fingerprint per service, so the notifier shows it once an hour, not per request.
+    """
+    return Finding(
+        Category.UNINSPECTED, "uninspected-body", Severity.MEDIUM, 0, 0, why[:120],
+        f"uninspected:{service}", reason=why,
+    )  # fmt: skip
 
 
 def unreadable_block(why: str, findings: tuple[Finding, ...] = ()) -> Decision:

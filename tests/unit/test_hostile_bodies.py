@@ -13,6 +13,7 @@ from egress_watch.charset import declared_charset, decode_text
 from egress_watch.classify.engine import Engine
 from egress_watch.jsonsafe import MAX_JSON_DEPTH, TooDeep, loads, nesting_depth
 from egress_watch.model import Action, Capture, FailMode, Mode
+from egress_watch.notify import compose
 from egress_watch.pipeline import Inspection, Inspector, Policy
 from egress_watch.services import builtin_catalog
 from egress_watch.settings import Settings, parse_settings
@@ -210,6 +211,19 @@ def test_policy_uninspected_applies_in_every_mode(
     assert inspection.event.uninspected_reason
     assert inspection.decision.action is action
     assert inspection.event.action is action
+
+
+def test_policy_uninspected_alert_tells_the_desktop_once_per_service(tmp_path: Path) -> None:
+    inspection = inspect(tmp_path, BINARY, Mode.MONITOR, config='[policy]\nuninspected = "alert"')
+    assert inspection.decision.action is Action.PASS
+    (alert,) = inspection.alerts
+    assert alert.category == "uninspected"
+    assert alert.fingerprint == "uninspected:openai"
+    assert inspection.event.findings == ()  # the event carries the reason, not a fake finding
+    note = compose(inspection.alerts, "openai", Action.PASS, None)
+    assert note.title == "egress-watch: unreadable body sent — openai"
+    assert inspection.event.uninspected_reason in note.body
+    assert inspect(tmp_path, BINARY, Mode.MONITOR).alerts == ()  # unset: recorded only
 
 
 def test_too_large_body_is_decided_by_the_uninspected_policy(tmp_path: Path) -> None:
