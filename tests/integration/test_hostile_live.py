@@ -5,6 +5,9 @@ applies in every mode."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import httpx
@@ -93,11 +96,11 @@ def test_redact_mode_never_sends_a_key_it_cannot_rewrite(
         assert_never_stored(proxy, key)
 
 
-def test_policy_uninspected_block_applies_in_monitor_mode(
+def test_policy_uninspected_decides_in_monitor_and_in_block_mode(
     tmp_path: Path, test_ca: TestCA, ew_home: HomePaths
 ) -> None:
     write_config(ew_home, '[policy]\nuninspected = "block"\n')
-    with start_proxy(tmp_path, test_ca, ew_home) as proxy:
+    with start_proxy(tmp_path, test_ca, ew_home) as proxy:  # monitor mode
         assert post(proxy, BINARY, "application/octet-stream") == 403
         assert post(proxy, chat("hello")) == 200
         assert len(sent_bodies(proxy)) == 1
@@ -105,11 +108,14 @@ def test_policy_uninspected_block_applies_in_monitor_mode(
         assert events[1]["action"] == "block"
         assert events[1]["uninspected_reason"]
 
-
-def test_block_mode_forwards_unreadable_bodies_when_the_policy_says_so(
-    tmp_path: Path, test_ca: TestCA, ew_home: HomePaths
-) -> None:
-    write_config(ew_home, '[policy]\nuninspected = "monitor"\n')
-    with start_proxy(tmp_path, test_ca, ew_home, "--mode", "block") as proxy:
+        # Block mode, but the policy lets unreadable bodies through (reloaded, no restart).
+        write_config(ew_home, '[proxy]\nmode = "block"\n[policy]\nuninspected = "monitor"\n')
+        proxy.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 20
+        while "mode block" not in proxy.log_path.read_text(errors="replace"):
+            assert time.monotonic() < deadline, "the reload was never logged"
+            with pytest.raises(subprocess.TimeoutExpired):  # the daemon must keep running
+                proxy.process.wait(timeout=0.1)
         assert post(proxy, BINARY, "application/octet-stream") == 200
-        assert sent_bodies(proxy) == [BINARY]
+        assert sent_bodies(proxy)[-1] == BINARY
+        assert post(proxy, chat(f"key {fake_aws_key_id()}")) == 403  # block mode is in force

@@ -64,25 +64,25 @@ def post_chat(sock: ssl.SSLSocket, host: str, content: str) -> bytes:
     return answer
 
 
-def test_a_foreign_sni_behind_a_catalog_connect_is_passed_through(proxy: RunningProxy) -> None:
+def test_the_sni_not_the_connect_line_decides_what_is_decrypted(proxy: RunningProxy) -> None:
+    key = fake_aws_key_id()
+    # CONNECT names a catalog host, the ClientHello a foreign one: passed through untouched.
     with tunnel(proxy, "api.openai.com", FOREIGN) as sock:
         # The upstream's own certificate: egress-watch minted nothing for the foreign name.
         assert CA_COMMON_NAME in issuer_of(sock)
-        answer = post_chat(sock, "api.openai.com", f"key {fake_aws_key_id()}")
+        answer = post_chat(sock, "api.openai.com", f"key {key}")
     assert answer.startswith(b"HTTP/1.1 200")  # not decrypted, so not inspected either
     (received,) = proxy.upstream.requests
     assert received.sni == FOREIGN
     assert proxy.events() == []
     assert "passed through" in proxy.log_path.read_text(errors="replace")
 
-
-def test_a_catalog_sni_is_decrypted_and_inspected_whatever_connect_said(
-    proxy: RunningProxy,
-) -> None:
+    # The other way round: the ClientHello names a catalog host, so it is decrypted and
+    # inspected (block mode stops the key) whatever CONNECT said.
     with tunnel(proxy, "example.org", "api.openai.com") as sock:
         assert CA_COMMON_NAME not in issuer_of(sock)  # egress-watch's own CA answered
-        answer = post_chat(sock, "api.openai.com", f"key {fake_aws_key_id()}")
-    assert answer.startswith(b"HTTP/1.1 403")  # inspected and blocked in block mode
-    assert proxy.upstream.requests == []
+        answer = post_chat(sock, "api.openai.com", f"key {key}")
+    assert answer.startswith(b"HTTP/1.1 403")
+    assert len(proxy.upstream.requests) == 1  # still only the passed-through one
     (event,) = proxy.events()
     assert event["action"] == "block"
