@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from egress_watch.configfile import not_toml, not_utf8
 from egress_watch.errors import ConfigError
 from egress_watch.export.config import SinkConfig, parse_sinks
 from egress_watch.model import FailMode, Mode, Severity
@@ -358,25 +359,5 @@ def load_settings(path: Path) -> Settings:
     try:
         document = tomllib.loads(raw)
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+        raise ConfigError(f"{path}: {not_toml(raw, error)}") from None
     return parse_settings(document, str(path))
-
-
-def not_utf8(data: bytes, error: UnicodeDecodeError) -> str:
-    """Say where a config file stops being UTF-8: line, column, the key there and the byte."""
-    before = data[: error.start]
-    line_no = before.count(b"\n") + 1
-    line_start = before.rfind(b"\n") + 1
-    line_end = data.find(b"\n", error.start)
-    line = data[line_start : line_end if line_end >= 0 else len(data)]
-    section = ""
-    for earlier in before[:line_start].decode("utf-8", "replace").splitlines():
-        if earlier.strip().startswith("["):
-            section = earlier.strip().strip("[]").strip() + "."
-    name = line.split(b"=", 1)[0].strip().decode("utf-8", "replace") if b"=" in line else ""
-    where = f"key {section}{name}, " if name else ""
-    column = error.start - line_start + 1
-    return (
-        f"{where}line {line_no}, column {column}: byte 0x{data[error.start]:02x} is not UTF-8 "
-        "text; save the file as UTF-8"
-    )

@@ -60,6 +60,26 @@ def test_bad_config_names_file_key_and_problem(tmp_path: Path, toml: str, messag
     assert str(path) in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"[proxy]\nlisten_port = 80 80\n", r"not valid TOML: key proxy\.listen_port: .*line 2"),
+        (b'[markers]\nwords = ["Caf\xe9"]\n', r"key markers\.words, line 2, column 14: byte 0xe9"),
+        (b'[[services]]\nid = "x\xff"\n', r"key services\.id, line 2, column 8: byte 0xff"),
+        (b"\xfe[proxy]\n", r"line 1, column 1: byte 0xfe is not UTF-8 text"),
+        (b"# caf\xe9\n", r"line 1, column 6: byte 0xe9 is not UTF-8"),
+    ],
+)
+def test_unreadable_config_names_file_line_key_and_problem(
+    tmp_path: Path, data: bytes, message: str
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(data)
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_settings(path)
+    assert str(caught.value).startswith(f"{path}: ")
+
+
 def test_values_are_read() -> None:
     settings = parse_settings(
         {"proxy": {"listen_port": 9999, "mode": "block", "block_severity": "critical"}}, "x"
