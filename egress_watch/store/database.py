@@ -56,6 +56,12 @@ def open_reader(path: Path) -> Database:
             db = _reader(path, "mode=ro")
         except sqlite3.OperationalError:
             if not _frozen(path):
+                if not os.access(path.parent, os.W_OK):
+                    raise StoreError(
+                        f"{path}: cannot read history database on a read-only folder while its "
+                        "write-ahead log (-wal) is not checkpointed; copy the folder somewhere "
+                        "writable and read it there"
+                    ) from None
                 raise
             # A read-only home: SQLite cannot create the WAL index it needs, and no writer can
             # be at work in it, so the main file holds every committed event.
