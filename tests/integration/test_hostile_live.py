@@ -37,10 +37,13 @@ def deep(key: str) -> bytes:
     return chat(f"key {key}", tail=',"x":' + "[" * 10_000 + "]" * 10_000)
 
 
-def post(proxy: RunningProxy, body: bytes, content_type: str = "application/json") -> int:
+def send(proxy: RunningProxy, body: bytes, content_type: str) -> httpx.Response:
     with httpx.Client(proxy=proxy.url, verify=proxy.client_ssl_context(), timeout=60) as client:
-        response = client.post(CHAT_URL, content=body, headers={"content-type": content_type})
-        return response.status_code
+        return client.post(CHAT_URL, content=body, headers={"content-type": content_type})
+
+
+def post(proxy: RunningProxy, body: bytes, content_type: str = "application/json") -> int:
+    return send(proxy, body, content_type).status_code
 
 
 def sent_bodies(proxy: RunningProxy) -> list[bytes]:
@@ -64,7 +67,9 @@ def test_block_mode_stops_keys_hidden_by_a_bad_byte_or_deep_nesting(
     with start_proxy(tmp_path, test_ca, ew_home, "--mode", "block") as proxy:
         assert post(proxy, with_bad_byte(key)) == 403
         assert post(proxy, deep(key)) == 403
-        assert post(proxy, BINARY, "application/octet-stream") == 403  # unreadable: blocked
+        unreadable = send(proxy, BINARY, "application/octet-stream")  # blocked, saying why
+        assert unreadable.status_code == 403
+        assert "could not inspect its body" in unreadable.json()["error"]["message"]
         assert post(proxy, chat("hello")) == 200  # the proxy still forwards clean requests
         assert all(key.encode() not in body for body in sent_bodies(proxy))
         assert len(sent_bodies(proxy)) == 1
