@@ -131,6 +131,18 @@ def test_a_body_with_a_byte_order_mark_is_read_in_its_encoding(
     assert key not in rewritten.decode(encoding)
 
 
+def test_a_multipart_text_part_with_a_bad_byte_is_still_scanned(tmp_path: Path) -> None:
+    key = fake_aws_key_id()
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="notes.txt"\r\n'
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        b"deploy key " + key.encode() + b" caf\xff\r\n--b--\r\n"
+    )
+    inspection = inspect(tmp_path, body, Mode.BLOCK, "multipart/form-data; boundary=b")
+    assert key_rules(inspection)
+    assert inspection.decision.action is Action.BLOCK
+
+
 # --- depth ----------------------------------------------------------------------------------
 
 
