@@ -85,3 +85,10 @@ def is_mostly_binary(decoded: BodyText) -> bool:
         return False
     replaced = decoded.text.count("\ufffd")
     return "\x00" in decoded.text or replaced > BINARY_SHARE * max(1, len(decoded.text))
+
+
+def forgiving_text(data: bytes, content_type: str | None = None) -> str | None:
+    """Text of a declared-text payload (an inline document), a stray bad byte replaced; None
+    when it is really binary."""
+    decoded = decode_text(data, content_type)
+    return None if is_mostly_binary(decoded) else decoded.text

@@ -6,6 +6,7 @@ import base64
 import binascii
 from typing import Any
 
+from egress_watch.charset import forgiving_text
 from egress_watch.extract import anthropic
 from egress_watch.extract.generic import leaf_segments, text_segment, walk_strings
 from egress_watch.extract.hints import hint_from_mapping
@@ -22,9 +23,10 @@ def _document_text(document: dict[str, Any]) -> str | None:
     if not isinstance(data, str):
         return None
     try:
-        return base64.b64decode(data, validate=True).decode("utf-8")
+        raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
         return None
+    return forgiving_text(raw)
 
 
 def _converse_block(block: Any, role: str, where: JsonPath, index: int) -> list[Segment]:

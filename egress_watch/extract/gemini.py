@@ -10,6 +10,7 @@ import base64
 import binascii
 from typing import Any
 
+from egress_watch.charset import forgiving_text
 from egress_watch.extract.generic import leaf_segments, text_segment
 from egress_watch.extract.hints import hint_from_mapping
 from egress_watch.model import JsonPath, Segment
@@ -33,9 +34,10 @@ def decode_text_data(data: Any, mime: Any) -> str | None:
     if not mime.lower().startswith(TEXT_MIME_PREFIXES) or len(data) > MAX_INLINE_TEXT * 4 // 3:
         return None
     try:
-        return base64.b64decode(data, validate=True).decode("utf-8")
+        raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
         return None
+    return forgiving_text(raw, mime)
 
 
 def _part(

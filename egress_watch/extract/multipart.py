@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from egress_watch import jsonsafe
-from egress_watch.charset import decode_text, is_mostly_binary
+from egress_watch.charset import forgiving_text
 from egress_watch.model import Segment
 
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
@@ -52,10 +52,7 @@ def _text_of(headers: dict[str, str], content: bytes) -> str | None:
     kind = headers.get("content-type", "").lower()
     if kind and not kind.startswith(TEXT_TYPES):
         return None
-    decoded = decode_text(content, headers.get("content-type"))
-    if is_mostly_binary(decoded):
-        return None  # an untyped binary file, not text with a stray byte
-    return decoded.text
+    return forgiving_text(content, headers.get("content-type"))  # None: an untyped binary file
 
 
 def _jsonl(

@@ -3,14 +3,17 @@ secret through, and what cannot be read is decided by ``[policy] uninspected``."
 
 from __future__ import annotations
 
+import base64
 import json
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from egress_watch.charset import declared_charset, decode_text
 from egress_watch.classify.engine import Engine
+from egress_watch.extract import extract_body
 from egress_watch.jsonsafe import MAX_JSON_DEPTH, TooDeep, loads, nesting_depth
 from egress_watch.model import Action, Capture, FailMode, Mode
 from egress_watch.notify import compose
@@ -141,6 +144,24 @@ def test_a_multipart_text_part_with_a_bad_byte_is_still_scanned(tmp_path: Path) 
     inspection = inspect(tmp_path, body, Mode.BLOCK, "multipart/form-data; boundary=b")
     assert key_rules(inspection)
     assert inspection.decision.action is Action.BLOCK
+
+
+@pytest.mark.parametrize(
+    ("family", "wrap"),
+    [
+        ("gemini", lambda data: {"contents": [{"role": "user", "parts": [
+            {"inlineData": {"mimeType": "text/plain", "data": data}}]}]}),
+        ("bedrock-converse", lambda data: {"messages": [{"role": "user", "content": [
+            {"document": {"format": "txt", "name": "n", "source": {"bytes": data}}}]}]}),
+    ],
+)  # fmt: skip
+def test_inline_text_documents_with_a_bad_byte_are_still_scanned(
+    family: str, wrap: Callable[[str], object]
+) -> None:
+    key = fake_aws_key_id()
+    data = base64.b64encode(b"deploy key " + key.encode() + b" caf\xff").decode()
+    extraction = extract_body(json.dumps(wrap(data)).encode(), family, "application/json")
+    assert any(key in segment.text for segment in extraction.segments)
 
 
 # --- depth ----------------------------------------------------------------------------------
