@@ -123,9 +123,7 @@ def restore_string(text: str, restoration: Restoration, escape: bool, counts: Co
     return replaced
 
 
-def restore_tree(
-    node: Any, restoration: Restoration, counts: Counts, escape: bool = False
-) -> Any:
+def restore_tree(node: Any, restoration: Restoration, counts: Counts, escape: bool = False) -> Any:
     """A JSON value with every string restored; JSON-text keys (``arguments``) escape."""
     if isinstance(node, str):
         return restore_string(node, restoration, escape, counts)

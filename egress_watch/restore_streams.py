@@ -42,7 +42,7 @@ class _Delta:
 
 def _get(document: Any, path: Path) -> Any:
     for step in path:
-        document = document[step]  # type: ignore[index]
+        document = document[step]
     return document
 
 
@@ -55,13 +55,15 @@ def _anthropic(doc: dict[str, Any]) -> list[_Delta]:
     if not isinstance(delta, dict):
         return []
     found = []
+    delta_type = delta.get("type")
     for name, escape in (("text", False), ("partial_json", True), ("thinking", False)):
         if isinstance(delta.get(name), str):
-            kind = delta.get("type")
-            found.append(_Delta(("a", index, name), ("delta", name), escape,
-                                lambda left, kind=kind, name=name: {
-                                    "type": "content_block_delta", "index": index,
-                                    "delta": {"type": kind, name: left}}))  # fmt: skip
+
+            def synth(left: str, kind: Any = delta_type, name: str = name) -> dict[str, Any]:
+                return {"type": "content_block_delta", "index": index,
+                        "delta": {"type": kind, name: left}}  # fmt: skip
+
+            found.append(_Delta(("a", index, name), ("delta", name), escape, synth))
     return found
 
 
@@ -71,8 +73,11 @@ def _responses(doc: dict[str, Any], kind: str) -> list[_Delta]:
     item = doc.get("item_id", doc.get("output_index"))
     key = ("r", kind, item, doc.get("content_index"), doc.get("summary_index"))
     template = {k: v for k, v in doc.items() if k != "delta"}
-    return [_Delta(key, ("delta",), "arguments" in kind,
-                   lambda left: {**copy.deepcopy(template), "delta": left})]  # fmt: skip
+
+    def synth(left: str) -> dict[str, Any]:
+        return {**copy.deepcopy(template), "delta": left}
+
+    return [_Delta(key, ("delta",), "arguments" in kind, synth)]
 
 
 def _chat(doc: dict[str, Any]) -> list[_Delta]:
@@ -88,9 +93,11 @@ def _chat(doc: dict[str, Any]) -> list[_Delta]:
                 {"index": index, "delta": _fill(delta, left), "finish_reason": None}]}  # fmt: skip
 
         if isinstance(choice.get("text"), str):  # legacy completions
-            found.append(_Delta(("c", index, "text"), ("choices", ci, "text"), False,
-                                lambda left, index=index: {**head, "choices": [
-                                    {"index": index, "text": left, "finish_reason": None}]}))  # fmt: skip
+
+            def legacy(left: str, index: Any = index) -> dict[str, Any]:
+                return {**head, "choices": [{"index": index, "text": left, "finish_reason": None}]}
+
+            found.append(_Delta(("c", index, "text"), ("choices", ci, "text"), False, legacy))
         delta = choice.get("delta")
         if not isinstance(delta, dict):
             continue

@@ -9,19 +9,23 @@ from __future__ import annotations
 import copy
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from egress_watch.model import Finding, JsonPath, Segment
 from egress_watch.redact import short_fingerprint
 
 
-def placeholder(finding: Finding) -> str:
+def placeholder(finding: Finding, value: str = "") -> str:
     """What replaces a value: names the rule and a short fingerprint, never the value."""
     return f"[REDACTED:{finding.rule}:{short_fingerprint(finding.fingerprint)}]"
 
 
-def redact_text(text: str, findings: Sequence[Finding]) -> str:
+Namer = Callable[[Finding, str], str]
+"""Names the placeholder of a finding, given the value it replaces."""
+
+
+def redact_text(text: str, findings: Sequence[Finding], name: Namer = placeholder) -> str:
     """Replace every finding's span in ``text``; overlapping spans collapse into the first."""
     pieces: list[str] = []
     cursor = 0
@@ -29,7 +33,7 @@ def redact_text(text: str, findings: Sequence[Finding]) -> str:
         if finding.end <= cursor:
             continue  # inside a span already replaced
         pieces.append(text[cursor : max(cursor, finding.start)])
-        pieces.append(placeholder(finding))
+        pieces.append(name(finding, text[finding.start : finding.end]))
         cursor = finding.end
     pieces.append(text[cursor:])
     return "".join(pieces)
@@ -45,7 +49,12 @@ def _set_path(document: Any, path: JsonPath, value: str) -> Any:
     return document
 
 
-def redact_document(document: Any, segments: Sequence[Segment], findings: Sequence[Finding]) -> Any:
+def redact_document(
+    document: Any,
+    segments: Sequence[Segment],
+    findings: Sequence[Finding],
+    name: Namer = placeholder,
+) -> Any:
     """A copy of ``document`` with every finding replaced in its segment's string.
 
     A segment's origin is the JSON path of its string; the empty path is the whole document.
@@ -57,17 +66,21 @@ def redact_document(document: Any, segments: Sequence[Segment], findings: Sequen
     for index, segment_findings in by_segment.items():
         segment = segments[index]
         rewritten = _set_path(
-            rewritten, segment.origin, redact_text(segment.text, segment_findings)
+            rewritten, segment.origin, redact_text(segment.text, segment_findings, name)
         )
     return rewritten
 
 
 def redacted_body(
-    document: Any, segments: Sequence[Segment], findings: Sequence[Finding], is_json: bool
+    document: Any,
+    segments: Sequence[Segment],
+    findings: Sequence[Finding],
+    is_json: bool,
+    name: Namer = placeholder,
 ) -> bytes:
     """The new request body: JSON re-serialized compactly, or the redacted plain text."""
     if not is_json:
         text = segments[0].text if segments else ""
-        return redact_text(text, [f for f in findings if f.segment_index == 0]).encode()
-    rewritten = redact_document(document, segments, findings)
+        return redact_text(text, [f for f in findings if f.segment_index == 0], name).encode()
+    rewritten = redact_document(document, segments, findings, name)
     return json.dumps(rewritten, ensure_ascii=False, separators=(",", ":")).encode()

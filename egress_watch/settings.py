@@ -76,9 +76,16 @@ baselines = []
 critical = "alert"
 high = "alert"
 # secret = "redact"
+# Redacted values come back in the answers the tool receives (the provider never sees them;
+# the originals stay in the daemon's memory only, for the conversation).
+restore = true
+# "bracketed": [REDACTED:<rule>:<short fingerprint>]; "stand-in": a value of the same shape
+# (an AKIA... that is not the key) that egress-watch recognises as its own.
+redact_style = "bracketed"
 # One service's entries (ids from `egress-watch services`) win over the ones above:
 # [policy.services.cursor]
 # secret = "block"
+# restore = false
 
 # Extra AI services (a company LLM gateway, a self-hosted OpenAI-compatible server), or a
 # built-in one replaced by id. `egress-watch services` lists the catalog in force.

@@ -8,6 +8,7 @@ encoded events at a moving byte position, so one response covers every split.
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -172,4 +173,4 @@ def split_args(placeholder: str, path: str = "config/.env") -> list[str]:
         cuts.append(start + cut)
         start += len(placeholder)
     bounds = [0, *cuts, len(encoded)]
-    return [encoded[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+    return [encoded[a:b] for a, b in itertools.pairwise(bounds) if b > a]

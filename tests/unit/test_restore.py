@@ -57,7 +57,8 @@ def test_byte_split_at_every_position_of_a_small_stream() -> None:
     body = b"".join(events)
     for cut in range(len(body) + 1):
         restorer = SseRestorer(Restoration(table()))
-        out = b"".join(b"".join(restorer(p)) for p in (body[:cut], body[cut:], b"") if p or p == b"")
+        pieces = [p for p in (body[:cut], body[cut:]) if p]
+        out = b"".join(b"".join(restorer(p)) for p in [*pieces, b""])
         assert assemble("anthropic", out)[0] == "a " + fake_aws_key_id()
 
 
@@ -98,8 +99,20 @@ def test_done_events_and_whole_items_are_restored_whole() -> None:
 
 
 def test_json_bodies_restore_text_and_escape_arguments() -> None:
-    body = json.dumps({"choices": [{"message": {"content": f"use {SECRET_PLACEHOLDER}",
-        "tool_calls": [{"function": {"arguments": json.dumps({"v": SECRET_PLACEHOLDER})}}]}}]})
+    body = json.dumps(
+        {
+            "choices": [
+                {
+                    "message": {
+                        "content": f"use {SECRET_PLACEHOLDER}",
+                        "tool_calls": [
+                            {"function": {"arguments": json.dumps({"v": SECRET_PLACEHOLDER})}}
+                        ],
+                    }
+                }
+            ]
+        }
+    )
     counts = Counts()
     out = restore_body(body.encode(), "application/json", Restoration(table()), counts)
     assert out is not None

@@ -1,0 +1,250 @@
+"""Redact and restore through the real proxy: the provider gets placeholders, the client values.
+
+A fake model finds the placeholder in the request it received and echoes it back in its
+family's stream shape, split across deltas at every position and cut into TCP chunks at a
+moving byte, in text and inside tool-call arguments. One proxy process serves every family.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from wsproto.events import CloseConnection, Request, TextMessage
+
+from egress_watch.paths import HomePaths
+from tests.conftest import fake_aws_key_id, fake_aws_secret
+from tests.integration.conftest import RunningProxy, start_proxy
+from tests.support.llm_streams import (
+    FAMILIES,
+    assemble,
+    assemble_event_docs,
+    chunked,
+    responses_events,
+    split_args,
+    split_deltas,
+    sse_events,
+)
+from tests.support.servers import (
+    DEFAULT_UPSTREAM_HOSTS,
+    ConnectProxy,
+    RecordedRequest,
+    TestCA,
+    UpstreamResponse,
+    UpstreamServer,
+)
+from tests.support.wsserver import WebSocketClient, WebSocketUpstream
+
+pytestmark = pytest.mark.slow
+
+PLACEHOLDER = re.compile(r"\[REDACTED:[a-z0-9-]+:[0-9a-f]+\]")
+GEMINI_HOST = "generativelanguage.googleapis.com"
+REQUESTS = {
+    "anthropic": ("api.anthropic.com", "/v1/messages", "messages"),
+    "openai-chat": ("api.openai.com", "/v1/chat/completions", "messages"),
+    "openai-responses": ("api.openai.com", "/v1/responses", "input"),
+    "gemini": (GEMINI_HOST, "/v1beta/models/g:streamGenerateContent?alt=sse", "contents"),
+}
+
+
+def echo_model(request: RecordedRequest) -> UpstreamResponse:
+    """Answer with every placeholder the request carried, in the family's stream shape."""
+    body = request.body.decode()
+    found = PLACEHOLDER.findall(body)
+    family = next(f for f, (_, path, _) in REQUESTS.items() if request.path == path)
+    if not found:
+        return UpstreamResponse.json({"error": "no placeholder"}, status=400)
+    if '"stream": false' in body or '"stream":false' in body:
+        text = f"Set {found[0]} in config/.env"
+        return UpstreamResponse.json({"type": "message", "role": "assistant",
+                                      "content": [{"type": "text", "text": text}]})  # fmt: skip
+    events = sse_events(family, split_deltas(found[-1]), split_args(found[-1]))
+    headers = {"Content-Type": "text/event-stream"}
+    return UpstreamResponse(200, headers=headers, chunks=chunked(events))
+
+
+def message(family: str, text: str) -> dict[str, Any]:
+    if family == "gemini":
+        return {"role": "user", "parts": [{"text": text}]}
+    return {"role": "user", "content": text}
+
+
+def ask(proxy: RunningProxy, family: str, history: list[dict[str, Any]], stream: bool = True
+        ) -> httpx.Response:  # fmt: skip
+    host, path, key = REQUESTS[family]
+    payload: dict[str, Any] = {"model": "m", key: history, "stream": stream}
+    with httpx.Client(proxy=proxy.url, verify=proxy.client_ssl_context(), timeout=30) as client:
+        return client.post(f"https://{host}{path}", json=payload)
+
+
+@pytest.fixture
+def model(test_ca: TestCA) -> Iterator[tuple[UpstreamServer, ConnectProxy]]:
+    hosts = (*DEFAULT_UPSTREAM_HOSTS, GEMINI_HOST)
+    with (
+        UpstreamServer(test_ca, hosts, respond=echo_model) as server,
+        ConnectProxy(("127.0.0.1", server.port)) as tunnel,
+    ):
+        yield server, tunnel
+
+
+def wait_for(condition: Any, what: str, timeout: float = 10) -> Any:
+    """Poll a condition that another process makes true (the history, the status file)."""
+    pause = threading.Event()
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        assert time.monotonic() < deadline, what
+        pause.wait(0.05)
+    return result
+
+
+def stored_events(proxy: RunningProxy) -> list[dict[str, Any]]:
+    with sqlite3.connect(f"file:{proxy.paths.database}?mode=ro", uri=True) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute("SELECT * FROM events ORDER BY id")]
+
+
+def test_every_family_gets_its_values_back_and_the_provider_never_does(
+    tmp_path: Path, test_ca: TestCA, ew_home: HomePaths, model: tuple[UpstreamServer, ConnectProxy]
+) -> None:
+    server, tunnel = model
+    key = fake_aws_key_id()
+    with start_proxy(tmp_path, test_ca, ew_home, "--mode", "redact", upstream=tunnel) as proxy:
+        for family in FAMILIES:
+            response = ask(proxy, family, [message(family, f"deploy with {key} please")])
+            assert response.status_code == 200, response.text
+            sent = server.requests[-1]
+            assert key not in sent.body.decode()
+            (placeholder,) = set(PLACEHOLDER.findall(sent.body.decode()))
+            text, args = assemble(family, response.content)
+            expected = "".join(split_deltas(placeholder)).replace(placeholder, key)
+            assert text == expected, family
+            assert args == {"path": "config/.env", "content": expected}, family
+            assert placeholder not in response.text
+        status = wait_for(lambda: json.loads(proxy.cli("status", "--json").stdout).get(
+            "restore_held"), "status never showed the held values")  # fmt: skip
+        assert status >= 1
+        events = wait_for(
+            lambda: [e for e in stored_events(proxy) if e["restored_count"]],
+            "the restore counts were never recorded",
+        )
+        assert len(events) == len(FAMILIES)
+        assert all(e["action"] == "redact" and e["conversation_key"] for e in events)
+        assert all(e["unrestored_count"] == 0 for e in events)
+        proxy.process.terminate()
+        proxy.process.wait(timeout=20)
+    for path in (proxy.paths.database, proxy.log_path, *proxy.paths.home.rglob("*")):
+        if path.is_file():
+            assert key.encode() not in path.read_bytes(), path
+
+
+def test_placeholders_are_stable_within_a_conversation_and_distinct_per_value(
+    tmp_path: Path, test_ca: TestCA, ew_home: HomePaths, model: tuple[UpstreamServer, ConnectProxy]
+) -> None:
+    server, tunnel = model
+    key, secret = fake_aws_key_id(), fake_aws_secret()
+    first = message("anthropic", f"deploy with {key}")
+    with start_proxy(tmp_path, test_ca, ew_home, "--mode", "redact", upstream=tunnel) as proxy:
+        answer = ask(proxy, "anthropic", [first], stream=False)
+        assert answer.json()["content"][0]["text"] == f"Set {key} in config/.env"
+        (turn1,) = PLACEHOLDER.findall(server.requests[-1].body.decode())
+        history = [first, {"role": "assistant", "content": answer.json()["content"][0]["text"]},
+                   message("anthropic", f"and aws_secret_access_key = {secret}")]  # fmt: skip
+        assert ask(proxy, "anthropic", history).status_code == 200
+        turn2 = PLACEHOLDER.findall(server.requests[-1].body.decode())
+        assert turn2[:2] == [turn1, turn1]  # the key, in the user's and the model's message
+        assert len(set(turn2)) == 2  # the secret got a placeholder of its own
+        assert key not in server.requests[-1].body.decode()
+        assert secret not in server.requests[-1].body.decode()
+        other = ask(proxy, "anthropic", [message("anthropic", f"new chat, {key}")], stream=False)
+        assert other.status_code == 200
+        events = wait_for(lambda: [e for e in stored_events(proxy) if e["restored_count"]],
+                          "no restore recorded")  # fmt: skip
+        keys = [e["conversation_key"] for e in stored_events(proxy)]
+        assert keys[0] == keys[1] != keys[2]
+        assert events[0]["restored_count"] == 1
+
+
+def test_a_placeholder_the_daemon_does_not_hold_comes_back_unrestored_and_is_counted(
+    tmp_path: Path, test_ca: TestCA, ew_home: HomePaths, model: tuple[UpstreamServer, ConnectProxy]
+) -> None:
+    """As after a restart: the history quotes a placeholder whose value was never held here."""
+    _server, tunnel = model
+    stale = "[REDACTED:aws-access-key:" + "0a1b" + "]"
+    with start_proxy(tmp_path, test_ca, ew_home, "--mode", "redact", upstream=tunnel) as proxy:
+        response = ask(proxy, "openai-chat", [message("openai-chat", f"use {stale} again")])
+        assert response.status_code == 200
+        assert stale in assemble("openai-chat", response.content)[0]
+        (event,) = wait_for(lambda: [e for e in stored_events(proxy) if e["unrestored_count"]],
+                            "the unrestored placeholders were never counted")  # fmt: skip
+        assert event["unrestored_count"] == 2 * (len(stale) + 1)
+        assert event["restored_count"] == 0
+
+
+class EchoingSocket(WebSocketUpstream):
+    """A Responses / Realtime WebSocket model: answers each message with a streamed turn."""
+
+    def _speak(self, sock: Any) -> None:
+        from wsproto import ConnectionType, WSConnection
+        from wsproto.events import AcceptConnection
+
+        ws = WSConnection(ConnectionType.SERVER)
+        while not self.stopping:
+            data = sock.recv(65536)
+            if not data:
+                return
+            ws.receive_data(data)
+            for event in ws.events():
+                if isinstance(event, Request):
+                    sock.sendall(ws.send(AcceptConnection()))
+                elif isinstance(event, TextMessage):
+                    with self._received:
+                        self.messages.append(event.data)
+                        self._received.notify_all()
+                    found = PLACEHOLDER.findall(event.data) or ["none"]
+                    for doc in responses_events(split_deltas(found[0]), split_args(found[0])):
+                        sock.sendall(ws.send(TextMessage(json.dumps(doc))))
+                elif isinstance(event, CloseConnection):
+                    sock.sendall(ws.send(event.response()))
+                    return
+
+
+def test_websocket_answers_are_restored_message_by_message(
+    tmp_path: Path, test_ca: TestCA, ew_home: HomePaths
+) -> None:
+    key = fake_aws_key_id()
+    with (
+        EchoingSocket(test_ca) as upstream,
+        ConnectProxy(("127.0.0.1", upstream.port)) as tunnel,
+        start_proxy(tmp_path, test_ca, ew_home, "--mode", "redact", upstream=tunnel) as proxy,
+    ):
+        ws = WebSocketClient(proxy.port, proxy.client_ssl_context(), "api.openai.com",
+                             "/v1/realtime?model=gpt-realtime")  # fmt: skip
+        try:
+            ws.send(json.dumps({"type": "conversation.item.create", "item": {
+                "type": "message", "role": "user",
+                "content": [{"type": "input_text", "text": f"deploy with {key}"}]}}))  # fmt: skip
+            docs = []
+            while not docs or docs[-1]["type"] != "response.completed":
+                docs.append(json.loads(ws.receive()))
+        finally:
+            ws.close()
+        (sent,) = upstream.wait_for_messages(1)
+        events = wait_for(lambda: [e for e in stored_events(proxy) if e["restored_count"]],
+                          "no restore recorded for the WebSocket")  # fmt: skip
+    assert key not in sent
+    (placeholder,) = set(PLACEHOLDER.findall(sent))
+    text, args = assemble_event_docs("openai-responses", docs)
+    expected = "".join(split_deltas(placeholder)).replace(placeholder, key)
+    assert text == expected
+    assert args == {"path": "config/.env", "content": expected}
+    done = next(d for d in docs if d["type"] == "response.output_item.done")
+    assert json.loads(done["item"]["arguments"]) == args
+    assert events[0]["method"] == "WS"
