@@ -94,8 +94,10 @@ class FakeClaude:
         else:
             docs = _message([_text_block(0, "Done.")], "end_turn")
         if not payload.get("stream"):
-            return UpstreamResponse.json({**docs[0]["message"], "stop_reason": "end_turn",
-                                          "content": [{"type": "text", "text": "Done."}]})  # fmt: skip
+            done = [{"type": "text", "text": "Done."}]
+            return UpstreamResponse.json(
+                {**docs[0]["message"], "stop_reason": "end_turn", "content": done}
+            )
         return UpstreamResponse(200, headers={"Content-Type": "text/event-stream"},
                                 chunks=_sse(docs))  # fmt: skip
 
