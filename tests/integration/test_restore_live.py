@@ -46,6 +46,7 @@ from tests.support.wsserver import WebSocketClient, WebSocketUpstream
 pytestmark = pytest.mark.slow
 
 PLACEHOLDER = re.compile(r"\[REDACTED:[a-z0-9-]+:[0-9a-f]+\]")
+STAND_IN = re.compile(r"AKIA[A-Z0-9]{16}")
 GEMINI_HOST = "generativelanguage.googleapis.com"
 REQUESTS = {
     "anthropic": ("api.anthropic.com", "/v1/messages", "messages"),
@@ -58,7 +59,7 @@ REQUESTS = {
 def echo_model(request: RecordedRequest) -> UpstreamResponse:
     """Answer with every placeholder the request carried, in the family's stream shape."""
     body = request.body.decode()
-    found = PLACEHOLDER.findall(body)
+    found = PLACEHOLDER.findall(body) or STAND_IN.findall(body)
     family = next(f for f, (_, path, _) in REQUESTS.items() if request.path == path)
     if not found:
         return UpstreamResponse.json({"error": "no placeholder"}, status=400)
@@ -248,3 +249,33 @@ def test_websocket_answers_are_restored_message_by_message(
     done = next(d for d in docs if d["type"] == "response.output_item.done")
     assert json.loads(done["item"]["arguments"]) == args
     assert events[0]["method"] == "WS"
+
+
+def test_stand_ins_go_out_come_back_restored_and_a_service_can_turn_restore_off(
+    tmp_path: Path, test_ca: TestCA, ew_home: HomePaths, model: tuple[UpstreamServer, ConnectProxy]
+) -> None:
+    server, tunnel = model
+    ew_home.home.mkdir(parents=True, exist_ok=True)
+    ew_home.config.write_text(
+        '[policy]\nredact_style = "stand-in"\n[policy.services.openai]\nrestore = false\n'
+    )
+    key = fake_aws_key_id()
+    with start_proxy(tmp_path, test_ca, ew_home, "--mode", "redact", upstream=tunnel) as proxy:
+        restored = ask(proxy, "anthropic", [message("anthropic", f"deploy with {key}")])
+        (stand_in,) = set(STAND_IN.findall(server.requests[-1].body.decode()))
+        assert stand_in != key
+        assert key in assemble("anthropic", restored.content)[0]
+        kept = ask(proxy, "openai-chat", [message("openai-chat", f"deploy with {key}")])
+        (stand_in_2,) = set(STAND_IN.findall(server.requests[-1].body.decode()))
+        text = assemble("openai-chat", kept.content)[0]
+        assert stand_in_2 in text  # restore is off for this service: the answer is as sent
+        assert key not in text
+        # The stand-in quoted back (as after a restart) is ours: not reported, not redacted.
+        again = ask(proxy, "anthropic", [message("anthropic", f"is {stand_in} right?")])
+        assert again.status_code == 200
+        assert stand_in in server.requests[-1].body.decode()
+        rows = wait_for(lambda: (r := stored_events(proxy)) and len(r) == 3 and r,
+                        "three events")  # fmt: skip
+    assert [r["action"] for r in rows] == ["redact", "redact", "pass"]
+    assert rows[2]["finding_count"] == 0
+    assert all(key not in json.dumps(r) for r in rows)
