@@ -51,6 +51,12 @@ class Restoration:
         self._pattern = re.compile("|".join(map(re.escape, needles))) if needles else None
         self._prefixes = frozenset(k[:i] for k in self.table for i in range(1, len(k)))
         self._longest = max(map(len, self.table), default=0)
+        firsts = sorted({k[0] for k in self.table}) or ["["]
+        self._starts = re.compile("|".join(map(re.escape, firsts)))
+        # Every bracketed placeholder starts with "[", known or not (those are counted).
+        self._first_bytes = re.compile(
+            b"|".join(re.escape(c.encode()) for c in sorted({*firsts, "["}))
+        )
 
     def __bool__(self) -> bool:
         return bool(self.table)
@@ -72,10 +78,15 @@ class Restoration:
 
     def held_back(self, text: str) -> int:
         """Length of the longest end of ``text`` that could still become a placeholder."""
-        for size in range(min(len(text), self._longest - 1), 0, -1):
-            if text[-size:] in self._prefixes:
-                return size
+        window = text[-(self._longest - 1) :] if self._longest > 1 else ""
+        for start in self._starts.finditer(window):  # earliest first: the longest candidate
+            if window[start.start() :] in self._prefixes:
+                return len(window) - start.start()
         return 0
+
+    def may_touch(self, raw: bytes) -> bool:
+        """Whether ``raw`` could hold (part of) a placeholder: cheap, before any parsing."""
+        return self._first_bytes.search(raw) is not None
 
 
 def count_unknown(text: str, restoration: Restoration) -> int:
@@ -106,6 +117,11 @@ class TextRestorer:
         left, self.pending = self.pending, ""
         self._note(left, restoration)
         return left
+
+    @property
+    def recent_bracket(self) -> bool:
+        """An unknown placeholder may be continuing: its start is in the recent text."""
+        return "[" in self._recent
 
     def _note(self, emitted: str, restoration: Restoration) -> None:
         if "[" not in emitted and "[" not in self._recent:

@@ -202,6 +202,13 @@ class EventRestorer:
         self.counts = Counts()
         self._slots: dict[SlotKey, tuple[TextRestorer, _Delta]] = {}
 
+    def quiet(self) -> bool:
+        """Nothing held and no placeholder start seen lately: an event without one can pass."""
+        return all(
+            not restorer.pending and not restorer.recent_bracket
+            for restorer, _ in self._slots.values()
+        )
+
     def event(self, doc: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
         """The events to send for ``doc``, in order, and whether anything changed."""
         restoration = self.restoration
@@ -294,6 +301,8 @@ class SseRestorer:
         return [chunk for chunk in out if chunk]
 
     def _event(self, raw: bytes) -> list[bytes]:
+        if not self.events.restoration.may_touch(raw) and self.events.quiet():
+            return [raw]  # the common case: no placeholder can start or continue here
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
