@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from mitmproxy import ctx, http
 from mitmproxy.websocket import WebSocketMessage
 
-from egress_watch.conversation import conversation_key
+from egress_watch.conversation import conversation_key, response_anchor
 from egress_watch.model import RestoreOutcome
 from egress_watch.naming import Naming
 from egress_watch.restore import Counts, Restoration, dumps, restore_body
@@ -42,6 +42,7 @@ class _Plan:
 
     conversation: str
     event_id: int
+    service: str
     buffered: bool = False
 
 
@@ -66,14 +67,16 @@ class Answers:
     def held(self) -> int:
         return self.naming.vault.held
 
-    def plan(self, flow: http.HTTPFlow, conversation: str | None, event_id: int) -> None:
+    def plan(
+        self, flow: http.HTTPFlow, service: str, conversation: str | None, event_id: int
+    ) -> None:
         """After the request is inspected: restore its answer if the conversation needs it."""
         if conversation is None:
             return
         held = self.naming.vault.originals(conversation)
         if not held and MARKER not in (flow.request.raw_content or b""):
             return
-        flow.metadata[PLAN_KEY] = _Plan(conversation, event_id)
+        flow.metadata[PLAN_KEY] = _Plan(conversation, event_id, service)
         # A compressed stream could not be restored on the fly: ask for an uncompressed one.
         flow.request.headers["accept-encoding"] = "identity"
 
@@ -87,7 +90,11 @@ class Answers:
         encoding = response.headers.get("content-encoding", "identity").lower()
         restoration = Restoration(self.naming.vault.originals(plan.conversation))
         if kind == "text/event-stream" and encoding in {"", "identity"}:
-            response.stream = SseRestorer(restoration, lambda c: self._record(plan.event_id, c))
+            response.stream = SseRestorer(
+                restoration,
+                lambda counts: self._record(plan.event_id, counts),
+                lambda response_id: self._continues(plan, response_id),
+            )
             return True
         if kind.endswith("json") or kind.startswith("text/"):
             plan.buffered = True  # whole bodies: restored in the response hook
@@ -107,6 +114,18 @@ class Answers:
         if restored is not None:
             flow.response.content = restored  # re-encodes, fixes the length
         self._record(plan.event_id, counts)
+        if b'"object"' in body and b'"response"' in body:  # a Responses answer: note its id
+            try:
+                answer = json.loads(body)
+            except ValueError:
+                return
+            if isinstance(answer, dict) and isinstance(answer.get("id"), str):
+                self._continues(plan, answer["id"])
+
+    def _continues(self, plan: _Plan, response_id: str) -> None:
+        """A later request with ``previous_response_id`` is the same conversation."""
+        other = conversation_key(self.naming.key, plan.service, response_anchor(response_id))
+        self.naming.vault.alias(other, plan.conversation)
 
     def client_message(self, flow: http.HTTPFlow, service: str, event_id: int) -> str:
         """A client message was recorded: later server messages restore into its event."""

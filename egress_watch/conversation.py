@@ -40,6 +40,9 @@ def conversation_anchor(document: Any) -> str | None:
     named = _named_session(document)
     if named is not None:
         return named
+    previous = document.get("previous_response_id")
+    if isinstance(previous, str) and previous:
+        return response_anchor(previous)  # the vault knows which conversation it continues
     history = next((document[k] for k in _HISTORIES if k in document), None)
     if isinstance(history, list) and history:
         first = history[0]
@@ -49,6 +52,11 @@ def conversation_anchor(document: Any) -> str | None:
         return None
     opening = {k: document[k] for k in _OPENING if k in document}
     return "opening:" + json.dumps([opening, first], sort_keys=True, ensure_ascii=False)
+
+
+def response_anchor(response_id: str) -> str:
+    """The anchor of a Responses answer, continued by ``previous_response_id``."""
+    return "response:" + response_id
 
 
 def conversation_key(key: bytes, service: str, anchor: str) -> str:

@@ -157,7 +157,8 @@ class Inspector:
     def _conversation(self, route: Route, anchor: str | None) -> str | None:
         if self.naming is None or anchor is None:
             return None
-        return conversation_key(self.naming.key, route.service_id, anchor)
+        key = conversation_key(self.naming.key, route.service_id, anchor)
+        return self.naming.vault.resolve(key)  # a continued Responses conversation
 
     def _not_ours(self, findings: list[Finding], extraction: Extraction) -> list[Finding]:
         """Drop our own stand-ins (a restored answer quoted back after a restart, say)."""

@@ -382,7 +382,7 @@ class EgressWatch:
             and self.answers is not None
             and self.settings.policy.restores(inspection.route.service_id)
         ):
-            self.answers.plan(flow, inspection.conversation, event_id)
+            self.answers.plan(flow, inspection.route.service_id, inspection.conversation, event_id)
         elif decision.action is Action.BLOCK:
             self.stats.blocked += 1
             flow.response = _response(

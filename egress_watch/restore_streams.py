@@ -197,10 +197,13 @@ def ended_by(doc: dict[str, Any], open_keys: Iterable[SlotKey]) -> list[SlotKey]
 class EventRestorer:
     """Restores a sequence of JSON events (one response's SSE, or a WebSocket's messages)."""
 
-    def __init__(self, restoration: Restoration) -> None:
+    def __init__(
+        self, restoration: Restoration, on_response_id: Callable[[str], None] | None = None
+    ) -> None:
         self.restoration = restoration
         self.counts = Counts()
         self._slots: dict[SlotKey, tuple[TextRestorer, _Delta]] = {}
+        self._on_response_id = on_response_id
 
     def quiet(self) -> bool:
         """Nothing held and no placeholder start seen lately: an event without one can pass."""
@@ -212,6 +215,10 @@ class EventRestorer:
     def event(self, doc: dict[str, Any]) -> tuple[list[dict[str, Any]], bool]:
         """The events to send for ``doc``, in order, and whether anything changed."""
         restoration = self.restoration
+        if self._on_response_id is not None and doc.get("type") == "response.created":
+            created = doc.get("response")
+            if isinstance(created, dict) and isinstance(created.get("id"), str):
+                self._on_response_id(created["id"])
         deltas = deltas_of(doc)
         fed: dict[SlotKey, _Delta] = {}
         changed = False
@@ -265,9 +272,12 @@ class SseRestorer:
     """
 
     def __init__(
-        self, restoration: Restoration, on_done: Callable[[Counts], None] | None = None
+        self,
+        restoration: Restoration,
+        on_done: Callable[[Counts], None] | None = None,
+        on_response_id: Callable[[str], None] | None = None,
     ) -> None:
-        self.events = EventRestorer(restoration)
+        self.events = EventRestorer(restoration, on_response_id)
         self._buffer = b""
         self._on_done = on_done
         self._scanned = 0
@@ -301,7 +311,11 @@ class SseRestorer:
         return [chunk for chunk in out if chunk]
 
     def _event(self, raw: bytes) -> list[bytes]:
-        if not self.events.restoration.may_touch(raw) and self.events.quiet():
+        if (
+            not self.events.restoration.may_touch(raw)
+            and self.events.quiet()
+            and b"response.created" not in raw
+        ):
             return [raw]  # the common case: no placeholder can start or continue here
         try:
             text = raw.decode("utf-8")

@@ -73,6 +73,9 @@ class Vault:
         self._conversations: OrderedDict[str, _Conversation] = OrderedDict()
         self._values = 0
         self._bytes = 0
+        self._aliases: OrderedDict[str, str] = OrderedDict()
+        """Another key of a conversation (a Responses ``previous_response_id``) -> its key."""
+        self.max_aliases = max_values
 
     def placeholder(
         self,
@@ -89,6 +92,7 @@ class Vault:
         """
         with self._lock:
             self._expire()
+            conversation = self._aliases.get(conversation, conversation)
             held = self._conversations.get(conversation)
             if held is None:
                 held = self._conversations[conversation] = _Conversation()
@@ -124,12 +128,25 @@ class Vault:
         """A copy of the conversation's placeholder -> original table (empty when unknown)."""
         with self._lock:
             self._expire()
-            held = self._conversations.get(conversation)
+            held = self._conversations.get(self._aliases.get(conversation, conversation))
             if held is None:
                 return {}
             held.last_used = self._clock()
             self._conversations.move_to_end(conversation)
             return dict(held.originals)
+
+    def resolve(self, conversation: str) -> str:
+        """The conversation ``conversation`` continues (itself unless it is an alias)."""
+        with self._lock:
+            return self._aliases.get(conversation, conversation)
+
+    def alias(self, other: str, conversation: str) -> None:
+        """Let ``other`` name ``conversation`` too (bounded: the oldest aliases go first)."""
+        with self._lock:
+            self._aliases[other] = self._aliases.get(conversation, conversation)
+            self._aliases.move_to_end(other)
+            while len(self._aliases) > self.max_aliases:
+                self._aliases.popitem(last=False)
 
     @property
     def held(self) -> int:
@@ -141,6 +158,7 @@ class Vault:
     def clear(self) -> None:
         with self._lock:
             self._conversations.clear()
+            self._aliases.clear()
             self._values = self._bytes = 0
 
     def _drop(self, conversation: str) -> None:

@@ -279,3 +279,36 @@ def test_stand_ins_go_out_come_back_restored_and_a_service_can_turn_restore_off(
     assert [r["action"] for r in rows] == ["redact", "redact", "pass"]
     assert rows[2]["finding_count"] == 0
     assert all(key not in json.dumps(r) for r in rows)
+
+
+def test_a_responses_conversation_continued_by_previous_response_id_is_restored(
+    tmp_path: Path, test_ca: TestCA, ew_home: HomePaths
+) -> None:
+    """Only the new input is on the wire; the placeholder from turn 1 still comes back real."""
+    seen: list[str] = []
+
+    def model(request: RecordedRequest) -> UpstreamResponse:
+        seen.extend(PLACEHOLDER.findall(request.body.decode()))
+        turn = len([r for r in server.requests if r.path == "/v1/responses"])
+        docs = responses_events(split_deltas(seen[0])[:2], ['{"a": 1}'])
+        docs[0]["response"]["id"] = docs[-1]["response"]["id"] = f"resp_{turn}"
+        events = [f"event: {d['type']}\ndata: {json.dumps(d)}\n\n".encode() for d in docs]
+        return UpstreamResponse(200, headers={"Content-Type": "text/event-stream"}, chunks=events)
+
+    key = fake_aws_key_id()
+    with (
+        UpstreamServer(test_ca, respond=model) as server,
+        ConnectProxy(("127.0.0.1", server.port)) as tunnel,
+        start_proxy(tmp_path, test_ca, ew_home, "--mode", "redact", upstream=tunnel) as proxy,
+        httpx.Client(proxy=proxy.url, verify=proxy.client_ssl_context(), timeout=30) as client,
+    ):
+        url = "https://api.openai.com/v1/responses"
+        first = client.post(url, json={"model": "m", "stream": True, "input": f"key {key}"})
+        second = client.post(url, json={"model": "m", "stream": True, "input": "again",
+                                         "previous_response_id": "resp_1"})  # fmt: skip
+        third = client.post(url, json={"model": "m", "stream": True, "input": "and again",
+                                        "previous_response_id": "resp_2"})  # fmt: skip
+        rows = wait_for(lambda: (r := stored_events(proxy)) and len(r) == 3 and r, "3 events")
+    for answer in (first, second, third):
+        assert assemble("openai-responses", answer.content)[0] == f"key={key};"
+    assert len({r["conversation_key"] for r in rows}) == 1
