@@ -26,6 +26,7 @@ from egress_watch.model import (
 )
 from egress_watch.naming import Naming
 from egress_watch.policy import PolicyTable, decide, enforceable
+from egress_watch.restore_policy import RestorePolicy
 from egress_watch.rewrite import Namer, placeholder, redacted_body
 from egress_watch.services import Catalog
 from egress_watch.standin import is_stand_in
@@ -57,6 +58,8 @@ class Policy:
     table: PolicyTable = dataclasses.field(default_factory=PolicyTable)
     monitor_only: bool = False
     """Cap every finding at alert: the user asked for ``--mode monitor`` explicitly."""
+    restore: RestorePolicy = dataclasses.field(default_factory=RestorePolicy)
+    """Whether redacted values are kept (in memory) to restore them in the answers."""
 
 
 def _with_places(findings: list[Finding], extraction: Extraction) -> tuple[Finding, ...]:
@@ -144,7 +147,7 @@ class Inspector:
         if decision.action is Action.REDACT:
             name: Namer = placeholder
             if self.naming is not None and conversation is not None:
-                keep = policy.table.restores(route.service_id)
+                keep = policy.restore.restores(route.service_id)
                 name = self.naming.namer(conversation, keep)
             rewritten = redacted_body(
                 extraction.document, extraction.segments, decision.findings, extraction.is_json,

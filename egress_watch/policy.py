@@ -60,25 +60,12 @@ DEFAULT_SCOPE = Scope(
 )
 
 
-REDACT_STYLES = ("bracketed", "stand-in")
-
-
 @dataclass(frozen=True, slots=True)
 class PolicyTable:
     """``[policy]`` of config.toml: a global scope and per-service scopes over it."""
 
     base: Scope = DEFAULT_SCOPE
     services: Mapping[str, Scope] = field(default_factory=_frozen)
-    restore: bool = True
-    """Put redacted values back into the answers (``[policy] restore``)."""
-    redact_style: str = "bracketed"
-    """``bracketed`` placeholders, or format-preserving ``stand-in`` values."""
-    restore_by_service: Mapping[str, bool] = field(default_factory=_frozen)
-    """``[policy.services.<id>] restore``: a service's own restore switch."""
-
-    def restores(self, service: str) -> bool:
-        """Whether answers of ``service`` get redacted values back."""
-        return self.restore_by_service.get(service, self.restore)
 
     def level(self, finding: Finding, service: str) -> Level:
         """The level of the most specific entry naming this finding; monitor when none does."""
@@ -118,33 +105,18 @@ def parse_policy(raw: object, known_services: Collection[str]) -> PolicyTable:
         raise ValueError("policy: expected a table [policy]")
     raw = dict(raw)
     services_raw = raw.pop("services", {})
-    restore = _switch(raw.pop("restore", True), "policy.restore")
-    style = raw.pop("redact_style", "bracketed")
-    if style not in REDACT_STYLES:
-        raise ValueError(f"policy.redact_style: expected one of {', '.join(REDACT_STYLES)}, "
-                         f"got {style!r}")  # fmt: skip
     base = _scope(raw, "policy", DEFAULT_SCOPE)
     if not isinstance(services_raw, Mapping):
         raise ValueError("policy.services: expected tables [policy.services.<service id>]")
     services: dict[str, Scope] = {}
-    restores: dict[str, bool] = {}
     for service, table in services_raw.items():
         where = f"policy.services.{service}"
         if service not in known_services:
             raise ValueError(f"{where}: unknown service {service!r} (see `egress-watch services`)")
         if not isinstance(table, Mapping):
             raise ValueError(f"{where}: expected a table [{where}]")
-        table = dict(table)
-        if "restore" in table:
-            restores[service] = _switch(table.pop("restore"), f"{where}.restore")
         services[service] = _scope(table, where, None)
-    return PolicyTable(base, _frozen(services), restore, style, _frozen(restores))
-
-
-def _switch(value: object, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{where}: expected true or false, got {value!r}")
-    return value
+    return PolicyTable(base, _frozen(services))
 
 
 @dataclass(frozen=True, slots=True)

@@ -185,12 +185,13 @@ class EgressWatch:
             settings.policy,
             # `--mode monitor` typed by the user: record and alert, never redact or block.
             monitor_only=ctx.options.egress_watch_mode == Mode.MONITOR.value,
+            restore=settings.restore,
         )
         writer = EventWriter(paths.database, retention=Retention(days=settings.retention_days))
         if self.writer is not None:
             self.writer.close()
         self.paths, self.settings, self.writer = paths, settings, writer
-        naming = Naming(key, self.vault, settings.policy.redact_style)
+        naming = Naming(key, self.vault, settings.restore.redact_style)
         self.inspector = Inspector(catalog_with(settings.services), engine, policy, naming)
         self.answers = Answers(naming, writer)
         self.processes = ConnectionProcesses(engine.classify_text)
@@ -380,7 +381,7 @@ class EgressWatch:
         if (
             decision.action is not Action.BLOCK
             and self.answers is not None
-            and self.settings.policy.restores(inspection.route.service_id)
+            and self.settings.restore.restores(inspection.route.service_id)
         ):
             self.answers.plan(flow, inspection.route.service_id, inspection.conversation, event_id)
         elif decision.action is Action.BLOCK:

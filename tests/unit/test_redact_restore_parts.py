@@ -11,12 +11,13 @@ import pytest
 
 from egress_watch.classify.engine import Engine
 from egress_watch.conversation import conversation_anchor, conversation_key
+from egress_watch.errors import ConfigError
 from egress_watch.model import Action, Capture, Mode
 from egress_watch.naming import Naming
 from egress_watch.pipeline import Inspection, Inspector, Policy
-from egress_watch.policy import parse_policy
+from egress_watch.restore_policy import RestorePolicy
 from egress_watch.services import builtin_catalog
-from egress_watch.settings import Settings
+from egress_watch.settings import Settings, parse_settings
 from egress_watch.standin import is_stand_in, stand_in
 from egress_watch.vault import Vault
 from tests.conftest import fake_aws_key_id, fake_aws_secret
@@ -103,9 +104,9 @@ def inspect(inspector: Inspector, messages: list[dict[str, str]], fallback: str 
 
 def redacting_inspector(tmp_path: Path, style: str = "bracketed") -> Inspector:
     engine = Engine.configured(KEY, Settings(), tmp_path)
-    table = parse_policy({"redact_style": style}, {"openai"})
     naming = Naming(KEY, Vault(harden=lambda: None), style)
-    return Inspector(builtin_catalog(), engine, Policy(Mode.REDACT, table=table), naming)
+    policy = Policy(Mode.REDACT, restore=RestorePolicy(redact_style=style))
+    return Inspector(builtin_catalog(), engine, policy, naming)
 
 
 def test_placeholders_are_stable_across_turns_of_one_conversation(tmp_path: Path) -> None:
@@ -157,19 +158,19 @@ def test_without_a_conversation_in_the_body_the_request_is_its_own_conversation(
 
 
 def test_policy_restore_and_redact_style_parse_and_validate() -> None:
-    table = parse_policy({"secret": "redact"}, {"cursor"})
-    assert (table.restore, table.redact_style, table.restores("cursor")) == (
-        True,
-        "bracketed",
-        True,
-    )
-    table = parse_policy({"restore": True, "redact_style": "stand-in",
-                          "services": {"cursor": {"restore": False, "secret": "block"}}},
-                         {"cursor"})  # fmt: skip
-    assert table.redact_style == "stand-in"
-    assert not table.restores("cursor")
-    assert table.restores("openai")
-    with pytest.raises(ValueError, match=r"policy.redact_style: expected one of bracketed"):
-        parse_policy({"redact_style": "stars"}, set())
-    with pytest.raises(ValueError, match=r"policy.services.cursor.restore: expected true or false"):
-        parse_policy({"services": {"cursor": {"restore": "no"}}}, {"cursor"})
+    default = parse_settings({"policy": {"secret": "redact"}}, "c.toml")
+    assert default.restore == RestorePolicy()
+    assert default.restore.restores("cursor")
+    settings = parse_settings({"policy": {
+        "restore": True, "redact_style": "stand-in",
+        "services": {"cursor": {"restore": False, "secret": "block"}}}}, "c.toml")  # fmt: skip
+    assert settings.restore.redact_style == "stand-in"
+    assert not settings.restore.restores("cursor")
+    assert settings.restore.restores("openai")
+    assert settings.policy.services["cursor"].by_category  # the levels are still parsed
+    with pytest.raises(ConfigError, match=r"c.toml: policy.redact_style: expected one of brack"):
+        parse_settings({"policy": {"redact_style": "stars"}}, "c.toml")
+    with pytest.raises(ConfigError, match=r"policy.services.cursor.restore: expected true or f"):
+        parse_settings({"policy": {"services": {"cursor": {"restore": "no"}}}}, "c.toml")
+    with pytest.raises(ConfigError, match=r"policy.services.nope: unknown service"):
+        parse_settings({"policy": {"services": {"nope": {"restore": False}}}}, "c.toml")
