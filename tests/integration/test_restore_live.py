@@ -12,7 +12,9 @@ import re
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,7 @@ from tests.support.servers import (
     TestCA,
     UpstreamResponse,
     UpstreamServer,
+    make_test_ca,
 )
 from tests.support.wsserver import WebSocketClient, WebSocketUpstream
 
@@ -48,6 +51,8 @@ pytestmark = pytest.mark.slow
 PLACEHOLDER = re.compile(r"\[REDACTED:[a-z0-9-]+:[0-9a-f]+\]")
 STAND_IN = re.compile(r"AKIA[A-Z0-9]{16}")
 GEMINI_HOST = "generativelanguage.googleapis.com"
+_RESPONSES: dict[str, list[str]] = {}
+"""What a fake Responses answer carried, by its id (for ``previous_response_id``)."""
 REQUESTS = {
     "anthropic": ("api.anthropic.com", "/v1/messages", "messages"),
     "openai-chat": ("api.openai.com", "/v1/chat/completions", "messages"),
@@ -61,8 +66,19 @@ def echo_model(request: RecordedRequest) -> UpstreamResponse:
     body = request.body.decode()
     found = PLACEHOLDER.findall(body) or STAND_IN.findall(body)
     family = next(f for f, (_, path, _) in REQUESTS.items() if request.path == path)
+    previous = request.json().get("previous_response_id")
+    if previous in _RESPONSES:  # the server keeps the history: answer from it
+        found = _RESPONSES[previous]
     if not found:
         return UpstreamResponse.json({"error": "no placeholder"}, status=400)
+    if family == "openai-responses" and isinstance(request.json().get("input"), str):
+        # A short answer with a fresh id, which the next turn can continue.
+        docs = responses_events(split_deltas(found[-1])[:2], ['{"a": 1}'])
+        response_id = f"resp_{uuid.uuid4().hex}"
+        _RESPONSES[response_id] = found
+        docs[0]["response"]["id"] = docs[-1]["response"]["id"] = response_id
+        events = [f"event: {d['type']}\ndata: {json.dumps(d)}\n\n".encode() for d in docs]
+        return UpstreamResponse(200, headers={"Content-Type": "text/event-stream"}, chunks=events)
     if '"stream": false' in body or '"stream":false' in body:
         text = f"Set {found[0]} in config/.env"
         return UpstreamResponse.json({"type": "message", "role": "assistant",
@@ -84,6 +100,36 @@ def ask(proxy: RunningProxy, family: str, history: list[dict[str, Any]], stream:
     payload: dict[str, Any] = {"model": "m", key: history, "stream": stream}
     with httpx.Client(proxy=proxy.url, verify=proxy.client_ssl_context(), timeout=30) as client:
         return client.post(f"https://{host}{path}", json=payload)
+
+
+@dataclass
+class Redacting:
+    """One daemon in redact mode (bracketed placeholders) in front of the echoing model."""
+
+    proxy: RunningProxy
+    server: UpstreamServer
+
+    def new_events(self, after: int) -> list[dict[str, Any]]:
+        return [e for e in stored_events(self.proxy) if e["id"] > after]
+
+    def last_id(self) -> int:
+        return max((e["id"] for e in stored_events(self.proxy)), default=0)
+
+
+@pytest.fixture(scope="module")
+def redacting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redacting]:
+    """Shared by the tests of this module, so the whole module starts few processes."""
+    tmp = tmp_path_factory.mktemp("redacting")
+    test_ca = make_test_ca(tmp / "ca")
+    hosts = (*DEFAULT_UPSTREAM_HOSTS, GEMINI_HOST)
+    with (
+        UpstreamServer(test_ca, hosts, respond=echo_model) as server,
+        ConnectProxy(("127.0.0.1", server.port)) as tunnel,
+        start_proxy(
+            tmp, test_ca, HomePaths(tmp / "ew-home"), "--mode", "redact", upstream=tunnel
+        ) as proxy,  # fmt: skip
+    ):
+        yield Redacting(proxy, server)
 
 
 @pytest.fixture
@@ -113,80 +159,78 @@ def stored_events(proxy: RunningProxy) -> list[dict[str, Any]]:
 
 
 def test_every_family_gets_its_values_back_and_the_provider_never_does(
-    tmp_path: Path, test_ca: TestCA, ew_home: HomePaths, model: tuple[UpstreamServer, ConnectProxy]
+    redacting: Redacting,
 ) -> None:
-    server, tunnel = model
+    proxy, server = redacting.proxy, redacting.server
     key = fake_aws_key_id()
-    with start_proxy(tmp_path, test_ca, ew_home, "--mode", "redact", upstream=tunnel) as proxy:
-        for family in FAMILIES:
-            response = ask(proxy, family, [message(family, f"deploy with {key} please")])
-            assert response.status_code == 200, response.text
-            sent = server.requests[-1]
-            assert key not in sent.body.decode()
-            (placeholder,) = set(PLACEHOLDER.findall(sent.body.decode()))
-            text, args = assemble(family, response.content)
-            expected = "".join(split_deltas(placeholder)).replace(placeholder, key)
-            assert text == expected, family
-            assert args == {"path": "config/.env", "content": expected}, family
-            assert placeholder not in response.text
-        status = wait_for(lambda: json.loads(proxy.cli("status", "--json").stdout).get(
-            "restore_held"), "status never showed the held values")  # fmt: skip
-        assert status >= 1
-        events = wait_for(
-            lambda: [e for e in stored_events(proxy) if e["restored_count"]],
-            "the restore counts were never recorded",
-        )
-        assert len(events) == len(FAMILIES)
-        assert all(e["action"] == "redact" and e["conversation_key"] for e in events)
-        assert all(e["unrestored_count"] == 0 for e in events)
-        proxy.process.terminate()
-        proxy.process.wait(timeout=20)
-    for path in (proxy.paths.database, proxy.log_path, *proxy.paths.home.rglob("*")):
+    before = redacting.last_id()
+    for family in FAMILIES:
+        response = ask(proxy, family, [message(family, f"deploy with {key} please")])
+        assert response.status_code == 200, response.text
+        sent = server.requests[-1]
+        assert key not in sent.body.decode()
+        (placeholder,) = set(PLACEHOLDER.findall(sent.body.decode()))
+        text, args = assemble(family, response.content)
+        expected = "".join(split_deltas(placeholder)).replace(placeholder, key)
+        assert text == expected, family
+        assert args == {"path": "config/.env", "content": expected}, family
+        assert placeholder not in response.text
+    status = wait_for(lambda: json.loads(proxy.cli("status", "--json").stdout).get(
+        "restore_held"), "status never showed the held values")  # fmt: skip
+    assert status >= 1
+    events = wait_for(
+        lambda: [e for e in redacting.new_events(before) if e["restored_count"]],
+        "the restore counts were never recorded",
+    )
+    assert len(events) == len(FAMILIES)
+    assert all(e["action"] == "redact" and e["conversation_key"] for e in events)
+    assert all(e["unrestored_count"] == 0 for e in events)
+    # Memory only: not in the history (and its WAL), the spool, the state file or the log.
+    for path in (proxy.log_path, *proxy.paths.home.rglob("*")):
         if path.is_file():
             assert key.encode() not in path.read_bytes(), path
 
 
 def test_placeholders_are_stable_within_a_conversation_and_distinct_per_value(
-    tmp_path: Path, test_ca: TestCA, ew_home: HomePaths, model: tuple[UpstreamServer, ConnectProxy]
+    redacting: Redacting,
 ) -> None:
-    server, tunnel = model
+    proxy, server = redacting.proxy, redacting.server
     key, secret = fake_aws_key_id(), fake_aws_secret()
+    before = redacting.last_id()
     first = message("anthropic", f"deploy with {key}")
-    with start_proxy(tmp_path, test_ca, ew_home, "--mode", "redact", upstream=tunnel) as proxy:
-        answer = ask(proxy, "anthropic", [first], stream=False)
-        assert answer.json()["content"][0]["text"] == f"Set {key} in config/.env"
-        (turn1,) = PLACEHOLDER.findall(server.requests[-1].body.decode())
-        history = [first, {"role": "assistant", "content": answer.json()["content"][0]["text"]},
-                   message("anthropic", f"and aws_secret_access_key = {secret}")]  # fmt: skip
-        assert ask(proxy, "anthropic", history).status_code == 200
-        turn2 = PLACEHOLDER.findall(server.requests[-1].body.decode())
-        assert turn2[:2] == [turn1, turn1]  # the key, in the user's and the model's message
-        assert len(set(turn2)) == 2  # the secret got a placeholder of its own
-        assert key not in server.requests[-1].body.decode()
-        assert secret not in server.requests[-1].body.decode()
-        other = ask(proxy, "anthropic", [message("anthropic", f"new chat, {key}")], stream=False)
-        assert other.status_code == 200
-        events = wait_for(lambda: [e for e in stored_events(proxy) if e["restored_count"]],
-                          "no restore recorded")  # fmt: skip
-        keys = [e["conversation_key"] for e in stored_events(proxy)]
-        assert keys[0] == keys[1] != keys[2]
-        assert events[0]["restored_count"] == 1
+    answer = ask(proxy, "anthropic", [first], stream=False)
+    assert answer.json()["content"][0]["text"] == f"Set {key} in config/.env"
+    (turn1,) = PLACEHOLDER.findall(server.requests[-1].body.decode())
+    history = [first, {"role": "assistant", "content": answer.json()["content"][0]["text"]},
+               message("anthropic", f"and aws_secret_access_key = {secret}")]  # fmt: skip
+    assert ask(proxy, "anthropic", history).status_code == 200
+    turn2 = PLACEHOLDER.findall(server.requests[-1].body.decode())
+    assert turn2[:2] == [turn1, turn1]  # the key, in the user's and the model's message
+    assert len(set(turn2)) == 2  # the secret got a placeholder of its own
+    assert key not in server.requests[-1].body.decode()
+    assert secret not in server.requests[-1].body.decode()
+    other = ask(proxy, "anthropic", [message("anthropic", f"new chat, {key}")], stream=False)
+    assert other.status_code == 200
+    events = wait_for(lambda: (e := redacting.new_events(before)) and e[0]["restored_count"] and e,
+                      "no restore recorded")  # fmt: skip
+    keys = [e["conversation_key"] for e in events]
+    assert keys[0] == keys[1] != keys[2]
+    assert events[0]["restored_count"] == 1
 
 
 def test_a_placeholder_the_daemon_does_not_hold_comes_back_unrestored_and_is_counted(
-    tmp_path: Path, test_ca: TestCA, ew_home: HomePaths, model: tuple[UpstreamServer, ConnectProxy]
+    redacting: Redacting,
 ) -> None:
     """As after a restart: the history quotes a placeholder whose value was never held here."""
-    _server, tunnel = model
     stale = "[REDACTED:aws-access-key:" + "0a1b" + "]"
-    with start_proxy(tmp_path, test_ca, ew_home, "--mode", "redact", upstream=tunnel) as proxy:
-        response = ask(proxy, "openai-chat", [message("openai-chat", f"use {stale} again")])
-        assert response.status_code == 200
-        assert stale in assemble("openai-chat", response.content)[0]
-        (event,) = wait_for(lambda: [e for e in stored_events(proxy) if e["unrestored_count"]],
-                            "the unrestored placeholders were never counted")  # fmt: skip
-        assert event["unrestored_count"] == 2 * (len(stale) + 1)
-        assert event["restored_count"] == 0
+    before = redacting.last_id()
+    response = ask(redacting.proxy, "openai-chat", [message("openai-chat", f"use {stale} again")])
+    assert response.status_code == 200
+    assert stale in assemble("openai-chat", response.content)[0]
+    (event,) = wait_for(lambda: [e for e in redacting.new_events(before) if e["unrestored_count"]],
+                        "the unrestored placeholders were never counted")  # fmt: skip
+    assert event["unrestored_count"] == 2 * (len(stale) + 1)
+    assert event["restored_count"] == 0
 
 
 class EchoingSocket(WebSocketUpstream):
@@ -282,33 +326,22 @@ def test_stand_ins_go_out_come_back_restored_and_a_service_can_turn_restore_off(
 
 
 def test_a_responses_conversation_continued_by_previous_response_id_is_restored(
-    tmp_path: Path, test_ca: TestCA, ew_home: HomePaths
+    redacting: Redacting,
 ) -> None:
     """Only the new input is on the wire; the placeholder from turn 1 still comes back real."""
-    seen: list[str] = []
-
-    def model(request: RecordedRequest) -> UpstreamResponse:
-        seen.extend(PLACEHOLDER.findall(request.body.decode()))
-        turn = len([r for r in server.requests if r.path == "/v1/responses"])
-        docs = responses_events(split_deltas(seen[0])[:2], ['{"a": 1}'])
-        docs[0]["response"]["id"] = docs[-1]["response"]["id"] = f"resp_{turn}"
-        events = [f"event: {d['type']}\ndata: {json.dumps(d)}\n\n".encode() for d in docs]
-        return UpstreamResponse(200, headers={"Content-Type": "text/event-stream"}, chunks=events)
-
     key = fake_aws_key_id()
-    with (
-        UpstreamServer(test_ca, respond=model) as server,
-        ConnectProxy(("127.0.0.1", server.port)) as tunnel,
-        start_proxy(tmp_path, test_ca, ew_home, "--mode", "redact", upstream=tunnel) as proxy,
-        httpx.Client(proxy=proxy.url, verify=proxy.client_ssl_context(), timeout=30) as client,
-    ):
+    before = redacting.last_id()
+    proxy = redacting.proxy
+    with httpx.Client(proxy=proxy.url, verify=proxy.client_ssl_context(), timeout=30) as client:
         url = "https://api.openai.com/v1/responses"
         first = client.post(url, json={"model": "m", "stream": True, "input": f"key {key}"})
-        second = client.post(url, json={"model": "m", "stream": True, "input": "again",
-                                         "previous_response_id": "resp_1"})  # fmt: skip
-        third = client.post(url, json={"model": "m", "stream": True, "input": "and again",
-                                        "previous_response_id": "resp_2"})  # fmt: skip
-        rows = wait_for(lambda: (r := stored_events(proxy)) and len(r) == 3 and r, "3 events")
-    for answer in (first, second, third):
+        answers = [first]
+        for turn in ("again", "and again"):
+            previous = re.search(rb'"resp_[0-9a-f]+"', answers[-1].content)
+            assert previous is not None
+            answers.append(client.post(url, json={"model": "m", "stream": True, "input": turn,
+                "previous_response_id": json.loads(previous.group())}))  # fmt: skip
+    rows = wait_for(lambda: (r := redacting.new_events(before)) and len(r) == 3 and r, "3 events")
+    for answer in answers:
         assert assemble("openai-responses", answer.content)[0] == f"key={key};"
     assert len({r["conversation_key"] for r in rows}) == 1
