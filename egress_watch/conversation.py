@@ -17,6 +17,7 @@ from typing import Any
 CONVERSATION_PREFIX = "conv:"
 _HISTORIES = ("messages", "contents", "input", "inputs", "items")
 _OPENING = ("system", "instructions", "systemInstruction", "system_instruction")
+_SYSTEM_ROLES = frozenset({"system", "developer"})
 
 
 def _named_session(document: dict[str, Any]) -> str | None:
@@ -45,13 +46,26 @@ def conversation_anchor(document: Any) -> str | None:
         return response_anchor(previous)  # the vault knows which conversation it continues
     history = next((document[k] for k in _HISTORIES if k in document), None)
     if isinstance(history, list) and history:
-        first = history[0]
+        first: Any = _through_first_user_message(history)
     elif isinstance(history, str) and history:
         first = history
     else:
         return None
     opening = {k: document[k] for k in _OPENING if k in document}
     return "opening:" + json.dumps([opening, first], sort_keys=True, ensure_ascii=False)
+
+
+def _through_first_user_message(history: list[Any]) -> list[Any]:
+    """The leading system / developer messages and the first message after them.
+
+    A tool sends the same system prompt in every conversation: only the first user message
+    tells its conversations apart.
+    """
+    for index, item in enumerate(history):
+        role = item.get("role") if isinstance(item, dict) else None
+        if role not in _SYSTEM_ROLES:
+            return history[: index + 1]
+    return history
 
 
 def response_anchor(response_id: str) -> str:

@@ -154,6 +154,11 @@ def test_without_a_conversation_in_the_body_the_request_is_its_own_conversation(
     two = conversation_anchor({"system": "s", "messages": [
         {"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]})  # fmt: skip
     assert one == two is not None
+    system = {"role": "system", "content": "You are a coding agent."}
+    chat_a = conversation_anchor({"messages": [system, {"role": "user", "content": "fix a"}]})
+    reply = {"role": "assistant", "content": "ok"}
+    chat_b = conversation_anchor({"messages": [system, {"role": "user", "content": "b"}, reply]})
+    assert chat_a != chat_b  # the same system prompt does not make one conversation
     assert conversation_key(KEY, "openai", one) != conversation_key(KEY, "anthropic", one)
 
 
