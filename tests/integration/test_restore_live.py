@@ -185,6 +185,10 @@ def test_every_family_gets_its_values_back_and_the_provider_never_does(
     assert len(events) == len(FAMILIES)
     assert all(e["action"] == "redact" and e["conversation_key"] for e in events)
     assert all(e["unrestored_count"] == 0 for e in events)
+    limits = Path(f"/proc/{proxy.process.pid}/limits")
+    if limits.exists():  # Linux: holding values switched core dumps off
+        (core,) = [line for line in limits.read_text().splitlines() if "core file" in line]
+        assert core.split()[4:6] == ["0", "0"], core
     # Memory only: not in the history (and its WAL), the spool, the state file or the log.
     for path in (proxy.log_path, *proxy.paths.home.rglob("*")):
         if path.is_file():
