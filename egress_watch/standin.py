@@ -18,6 +18,7 @@ TAG_CHARS = 6
 MIN_BODY = TAG_CHARS + 6
 """Shorter values get the bracketed placeholder: a short tag would match real values."""
 
+MAX_VALUE = 512
 _PREFIX = re.compile(r"^(?:[A-Za-z0-9]{1,12}[_-]){1,4}|^(?:AKIA|ASIA|AIza|AGPA|AIDA|AROA)")
 _HEX_LOWER = frozenset("0123456789abcdef")
 _HEX_UPPER = frozenset("0123456789ABCDEF")
@@ -83,7 +84,10 @@ def _tagged(key: bytes, chars: list[str], positions: list[int], hex_case: str | 
 
 
 def stand_in(key: bytes, value: str, attempt: int = 0) -> str | None:
-    """A stand-in of ``value``'s shape; None when the value is too short to carry a tag."""
+    """A stand-in of ``value``'s shape; None when the value is too short to carry a tag, or
+    multi-line or long (a private key block): those get the bracketed placeholder."""
+    if "\n" in value or len(value) > MAX_VALUE:
+        return None
     prefix, body = _split(value)
     positions = _tag_positions(value, prefix)
     if positions is None:

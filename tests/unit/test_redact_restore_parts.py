@@ -90,6 +90,7 @@ def test_a_stand_in_keeps_the_shape_and_is_recognised_as_ours(value: str, prefix
     assert not is_stand_in(KEY, value)
     assert not is_stand_in(b"other key" * 4, made)  # only this install's stand-ins
     assert stand_in(KEY, "hunter2") is None  # too short to carry a tag: bracketed instead
+    assert stand_in(KEY, value + "\n" + value) is None  # a key block: bracketed too
 
 
 def inspect(inspector: Inspector, messages: list[dict[str, str]], fallback: str = "r1"
