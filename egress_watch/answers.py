@@ -110,7 +110,11 @@ class Answers:
         restoration = Restoration(self.naming.vault.originals(plan.conversation))
         body = flow.response.get_content(strict=False) or b""
         content_type = flow.response.headers.get("content-type")
-        restored = restore_body(body, content_type, restoration, counts)
+        try:
+            restored = restore_body(body, content_type, restoration, counts)
+        except Exception as error:  # a restorer bug must never break the answer
+            log.error("egress-watch: could not restore an answer (%s)", type(error).__name__)
+            return
         if restored is not None:
             flow.response.content = restored  # re-encodes, fixes the length
         self._record(plan.event_id, counts)
@@ -155,7 +159,11 @@ class Answers:
             return
         if not isinstance(doc, dict):
             return
-        docs, changed = state.events.event(doc)
+        try:
+            docs, changed = state.events.event(doc)
+        except Exception as error:  # a restorer bug must never break the conversation
+            log.error("egress-watch: could not restore a message (%s)", type(error).__name__)
+            return
         if doc.get("type") in _WS_TURN_ENDS:
             self._report_socket(state)
         if not changed:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Any
 
 from egress_watch.restore import Counts, Restoration, TextRestorer, dumps, restore_tree
 
+log = logging.getLogger(__name__)
 Path = tuple[str | int, ...]
 SlotKey = tuple[Any, ...]
 _BOUNDARY = re.compile(rb"\r\n\r\n|\n\n|\r\r")
@@ -311,6 +313,14 @@ class SseRestorer:
         return [chunk for chunk in out if chunk]
 
     def _event(self, raw: bytes) -> list[bytes]:
+        """One event restored; should restoring fail, the event goes on as it came."""
+        try:
+            return self._restore_event(raw)
+        except Exception as error:  # a restorer bug must never break the answer
+            log.error("egress-watch: could not restore an event (%s)", type(error).__name__)
+            return [raw]
+
+    def _restore_event(self, raw: bytes) -> list[bytes]:
         if (
             not self.events.restoration.may_touch(raw)
             and self.events.quiet()
