@@ -240,7 +240,8 @@ def status(as_json: bool) -> None:
             f"mode {info['mode']}  up {info['uptime_s']:.0f}s\n"
             f"requests {info['requests']}  events {info['events']}  redacted {info['redacted']}  "
             f"blocked {info['blocked']}  "
-            f"uninspected {info['uninspected']}  errors {info['errors']}"
+            f"uninspected {info['uninspected']}  errors {info['errors']}  "
+            f"restore values held {info.get('restore_held', 0)}"
         )
     else:
         click.echo("not running (start it with `egress-watch start`)")

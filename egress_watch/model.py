@@ -214,3 +214,12 @@ class Event:
     def severity(self) -> Severity | None:
         """The worst severity among the findings, or None when clean."""
         return max((f.severity for f in self.findings), default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreOutcome:
+    """What restoring an event's answer did: counts only, never a value."""
+
+    event_id: int
+    restored: int
+    unrestored: int

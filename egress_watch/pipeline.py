@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from egress_watch.classify.engine import Engine
+from egress_watch.conversation import conversation_anchor, conversation_key
 from egress_watch.decode import decode_body
 from egress_watch.extract import Extraction, extract_body
 from egress_watch.model import (
@@ -23,9 +24,12 @@ from egress_watch.model import (
     Severity,
     utc_iso,
 )
+from egress_watch.naming import Naming
 from egress_watch.policy import PolicyTable, decide, enforceable
-from egress_watch.rewrite import redacted_body
+from egress_watch.restore_policy import RestorePolicy
+from egress_watch.rewrite import Namer, placeholder, redacted_body
 from egress_watch.services import Catalog
+from egress_watch.standin import is_stand_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +44,8 @@ class Inspection:
     """The decoded body with the decision's findings redacted, when the action is redact."""
     alerts: tuple[Finding, ...] = ()
     """Findings at alert level or above (not allowed): the user is notified of these."""
+    conversation: str | None = None
+    """The vault's key for the request's conversation (placeholders to restore in answers)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +58,8 @@ class Policy:
     table: PolicyTable = dataclasses.field(default_factory=PolicyTable)
     monitor_only: bool = False
     """Cap every finding at alert: the user asked for ``--mode monitor`` explicitly."""
+    restore: RestorePolicy = dataclasses.field(default_factory=RestorePolicy)
+    """Whether redacted values are kept (in memory) to restore them in the answers."""
 
 
 def _with_places(findings: list[Finding], extraction: Extraction) -> tuple[Finding, ...]:
@@ -73,10 +81,14 @@ def _with_places(findings: list[Finding], extraction: Extraction) -> tuple[Findi
 class Inspector:
     """Holds the catalog, engine and policy; ``inspect`` is safe to call from worker threads."""
 
-    def __init__(self, catalog: Catalog, engine: Engine, policy: Policy) -> None:
+    def __init__(
+        self, catalog: Catalog, engine: Engine, policy: Policy, naming: Naming | None = None
+    ) -> None:
         self.catalog = catalog
         self.engine = engine
         self.policy = policy
+        self.naming = naming
+        """Stable placeholders per conversation; None: plain ones, nothing kept (offline scans)."""
 
     def route(self, host: str, path: str) -> Route | None:
         return self.catalog.route(host, path)
@@ -88,13 +100,20 @@ class Inspector:
         now: datetime | None = None,
         allowed: Collection[str] = (),
         process: ProcessInfo | None = None,
+        anchor: str | None = None,
+        fallback: str | None = None,
     ) -> Inspection:
         """Inspect one captured request that the catalog routed to ``route``.
 
-        ``allowed`` fingerprints (triage) are recorded but never acted on.
+        ``allowed`` fingerprints (triage) are recorded but never acted on. ``anchor`` names the
+        conversation outright (a WebSocket connection); else it is read from the body, and
+        ``fallback`` (the request's own id) stands in when the body does not say.
         """
         extraction = self._extract(capture, route)
-        findings = _with_places(self.engine.classify_segments(extraction.segments), extraction)
+        found = self.engine.classify_segments(extraction.segments)
+        findings = _with_places(self._not_ours(found, extraction), extraction)
+        anchor = anchor or conversation_anchor(extraction.document)
+        stored_key = self._conversation(route, anchor)
         policy = self.policy
         verdict = decide(
             findings,
@@ -121,18 +140,39 @@ class Inspector:
             uninspected_reason=extraction.uninspected_reason,
             client=_client(capture),
             model=model_of(extraction.document),
+            conversation_key=stored_key,
             process=process,
         )
+        conversation = stored_key or self._conversation(route, fallback and "request:" + fallback)
         rewritten = None
         if decision.action is Action.REDACT:
+            name: Namer = placeholder
+            if self.naming is not None and conversation is not None:
+                keep = policy.restore.restores(route.service_id)
+                name = self.naming.namer(conversation, keep)
             rewritten = redacted_body(
-                extraction.document,
-                extraction.segments,
-                decision.findings,
-                extraction.is_json,
-                extraction.charset,
-            )
-        return Inspection(route, extraction, decision, event, rewritten, verdict.alerts)
+                extraction.document, extraction.segments, decision.findings, extraction.is_json,
+                extraction.charset, name,
+            )  # fmt: skip
+        return Inspection(
+            route, extraction, decision, event, rewritten, verdict.alerts, conversation
+        )
+
+    def _conversation(self, route: Route, anchor: str | None) -> str | None:
+        if self.naming is None or anchor is None:
+            return None
+        key = conversation_key(self.naming.key, route.service_id, anchor)
+        return self.naming.vault.resolve(key)  # a continued Responses conversation
+
+    def _not_ours(self, findings: list[Finding], extraction: Extraction) -> list[Finding]:
+        """Drop our own stand-ins (a restored answer quoted back after a restart, say)."""
+        if self.naming is None or not findings:
+            return findings
+        key, segments = self.naming.key, extraction.segments
+        return [
+            f for f in findings
+            if not is_stand_in(key, segments[f.segment_index].text[f.start : f.end].strip())
+        ]  # fmt: skip
 
     def _extract(self, capture: Capture, route: Route) -> Extraction:
         if capture.uninspected_reason:

@@ -21,6 +21,7 @@ from mitmproxy import connection, ctx, http, tls
 from mitmproxy.addonmanager import Loader
 from mitmproxy.exceptions import OptionsError
 
+from egress_watch.answers import Answers
 from egress_watch.attribution import ConnectionProcesses
 from egress_watch.classify.engine import Engine
 from egress_watch.discovery import ai_suspicion
@@ -36,6 +37,7 @@ from egress_watch.model import (
     Route,
     utc_iso,
 )
+from egress_watch.naming import Naming
 from egress_watch.notify import Notifier
 from egress_watch.paths import HomePaths, resolve_home
 from egress_watch.pipeline import Inspection, Inspector, Policy, error_event
@@ -45,6 +47,7 @@ from egress_watch.settings import Settings, load_settings
 from egress_watch.streams import BodyTee, is_streaming_rpc
 from egress_watch.tls_identity import sni_outside_catalog
 from egress_watch.triage import AllowlistWatcher
+from egress_watch.vault import Vault
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +131,8 @@ class EgressWatch:
         self.notifier = Notifier()
         self.allowlist: AllowlistWatcher | None = None
         self._allowlist_task: asyncio.Task[None] | None = None
+        self.vault = Vault()  # survives a reconfigure; a restart empties it
+        self.answers: Answers | None = None
 
     def load(self, loader: Loader) -> None:
         loader.add_option(
@@ -172,9 +177,8 @@ class EgressWatch:
         if ctx.options.egress_watch_fail_mode:
             overrides["fail_mode_setting"] = FailMode(ctx.options.egress_watch_fail_mode)
         settings = settings.replace(**overrides) if overrides else settings
-        engine = Engine.configured(
-            load_hmac_key(paths), settings, paths.config.parent, strict_index=False
-        )
+        key = load_hmac_key(paths)
+        engine = Engine.configured(key, settings, paths.config.parent, strict_index=False)
         policy = Policy(
             settings.mode,
             settings.block_severity,
@@ -182,12 +186,15 @@ class EgressWatch:
             settings.policy,
             # `--mode monitor` typed by the user: record and alert, never redact or block.
             monitor_only=ctx.options.egress_watch_mode == Mode.MONITOR.value,
+            restore=settings.restore,
         )
         writer = EventWriter(paths.database, retention=Retention(days=settings.retention_days))
         if self.writer is not None:
             self.writer.close()
         self.paths, self.settings, self.writer = paths, settings, writer
-        self.inspector = Inspector(catalog_with(settings.services), engine, policy)
+        naming = Naming(key, self.vault, settings.restore.redact_style)
+        self.inspector = Inspector(catalog_with(settings.services), engine, policy, naming)
+        self.answers = Answers(naming, writer)
         self.processes = ConnectionProcesses(engine.classify_text)
         self.allowlist = AllowlistWatcher(paths.database)
         self.allowlist.refresh()
@@ -280,9 +287,16 @@ class EgressWatch:
             flow.request.stream = tee
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
-        """Responses are never inspected: stream them, so tokens (SSE) reach the tool at once."""
-        if flow.response is not None and self.inspector is not None and self.route_of(flow):
+        """Responses are never inspected: stream them, so tokens (SSE) reach the tool at once;
+        an answer to a redacted conversation streams through its restorer."""
+        if flow.response is None or self.inspector is None or not self.route_of(flow):
+            return
+        if self.answers is None or not self.answers.responseheaders(flow):
             flow.response.stream = True
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        if self.answers is not None:
+            self.answers.response(flow)
 
     async def request(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None or flow.error is not None or not flow.live:
@@ -294,7 +308,7 @@ class EgressWatch:
             return
         self.stats.requests += 1
         capture = capture_from_flow(flow)
-        inspected = await self._inspect_and_record(flow, capture, route)
+        inspected = await self._inspect_and_record(flow, capture, route, fallback=flow.id)
         if inspected is not None:
             self._apply(flow, *inspected)
 
@@ -303,6 +317,8 @@ class EgressWatch:
         if self.inspector is None or self.writer is None or flow.websocket is None:
             return
         message = flow.websocket.messages[-1]
+        if not message.from_client and self.answers is not None:
+            self.answers.server_message(flow, message)
         if not message.from_client or message.dropped:
             return
         route = self.route_of(flow)
@@ -316,10 +332,12 @@ class EgressWatch:
             uninspected_reason=None if message.is_text else "binary WebSocket message",
             streamed=False,
         )
-        inspected = await self._inspect_and_record(flow, capture, route)
+        inspected = await self._inspect_and_record(flow, capture, route, anchor="ws:" + flow.id)
         if inspected is None:
             return
-        inspection, _event_id = inspected
+        inspection, event_id = inspected
+        if self.answers is not None and inspection.conversation is not None:
+            self.answers.client_message(flow, route.service_id, event_id)
         self._count(inspection)
         decision = inspection.decision
         if decision.action is Action.REDACT and inspection.rewritten_body is not None:
@@ -335,7 +353,12 @@ class EgressWatch:
             )
 
     async def _inspect_and_record(
-        self, flow: http.HTTPFlow, capture: Capture, route: Route
+        self,
+        flow: http.HTTPFlow,
+        capture: Capture,
+        route: Route,
+        anchor: str | None = None,
+        fallback: str | None = None,
     ) -> tuple[Inspection, int] | None:
         """Inspect off the event loop, commit the event, and return both; None after a failure."""
         assert self.inspector is not None
@@ -344,7 +367,7 @@ class EgressWatch:
         allowed = self.allowlist.fingerprints if self.allowlist else frozenset()
         try:
             inspection = await asyncio.to_thread(
-                self.inspector.inspect, capture, route, None, allowed, process
+                self.inspector.inspect, capture, route, None, allowed, process, anchor, fallback
             )
             event_id = await asyncio.wrap_future(self.writer.submit(inspection.event))
         except Exception as error:
@@ -373,6 +396,12 @@ class EgressWatch:
             self.stats.redacted += 1
             # Setting .content re-applies the original Content-Encoding and fixes the length.
             flow.request.content = inspection.rewritten_body
+        if (
+            decision.action is not Action.BLOCK
+            and self.answers is not None
+            and self.settings.restore.restores(inspection.route.service_id)
+        ):
+            self.answers.plan(flow, inspection.route.service_id, inspection.conversation, event_id)
         elif decision.action is Action.BLOCK:
             self.stats.blocked += 1
             flow.response = _response(
@@ -417,6 +446,7 @@ class EgressWatch:
             "mode": self.settings.mode.value,
             "database": str(self.paths.database) if self.paths else None,
             "updated_at": time.time(),
+            "restore_held": self.vault.held,
             **asdict(self.stats),
         }
 

@@ -8,19 +8,23 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from egress_watch.model import Finding, JsonPath, Segment
 from egress_watch.redact import short_fingerprint
 
 
-def placeholder(finding: Finding) -> str:
+def placeholder(finding: Finding, value: str = "") -> str:
     """What replaces a value: names the rule and a short fingerprint, never the value."""
     return f"[REDACTED:{finding.rule}:{short_fingerprint(finding.fingerprint)}]"
 
 
-def redact_text(text: str, findings: Sequence[Finding]) -> str:
+Namer = Callable[[Finding, str], str]
+"""Names the placeholder of a finding, given the value it replaces."""
+
+
+def redact_text(text: str, findings: Sequence[Finding], name: Namer = placeholder) -> str:
     """Replace every finding's span in ``text``; overlapping spans collapse into the first."""
     pieces: list[str] = []
     cursor = 0
@@ -28,7 +32,7 @@ def redact_text(text: str, findings: Sequence[Finding]) -> str:
         if finding.end <= cursor:
             continue  # inside a span already replaced
         pieces.append(text[cursor : max(cursor, finding.start)])
-        pieces.append(placeholder(finding))
+        pieces.append(name(finding, text[finding.start : finding.end]))
         cursor = finding.end
     pieces.append(text[cursor:])
     return "".join(pieces)
@@ -63,7 +67,12 @@ def _set_path(document: Any, path: JsonPath, value: str, copied: set[int]) -> An
     return root
 
 
-def redact_document(document: Any, segments: Sequence[Segment], findings: Sequence[Finding]) -> Any:
+def redact_document(
+    document: Any,
+    segments: Sequence[Segment],
+    findings: Sequence[Finding],
+    name: Namer = placeholder,
+) -> Any:
     """A copy of ``document`` with every finding replaced in its segment's string.
 
     A segment's origin is the JSON path of its string; the empty path is the whole document.
@@ -75,7 +84,7 @@ def redact_document(document: Any, segments: Sequence[Segment], findings: Sequen
     copied: set[int] = set()
     for index, segment_findings in by_segment.items():
         segment = segments[index]
-        text = redact_text(segment.text, segment_findings)
+        text = redact_text(segment.text, segment_findings, name)
         rewritten = _set_path(rewritten, segment.origin, text, copied)
     return rewritten
 
@@ -86,13 +95,16 @@ def redacted_body(
     findings: Sequence[Finding],
     is_json: bool,
     charset: str = "utf-8",
+    name: Namer = placeholder,
 ) -> bytes:
     """The new request body: JSON re-serialized compactly, or the redacted plain text, encoded
     in the body's own charset (placeholders are ASCII, the rest was decoded from it)."""
     if not is_json:
         text = segments[0].text if segments else ""
-        return redact_text(text, [f for f in findings if f.segment_index == 0]).encode(charset)
-    rewritten = redact_document(document, segments, findings)
+        return redact_text(text, [f for f in findings if f.segment_index == 0], name).encode(
+            charset
+        )
+    rewritten = redact_document(document, segments, findings, name)
     try:
         return json.dumps(rewritten, ensure_ascii=False, separators=(",", ":")).encode(charset)
     except UnicodeEncodeError:

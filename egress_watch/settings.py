@@ -20,6 +20,7 @@ from egress_watch.errors import ConfigError
 from egress_watch.export.config import SinkConfig, parse_sinks
 from egress_watch.model import FailMode, Mode, Severity
 from egress_watch.policy import PolicyTable, parse_policy
+from egress_watch.restore_policy import RestorePolicy, split_restore_keys
 from egress_watch.services import Service, builtin_catalog, builtin_profiles, parse_service
 
 DEFAULT_CONFIG = """\
@@ -83,9 +84,16 @@ baselines = []
 critical = "alert"
 high = "alert"
 # secret = "redact"
+# Redacted values come back in the answers the tool receives (the provider never sees them;
+# the originals stay in the daemon's memory only, for the conversation).
+restore = true
+# "bracketed": [REDACTED:<rule>:<short fingerprint>]; "stand-in": a value of the same shape
+# (an AKIA... that is not the key) that egress-watch recognises as its own.
+redact_style = "bracketed"
 # One service's entries (ids from `egress-watch services`) win over the ones above:
 # [policy.services.cursor]
 # secret = "block"
+# restore = false
 
 # Extra AI services (a company LLM gateway, a self-hosted OpenAI-compatible server), or a
 # built-in one replaced by id. `egress-watch services` lists the catalog in force.
@@ -159,6 +167,8 @@ class Settings:
     """``[allowlist] baselines``: detect-secrets ``.secrets.baseline`` / ``.gitleaksignore``."""
     policy: PolicyTable = field(default_factory=PolicyTable)
     """``[policy]``: monitor, alert, redact or block, per severity / category and per service."""
+    restore: RestorePolicy = field(default_factory=RestorePolicy)
+    """``[policy] restore`` / ``redact_style`` and each service's ``restore``."""
 
     export_sinks: tuple[SinkConfig, ...] = ()
     """``[[export.sinks]]``: where the daemon's exporter delivers every event."""
@@ -279,7 +289,11 @@ def parse_settings(document: Mapping[str, Any], source: str) -> Settings:
         values["services"] = _user_services(document["services"], source)
         document = {k: v for k, v in document.items() if k != "services"}
     if "policy" in document:
-        values["policy"] = _policy(document["policy"], values.get("services", ()), source)
+        try:
+            levels, values["restore"] = split_restore_keys(document["policy"])
+        except ValueError as error:
+            raise ConfigError(f"{source}: {error}") from None
+        values["policy"] = _policy(levels, values.get("services", ()), source)
         document = {k: v for k, v in document.items() if k != "policy"}
     for section, table in document.items():
         if section not in _SECTIONS:

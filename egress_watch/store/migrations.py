@@ -175,3 +175,10 @@ def m003_create_outbox(db: Database) -> None:
         pk="sink",
         defaults={"active": 0, "delivered_id": 0, "delivered": 0, "errors": 0, "dropped": 0},
     )
+
+
+@migrations()
+def m004_restore_counts(db: Database) -> None:
+    """How many redacted values an event's answer got back, and how many it could not."""
+    db.execute("ALTER TABLE events ADD COLUMN restored_count INTEGER")
+    db.execute("ALTER TABLE events ADD COLUMN unrestored_count INTEGER")

@@ -20,6 +20,10 @@ FINDING_COLUMNS = (
 )  # fmt: skip
 
 
+ADD_RESTORE_COUNTS = (
+    "UPDATE events SET restored_count = COALESCE(restored_count, 0) + ?, "
+    "unrestored_count = COALESCE(unrestored_count, 0) + ? WHERE id = ?"
+)
 OUTBOX_ENABLED = "SELECT 1 FROM export_cursors WHERE active = 1 LIMIT 1"
 INSERT_OUTBOX = "INSERT INTO outbox (event_id) VALUES (?)"
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from egress_watch.model import Event, HostSighting, utc_iso
+from egress_watch.model import Event, HostSighting, RestoreOutcome, utc_iso
 from egress_watch.store import records
 from egress_watch.store.database import BUSY_TIMEOUT_MS, open_writer
 
@@ -31,7 +31,7 @@ MAX_BATCH = 256
 SPOOLED = 0
 """The id a future resolves to when its event went to the spool instead of the database."""
 
-_Item = tuple[Event | HostSighting, "Future[int]"]
+_Item = tuple[Event | HostSighting | RestoreOutcome, "Future[int]"]
 _INSERT_EVENT = records.insert_sql("events", records.EVENT_COLUMNS)
 _INSERT_FINDING = records.insert_sql("findings", records.FINDING_COLUMNS)
 
@@ -125,6 +125,12 @@ class EventWriter:
         self._queue.put((sighting, future))
         return future
 
+    def record_restore(self, outcome: RestoreOutcome) -> Future[int]:
+        """Add an answer's restore counts to its event (nobody waits on it)."""
+        future: Future[int] = Future()
+        self._queue.put((outcome, future))
+        return future
+
     def write(self, event: Event, timeout: float | None = 30) -> int:
         """Submit and wait for the commit (for callers that are not on an event loop)."""
         return self.submit(event).result(timeout)
@@ -180,10 +186,17 @@ class EventWriter:
             self._replay_spool()
 
     @staticmethod
-    def _insert(conn: sqlite3.Connection, item: Event | HostSighting, outbox: bool) -> int:
+    def _insert(
+        conn: sqlite3.Connection, item: Event | HostSighting | RestoreOutcome, outbox: bool
+    ) -> int:
         if isinstance(item, HostSighting):
             conn.execute(records.UPSERT_HOST, records.host_params(item))
             return 0
+        if isinstance(item, RestoreOutcome):
+            conn.execute(
+                records.ADD_RESTORE_COUNTS, (item.restored, item.unrestored, item.event_id)
+            )
+            return item.event_id
         return insert_event(conn, item, outbox)
 
     def _spool_batch(self, batch: list[_Item], error: sqlite3.Error) -> None:
