@@ -121,8 +121,8 @@ def small_disk_home(ew_home: HomePaths) -> Iterator[HomePaths]:
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root")
     ew_home.home.mkdir(parents=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs",
-                              str(ew_home.home)], capture_output=True, text=True, check=False)  # fmt: skip
+    mount = ["mount", "-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs", str(ew_home.home)]
+    mounted = subprocess.run(mount, capture_output=True, text=True, check=False)
     if mounted.returncode != 0:
         pytest.skip(f"mount -t tmpfs not permitted here: {mounted.stderr.strip()}")
     try:
