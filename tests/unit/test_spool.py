@@ -68,7 +68,7 @@ def test_spool_is_replayed_on_a_timer_without_further_traffic(tmp_path: Path) ->
             assert health.spooled == 3
             assert "locked" in (health.reason or "")
         wait_until(lambda: len(rows(tmp_path / "h.db")) == 3, "the spool to be replayed")
-        assert not writer.health().degraded
+        wait_until(lambda: not writer.health().degraded, "health back to ok")
         assert not writer.spool_path.exists()
     finally:
         writer.close()
@@ -174,3 +174,26 @@ def test_spool_left_by_a_crash_is_loaded_with_its_outcomes(tmp_path: Path) -> No
     stored = rows(tmp_path / "h.db")
     assert [r[2] for r in stored] == ["failed", "pass"]
     assert not (tmp_path / "h.db.spool.jsonl").exists()
+
+
+def test_status_line_says_degraded_spooled_and_lost() -> None:
+    from egress_watch.history_health import history_fields, history_line
+    from egress_watch.store.writer import HistoryHealth
+
+    assert history_line(history_fields(HistoryHealth())) is None
+    line = history_line(history_fields(HistoryHealth(True, "database is locked", None, 7, 2)))
+    assert line == (
+        "history DEGRADED: database is locked; 7 event(s) spooled, replayed when writable; "
+        "2 event(s) LOST (history and spool full)"
+    )
+
+
+def test_dashboard_status_names_the_degraded_history_first() -> None:
+    from egress_watch_tui.formatting import status_text
+
+    running = {"running": True, "listen_host": "127.0.0.1", "listen_port": 8080, "requests": 3,
+               "events": 1, "history": "degraded", "spooled": 2, "lost": 0}  # fmt: skip
+    text = status_text(running).plain
+    assert "HISTORY NOT WRITABLE: 2 spooled" in text
+    assert text.index("HISTORY") < text.index("requests")
+    assert "HISTORY" not in status_text({**running, "history": "ok"}).plain
