@@ -241,6 +241,9 @@ class EventWriter:
                 self._prune_once()
         if len(self._spool):
             self._replay_spool()
+        if len(self._spool) and not self._spool.on_disk:
+            log.error("stopping with %d spooled event(s) the disk could not keep: they are lost",
+                      self._spool.events)  # fmt: skip
 
     def _commit(self, batch: list[_Item]) -> None:
         batch = self._resolve_replayed(batch)
