@@ -314,7 +314,9 @@ class EventWriter:
     def _spool_batch(self, batch: list[_Item]) -> None:
         """Keep events (and outcomes) in the spool, in order; host counts are not worth it."""
         kept = self._report_loss(batch)
-        for (item, future), (original, _) in zip(kept, batch, strict=True):
+        failures: list[SpoolFull | None] = []
+        for (item, _), (original, _) in zip(kept, batch, strict=True):
+            failures.append(None)
             try:
                 if isinstance(item, Event):
                     self._spool.add([item])
@@ -323,13 +325,17 @@ class EventWriter:
                 elif isinstance(item, _Update):
                     self._spool.add_outcome(item.outcome, item.event)
             except SpoolFull as full:
+                failures[-1] = full
                 if isinstance(item, Event):
                     self._lost_unreported += 1
                     self._health = replace(self._health, lost=self._health.lost + 1)
-                future.set_exception(full)
-                continue
-            future.set_result(SPOOLED)
+        # Health first: whoever sees a future resolve also sees the counts that include it.
         self._health = replace(self._health, spooled=self._spool.events)
+        for (_, future), failure in zip(batch, failures, strict=True):
+            if failure is None:
+                future.set_result(SPOOLED)
+            else:
+                future.set_exception(failure)
 
     def _replay_spool(self) -> None:
         """Move the spool into the database in one transaction, in order; retry on a timer."""
