@@ -310,8 +310,8 @@ class EgressWatch:
         inspected = await self._inspect_and_record(flow, capture, route)
         if inspected is None:
             return
-        inspection, _event_id = inspected
-        self._count(inspection)
+        inspection, event_id = inspected
+        self._count(inspection, event_id)
         decision = inspection.decision
         if decision.action is Action.REDACT and inspection.rewritten_body is not None:
             self.stats.redacted += 1
@@ -382,13 +382,13 @@ class EgressWatch:
             self.stats.failed += 1
         self.writer.record_outcome(event_id, event, action, message)
 
-    def _count(self, inspection: Inspection) -> None:
-        self.stats.events += 1
+    def _count(self, inspection: Inspection, event_id: int) -> None:
+        self.stats.events += event_id != LOST
         if inspection.event.uninspected_reason:
             self.stats.uninspected += 1
 
     def _apply(self, flow: http.HTTPFlow, inspection: Inspection, event_id: int) -> None:
-        self._count(inspection)
+        self._count(inspection, event_id)
         decision = inspection.decision
         flow.metadata["egress_watch"] = {
             "event_id": event_id,

@@ -47,6 +47,7 @@ def test_fail_open_forwards_what_it_cannot_record_and_counts_the_loss(
     with taddons.context(instance):
         state = instance.state()
     assert state["lost"] == 1
+    assert state["events"] == 0  # status never counts an event that was not kept
     assert state["history"] == "degraded"
 
 
