@@ -9,6 +9,7 @@ reached too, ``add`` raises ``SpoolFull`` and the caller decides (count the loss
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -129,6 +130,33 @@ class Spool:
             raise SpoolFull(f"spool full ({self.limit} entries)")
         self.entries.append(outcome)
         self._append_lines([_outcome_json(outcome, None)])
+        return True
+
+    def resync(self) -> bool:
+        """Write every entry to disk again (after space came back); True once the file mirrors.
+
+        A new file replaces the old in one rename, so a crash leaves one or the other whole.
+        """
+        if self.on_disk:
+            return True
+        lines = [
+            records.event_to_json(e) if isinstance(e, Event) else _outcome_json(e, None)
+            for e in self.entries
+        ]
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as spool:
+                spool.writelines(line + "\n" for line in lines)
+                spool.flush()
+                os.fsync(spool.fileno())
+            tmp.replace(self.path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            return False
+        self.on_disk = True
+        log.info("the spool %s is on disk again (%d entries)", self.path, len(lines))
         return True
 
     def clear(self) -> None:

@@ -354,6 +354,7 @@ class EventWriter:
                 conn.execute("ROLLBACK")
             self._next_replay = time.monotonic() + self._replay_interval_s
             self._health = replace(self._health, reason=str(error))
+            self._spool.resync()  # the disk may have room again before the history does
             return
         for entry, event_id in zip(entries, ids, strict=True):
             if isinstance(entry, Event):

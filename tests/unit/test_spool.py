@@ -101,6 +101,26 @@ def test_unwritable_spool_file_keeps_events_in_memory_until_replayed(tmp_path: P
         writer.close()
 
 
+def test_spool_kept_in_memory_goes_back_to_disk_once_there_is_room(tmp_path: Path) -> None:
+    room = tmp_path / "room"  # missing at first: disk writes of the spool fail
+    writer = writer_for(tmp_path, spool=room / "spool.jsonl")
+    try:
+        with locked(tmp_path / "h.db"):
+            writer.write(event(0))
+            writer.write(event(1))
+            assert not writer.spool_path.exists()
+            room.mkdir()  # space is back before the history is
+            wait_until(writer.spool_path.exists, "the spool written to disk again")
+            assert writer.spool_path.stat().st_mode & 0o777 == 0o600
+            assert len(writer.spool_path.read_text().splitlines()) == 2
+            writer.write(event(2))  # appended behind them from now on
+            assert len(writer.spool_path.read_text().splitlines()) == 3
+        wait_until(lambda: len(rows(tmp_path / "h.db")) == 3, "the replay")
+    finally:
+        writer.close()
+    assert [r[1] for r in rows(tmp_path / "h.db")] == ["/v1/n/0", "/v1/n/1", "/v1/n/2"]
+
+
 def test_full_spool_counts_the_loss_and_tells_the_next_event(tmp_path: Path) -> None:
     writer = writer_for(tmp_path, spool_limit=2)
     try:
