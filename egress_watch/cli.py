@@ -230,6 +230,7 @@ def stop() -> None:
 def status(as_json: bool) -> None:
     """Show whether the proxy runs, where, and its counters. Exit code 3 when not running."""
     from egress_watch import daemon
+    from egress_watch.history_health import history_line
 
     info = daemon.status(current_paths(prepare=False))
     if as_json:
@@ -242,7 +243,11 @@ def status(as_json: bool) -> None:
             f"blocked {info['blocked']}  "
             f"uninspected {info['uninspected']}  errors {info['errors']}  "
             f"restore values held {info.get('restore_held', 0)}"
+            + (f"  failed {info['failed']}" if info.get("failed") else "")
         )
+        problem = history_line(info)
+        if problem:
+            click.echo(problem)
     else:
         click.echo("not running (start it with `egress-watch start`)")
     if not info["running"]:

@@ -20,6 +20,7 @@ import subprocess
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from egress_watch.ca import (
@@ -30,6 +31,7 @@ from egress_watch.ca import (
     load_ca_cert,
     stored_domains,
 )
+from egress_watch.history_health import history_fix, history_line
 from egress_watch.paths import HomePaths
 from egress_watch.proprietary.index import CodeIndexError, index_path, list_repos, open_index
 from egress_watch.services import catalog_with
@@ -172,6 +174,10 @@ def check_daemon(status: Mapping[str, Any]) -> list[Check]:
         fix = "egress-watch start  (or: systemctl --user start egress-watch after `install`)"
         return [Check("daemon", False, "the proxy is not running", fix)]
     checks = [Check("daemon", True, f"running, pid {status['pid']}, errors {status['errors']}")]
+    problem = history_line(status)
+    home = Path(str(status.get("home") or "."))
+    checks.append(Check("history", problem is None, problem or "events are being written",
+                        "" if problem is None else history_fix(home)))  # fmt: skip
     address = (str(status["listen_host"]), int(status["listen_port"]))
     try:
         with socket.create_connection(address, timeout=TIMEOUT_S):

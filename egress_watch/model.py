@@ -52,6 +52,8 @@ class Action(enum.StrEnum):
     PASS = "pass"  # noqa: S105 - an action name
     REDACT = "redact"
     BLOCK = "block"
+    FAILED = "failed"
+    """Forwarded, but the upstream failed (down, reset): the request never left."""
 
 
 class Mode(enum.StrEnum):

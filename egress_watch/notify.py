@@ -170,6 +170,13 @@ class Notifier:
         self.runner(argv)
         return True
 
+    def alert(self, note: Note) -> asyncio.Task[bool]:
+        """Show a health alert in the background: not a finding, so not deduplicated here."""
+        task = asyncio.get_running_loop().create_task(asyncio.to_thread(self.send, note))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+        return task
+
     def dispatch(
         self,
         findings: Sequence[Finding],

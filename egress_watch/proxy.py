@@ -14,7 +14,6 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from mitmproxy import connection, ctx, http, tls
@@ -26,6 +25,7 @@ from egress_watch.attribution import ConnectionProcesses
 from egress_watch.classify.engine import Engine
 from egress_watch.discovery import ai_suspicion
 from egress_watch.errors import EgressWatchError
+from egress_watch.history_health import degraded_note, history_fields, write_state_file
 from egress_watch.home import load_hmac_key, prepare_home
 from egress_watch.model import (
     Action,
@@ -44,9 +44,11 @@ from egress_watch.pipeline import Inspection, Inspector, Policy, error_event
 from egress_watch.responses import LocalAnswer, local_answer
 from egress_watch.services import catalog_with
 from egress_watch.settings import Settings, load_settings
+from egress_watch.store.spool import SpoolFull
 from egress_watch.streams import BodyTee, is_streaming_rpc
 from egress_watch.tls_identity import sni_outside_catalog
 from egress_watch.triage import AllowlistWatcher
+from egress_watch.upstream import upstream_outcome
 from egress_watch.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,10 @@ CREDENTIAL_HEADERS = frozenset(
 )
 STATE_INTERVAL_S = 2.0
 TEE_KEY = "egress_watch_tee"
+EVENT_KEY = "egress_watch_event"
+"""flow.metadata key of (event id, Event) of a forwarded request, for its upstream outcome."""
+LOST = -1
+"""The event id of a request whose event neither the history nor the spool could take."""
 
 
 def capture_from_flow(flow: http.HTTPFlow, body: bytes | None = None) -> Capture:
@@ -112,6 +118,8 @@ class Stats:
     blocked: int = 0
     redacted: int = 0
     uninspected: int = 0
+    failed: int = 0
+    """Requests forwarded whose upstream failed (down, reset) before answering."""
 
 
 class EgressWatch:
@@ -133,6 +141,7 @@ class EgressWatch:
         self._allowlist_task: asyncio.Task[None] | None = None
         self.vault = Vault()  # survives a reconfigure; a restart empties it
         self.answers: Answers | None = None
+        self._history_alerted = False
 
     def load(self, loader: Loader) -> None:
         loader.add_option(
@@ -338,7 +347,7 @@ class EgressWatch:
         inspection, event_id = inspected
         if self.answers is not None and inspection.conversation is not None:
             self.answers.client_message(flow, route.service_id, event_id)
-        self._count(inspection)
+        self._count(inspection, event_id)
         decision = inspection.decision
         if decision.action is Action.REDACT and inspection.rewritten_body is not None:
             self.stats.redacted += 1
@@ -370,6 +379,10 @@ class EgressWatch:
                 self.inspector.inspect, capture, route, None, allowed, process, anchor, fallback
             )
             event_id = await asyncio.wrap_future(self.writer.submit(inspection.event))
+        except SpoolFull:
+            if not self._refuse_unrecorded(flow, capture, route):
+                return None
+            event_id = LOST
         except Exception as error:
             await self._fail(flow, capture, route, error, process)
             return None
@@ -378,13 +391,45 @@ class EgressWatch:
         )
         return inspection, event_id
 
-    def _count(self, inspection: Inspection) -> None:
-        self.stats.events += 1
+    def _refuse_unrecorded(self, flow: http.HTTPFlow, capture: Capture, route: Route) -> bool:
+        """History and spool are full: fail closed refuses the request; open lets it go on.
+
+        Returns True when the request goes on (its loss is counted by the writer).
+        """
+        if self.settings.fail_mode is not FailMode.CLOSED or capture.streamed:
+            return True
+        self.stats.blocked += 1
+        message = "egress-watch cannot record this request (history and spool full) and is "
+        message += "configured to fail closed"
+        if capture.method == "WS" and flow.websocket is not None:
+            flow.websocket.messages[-1].drop()
+        else:
+            flow.response = _response(
+                local_answer(route.family, flow.request.headers.get("content-type"), message, False)
+            )
+        return False
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        """The upstream failed after the event was recorded: write that onto the event."""
+        recorded = flow.metadata.get(EVENT_KEY)
+        if recorded is None or self.writer is None or flow.error is None:
+            return
+        outcome = upstream_outcome(flow.error.msg, flow.response is not None)
+        if outcome is None:
+            return
+        event_id, event = recorded
+        action, message = outcome
+        if action is Action.FAILED:
+            self.stats.failed += 1
+        self.writer.record_outcome(event_id, event, action, message)
+
+    def _count(self, inspection: Inspection, event_id: int) -> None:
+        self.stats.events += event_id != LOST
         if inspection.event.uninspected_reason:
             self.stats.uninspected += 1
 
     def _apply(self, flow: http.HTTPFlow, inspection: Inspection, event_id: int) -> None:
-        self._count(inspection)
+        self._count(inspection, event_id)
         decision = inspection.decision
         flow.metadata["egress_watch"] = {
             "event_id": event_id,
@@ -392,6 +437,8 @@ class EgressWatch:
             "action": decision.action.value,
             "findings": len(inspection.event.findings),
         }
+        if decision.action is not Action.BLOCK:
+            flow.metadata[EVENT_KEY] = (event_id, inspection.event)
         if decision.action is Action.REDACT and inspection.rewritten_body is not None:
             self.stats.redacted += 1
             # Setting .content re-applies the original Content-Encoding and fixes the length.
@@ -448,20 +495,28 @@ class EgressWatch:
             "updated_at": time.time(),
             "restore_held": self.vault.held,
             **asdict(self.stats),
+            **(history_fields(self.writer.health()) if self.writer is not None else {}),
         }
 
     def _write_state(self) -> None:
-        if self.paths is None:
+        if self.paths is not None:
+            write_state_file(self.paths.state, self.state())
+
+    def _watch_history(self) -> None:
+        """One desktop alert when the history stops taking writes; re-armed once it recovers."""
+        if self.writer is None or self.paths is None:
             return
-        tmp = self.paths.state.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(self.state(), handle)
-        Path(tmp).replace(self.paths.state)
+        health = self.writer.health()
+        if health.degraded and not self._history_alerted:
+            self._history_alerted = True
+            self.notifier.alert(degraded_note(health, self.paths.home))
+        elif not health.degraded:
+            self._history_alerted = False
 
     async def _publish_state(self) -> None:
         while True:
             await asyncio.sleep(STATE_INTERVAL_S)
+            self._watch_history()
             try:
                 self._write_state()
             except OSError as error:

@@ -14,9 +14,12 @@ from typing import Any
 from sqlite_utils import Database
 
 _IN_PERIOD = "e.ts >= :start AND e.ts < :end"
+_LEFT = "e.action != 'failed'"
+"""A request whose upstream failed (down, reset) never left: its bytes and values were not sent."""
 
 USAGE_BY = """
-SELECT {key} AS name, count(*) AS requests, coalesce(sum(e.bytes_out), 0) AS bytes_out,
+SELECT {key} AS name, count(*) AS requests,
+    coalesce(sum(CASE WHEN e.action != 'failed' THEN e.bytes_out END), 0) AS bytes_out,
     coalesce(sum(e.finding_count), 0) AS findings,
     sum(e.action = 'redact') AS redacted, sum(e.action = 'block') AS blocked,
     sum(e.uninspected_reason IS NOT NULL) AS uninspected, sum(e.error IS NOT NULL) AS errors
@@ -44,7 +47,7 @@ FROM events e JOIN findings f ON f.event_id = e.id
 LEFT JOIN acknowledgements a ON a.event_id = e.id
 LEFT JOIN exposures x ON x.fingerprint = f.fingerprint
 LEFT JOIN allowlist al ON al.fingerprint = f.fingerprint
-WHERE {_IN_PERIOD} AND f.category != 'proprietary'
+WHERE {_IN_PERIOD} AND {_LEFT} AND f.category != 'proprietary'
 GROUP BY f.fingerprint
 """  # noqa: S608 - fixed text
 
@@ -54,7 +57,7 @@ SELECT f.source_repo AS repo, count(*) AS findings, count(DISTINCT e.id) AS requ
     json_group_array(DISTINCT e.service) AS services,
     json_group_array(DISTINCT coalesce(e.process_name, '')) AS tools
 FROM events e JOIN findings f ON f.event_id = e.id
-WHERE {_IN_PERIOD} AND f.category = 'proprietary' AND f.source_repo IS NOT NULL
+WHERE {_IN_PERIOD} AND {_LEFT} AND f.category = 'proprietary' AND f.source_repo IS NOT NULL
 GROUP BY 1 ORDER BY requests DESC, repo
 """  # noqa: S608 - fixed text
 
@@ -62,7 +65,7 @@ REPOSITORY_SPANS = f"""
 SELECT DISTINCT f.source_repo AS repo, f.source_path AS path,
     f.source_start_line AS start_line, f.source_end_line AS end_line
 FROM events e JOIN findings f ON f.event_id = e.id
-WHERE {_IN_PERIOD} AND f.category = 'proprietary' AND f.source_repo IS NOT NULL
+WHERE {_IN_PERIOD} AND {_LEFT} AND f.category = 'proprietary' AND f.source_repo IS NOT NULL
     AND f.source_start_line IS NOT NULL AND f.source_end_line IS NOT NULL
 """  # noqa: S608 - fixed text
 

@@ -2,8 +2,11 @@
 
 The proxy waits on the returned future before forwarding, which is how "committed before
 forwarded" holds without blocking mitmproxy's event loop. When the database cannot be written
-(locked, corrupt, disk full) events go to an append-only spool file instead, so nothing is
-lost and the request still goes on; the spool is replayed into the database once it works.
+(locked, corrupt, disk full) events go to a bounded spool (memory, mirrored to a 0600 file where
+the disk allows) and the writer reports itself degraded; every later event queues behind them,
+and a timer replays the spool in one transaction as soon as the database works, so ids keep the
+order the events happened in. Only when the spool is full too is an event lost: counted, and
+written onto the next event stored.
 Between batches, when idle, the writer prunes events older than the retention period in small
 transactions, so pruning never holds the write lock for long.
 """
@@ -11,19 +14,20 @@ transactions, so pruning never holds the write lock for long.
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from egress_watch.model import Event, HostSighting, RestoreOutcome, utc_iso
+from egress_watch.model import Action, Event, HostSighting, RestoreOutcome, utc_iso
 from egress_watch.store import records
 from egress_watch.store.database import BUSY_TIMEOUT_MS, open_writer
+from egress_watch.store.spool import DEFAULT_LIMIT, Outcome, Spool, SpoolFull
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +35,22 @@ MAX_BATCH = 256
 SPOOLED = 0
 """The id a future resolves to when its event went to the spool instead of the database."""
 
-_Item = tuple[Event | HostSighting | RestoreOutcome, "Future[int]"]
+REPLAY_INTERVAL_S = 1.0
+"""How often a degraded writer tries to move the spool into the history."""
+PROBE_BUSY_TIMEOUT_MS = 200
+"""While degraded, a locked history is given up on quickly: the spool is there meanwhile."""
+
+__all__ = ["SPOOLED", "EventWriter", "HistoryHealth", "Retention", "SpoolFull", "prune_batch"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Update:
+    outcome: Outcome
+    event: Event
+
+
+_Queued = Event | HostSighting | RestoreOutcome | _Update
+_Item = tuple[_Queued, "Future[int]"]
 _INSERT_EVENT = records.insert_sql("events", records.EVENT_COLUMNS)
 _INSERT_FINDING = records.insert_sql("findings", records.FINDING_COLUMNS)
 
@@ -45,6 +64,29 @@ class Retention:
     interval_s: float = 60.0
     start_delay_s: float = 1.0
     """Let the daemon come up before the first pruning pass."""
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryHealth:
+    """Whether events reach the history; published in ``status`` (replaced whole, never mutated)."""
+
+    degraded: bool = False
+    reason: str | None = None
+    since: float | None = None
+    """Unix time the history stopped taking writes."""
+    spooled: int = 0
+    lost: int = 0
+    """Events neither the history nor the spool could take, since the daemon started."""
+
+
+def apply_outcome(conn: sqlite3.Connection, outcome: Outcome) -> int:
+    """Write an upstream failure onto a stored event; returns its id (0 when it is gone)."""
+    action = outcome.action.value if outcome.action else None
+    cursor = conn.execute(
+        "UPDATE events SET action = coalesce(?, action), error = ? WHERE id = ?",
+        (action, outcome.error, outcome.event_id),
+    )
+    return outcome.event_id if cursor.rowcount else 0
 
 
 def outbox_enabled(conn: sqlite3.Connection) -> bool:
@@ -98,23 +140,40 @@ class EventWriter:
         spool: Path | None = None,
         retention: Retention | None = None,
         busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+        spool_limit: int = DEFAULT_LIMIT,
+        replay_interval_s: float = REPLAY_INTERVAL_S,
     ) -> None:
         self._path = path
-        self._spool = spool or path.with_name(path.name + ".spool.jsonl")
+        self._spool = Spool(spool or path.with_name(path.name + ".spool.jsonl"), spool_limit)
         self._retention = retention or Retention()
+        self._busy_timeout_ms = busy_timeout_ms
+        self._replay_interval_s = replay_interval_s
         self._db = open_writer(path, busy_timeout_ms)
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._next_prune = time.monotonic() + self._retention.start_delay_s
-        self._replay_spool()
+        self._next_replay = time.monotonic()
+        self._health = HistoryHealth()
+        self._lost_unreported = 0
+        self._replayed: OrderedDict[int, tuple[Event, int]] = OrderedDict()
+        if self._spool.load():
+            self._degrade("events left in the spool by an earlier run")
+            self._replay_spool()
         self._thread = threading.Thread(target=self._run, name="egress-watch-writer", daemon=True)
         self._thread.start()
 
     @property
     def spool_path(self) -> Path:
-        return self._spool
+        return self._spool.path
+
+    def health(self) -> HistoryHealth:
+        """A snapshot of whether the history is written, and what waits or was lost."""
+        return self._health
 
     def submit(self, event: Event) -> Future[int]:
-        """Queue ``event``; the future resolves to its row id once committed (0 if spooled)."""
+        """Queue ``event``; the future resolves to its row id once committed (0 if spooled).
+
+        It raises SpoolFull when neither the history nor the spool could take the event.
+        """
         future: Future[int] = Future()
         self._queue.put((event, future))
         return future
@@ -131,6 +190,17 @@ class EventWriter:
         self._queue.put((outcome, future))
         return future
 
+    def record_outcome(
+        self, event_id: int, event: Event, action: Action | None, error: str
+    ) -> Future[int]:
+        """Write what became of a recorded request (the upstream failed) onto its event.
+
+        ``event_id`` is what ``submit`` returned (0 when it was spooled: ``event`` finds it).
+        """
+        future: Future[int] = Future()
+        self._queue.put((_Update(Outcome(event_id, action, error), event), future))
+        return future
+
     def write(self, event: Event, timeout: float | None = 30) -> int:
         """Submit and wait for the commit (for callers that are not on an event loop)."""
         return self.submit(event).result(timeout)
@@ -141,9 +211,15 @@ class EventWriter:
         self._thread.join()
         self._db.conn.close()
 
+    def _next_wakeup(self) -> float:
+        due = self._next_prune
+        if len(self._spool):
+            due = min(due, self._next_replay)
+        return max(0.0, due - time.monotonic())
+
     def _next_batch(self) -> tuple[list[_Item], bool]:
         try:
-            first = self._queue.get(timeout=max(0.0, self._next_prune - time.monotonic()))
+            first = self._queue.get(timeout=self._next_wakeup())
         except queue.Empty:
             return [], False
         if first is None:
@@ -163,32 +239,64 @@ class EventWriter:
         stopping = False
         while not stopping:
             batch, stopping = self._next_batch()
+            if len(self._spool) and time.monotonic() >= self._next_replay:
+                self._replay_spool()  # before the batch: spooled events keep their place
             if batch:
                 self._commit(batch)
-            if not stopping and time.monotonic() >= self._next_prune:
+            if not stopping and time.monotonic() >= self._next_prune and not len(self._spool):
                 self._prune_once()
+        if len(self._spool):
+            self._replay_spool()
+        if len(self._spool) and not self._spool.on_disk:
+            log.error("stopping with %d spooled event(s) the disk could not keep: they are lost",
+                      self._spool.events)  # fmt: skip
 
     def _commit(self, batch: list[_Item]) -> None:
+        batch = self._resolve_replayed(batch)
+        if len(self._spool):  # still degraded: queue behind the spooled events, in order
+            self._spool_batch(batch)
+            return
         conn = self._db.conn
         try:
             conn.execute("BEGIN IMMEDIATE")
             outbox = outbox_enabled(conn)  # one indexed look-up per batch: cheap when unused
-            ids = [self._insert(conn, item, outbox) for item, _ in batch]
+            ids = [self._insert(conn, item, outbox) for item, _ in self._report_loss(batch)]
             conn.execute("COMMIT")
         except sqlite3.Error as error:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            self._spool_batch(batch, error)
+            self._degrade(str(error))
+            self._spool_batch(batch)
             return
+        if any(isinstance(item, Event) for item, _ in batch):
+            self._lost_unreported = 0
         for (_, future), event_id in zip(batch, ids, strict=True):
             future.set_result(event_id)
-        if self._spool.exists():
-            self._replay_spool()
+
+    def _report_loss(self, batch: list[_Item]) -> list[_Item]:
+        """Write the count of lost events onto the next event stored (its ``error``)."""
+        if not self._lost_unreported:
+            return batch
+        for index, (item, future) in enumerate(batch):
+            if isinstance(item, Event):
+                note = f"{self._lost_unreported} earlier event(s) lost: history and spool full"
+                marked = replace(item, error=f"{item.error}; {note}" if item.error else note)
+                return [*batch[:index], (marked, future), *batch[index + 1 :]]
+        return batch
+
+    def _resolve_replayed(self, batch: list[_Item]) -> list[_Item]:
+        """Outcomes of events spooled, then replayed meanwhile, now know their row id."""
+        resolved: list[_Item] = []
+        for item, future in batch:
+            if isinstance(item, _Update) and item.outcome.event_id <= 0:
+                known = self._replayed.get(id(item.event))
+                if known is not None and known[0] is item.event:
+                    item = _Update(replace(item.outcome, event_id=known[1]), item.event)
+            resolved.append((item, future))
+        return resolved
 
     @staticmethod
-    def _insert(
-        conn: sqlite3.Connection, item: Event | HostSighting | RestoreOutcome, outbox: bool
-    ) -> int:
+    def _insert(conn: sqlite3.Connection, item: _Queued, outbox: bool) -> int:
         if isinstance(item, HostSighting):
             conn.execute(records.UPSERT_HOST, records.host_params(item))
             return 0
@@ -197,50 +305,79 @@ class EventWriter:
                 records.ADD_RESTORE_COUNTS, (item.restored, item.unrestored, item.event_id)
             )
             return item.event_id
+        if isinstance(item, _Update):
+            return apply_outcome(conn, item.outcome)
         return insert_event(conn, item, outbox)
 
-    def _spool_batch(self, batch: list[_Item], error: sqlite3.Error) -> None:
-        """Keep the events in the append-only spool; fail their futures only if that fails too."""
-        log.error("history write failed (%s); spooling %d event(s) to %s", error, len(batch),
-                  self._spool)  # fmt: skip
-        try:
-            fd = os.open(self._spool, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            with os.fdopen(fd, "a", encoding="utf-8") as spool:
-                spool.writelines(
-                    records.event_to_json(item) + "\n"
-                    for item, _ in batch
-                    if isinstance(item, Event)  # host counts are statistics: not worth a spool
-                )
-                spool.flush()
-                os.fsync(spool.fileno())
-        except OSError as spool_error:
-            for _, future in batch:
-                future.set_exception(spool_error)
-            return
-        for _, future in batch:
-            future.set_result(SPOOLED)
+    def _degrade(self, reason: str) -> None:
+        if not self._health.degraded:
+            log.error("history write failed (%s); spooling events until it works again", reason)
+        self._health = replace(
+            self._health,
+            degraded=True,
+            reason=reason,
+            since=self._health.since or time.time(),
+            spooled=self._spool.events,
+        )
+        self._next_replay = time.monotonic() + self._replay_interval_s
+        self._db.conn.execute(f"PRAGMA busy_timeout = {PROBE_BUSY_TIMEOUT_MS}")
+
+    def _spool_batch(self, batch: list[_Item]) -> None:
+        """Keep events (and outcomes) in the spool, in order; host counts are not worth it."""
+        kept = self._report_loss(batch)
+        failures: list[SpoolFull | None] = []
+        for (item, _), (original, _) in zip(kept, batch, strict=True):
+            failures.append(None)
+            try:
+                if isinstance(item, Event):
+                    self._spool.add([item])
+                    if item is not original:
+                        self._lost_unreported = 0
+                elif isinstance(item, _Update):
+                    self._spool.add_outcome(item.outcome, item.event)
+            except SpoolFull as full:
+                failures[-1] = full
+                if isinstance(item, Event):
+                    self._lost_unreported += 1
+                    self._health = replace(self._health, lost=self._health.lost + 1)
+        # Health first: whoever sees a future resolve also sees the counts that include it.
+        self._health = replace(self._health, spooled=self._spool.events)
+        for (_, future), failure in zip(batch, failures, strict=True):
+            if failure is None:
+                future.set_result(SPOOLED)
+            else:
+                future.set_exception(failure)
 
     def _replay_spool(self) -> None:
-        """Move spooled events into the database in one transaction, then drop the spool."""
-        try:
-            lines = self._spool.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return
+        """Move the spool into the database in one transaction, in order; retry on a timer."""
         conn = self._db.conn
+        entries = self._spool.entries
         try:
             conn.execute("BEGIN IMMEDIATE")
             outbox = outbox_enabled(conn)
-            for line in lines:
-                if line.strip():
-                    insert_event(conn, records.event_from_json(line), outbox)
+            ids = [
+                insert_event(conn, e, outbox) if isinstance(e, Event) else apply_outcome(conn, e)
+                for e in entries
+            ]
             conn.execute("COMMIT")
         except sqlite3.Error as error:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            log.warning("spool replay postponed: %s", error)
+            self._next_replay = time.monotonic() + self._replay_interval_s
+            self._health = replace(self._health, reason=str(error))
+            self._spool.resync()  # the disk may have room again before the history does
             return
-        self._spool.unlink()
-        log.info("replayed %d spooled event(s) into %s", len(lines), self._path)
+        for entry, event_id in zip(entries, ids, strict=True):
+            if isinstance(entry, Event):
+                self._replayed[id(entry)] = (entry, event_id)
+        while len(self._replayed) > self._spool.limit:
+            self._replayed.popitem(last=False)
+        replayed = self._spool.events
+        self._spool.clear()
+        conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+        self._health = replace(HistoryHealth(), lost=self._health.lost)
+        log.info("history writable again: replayed %d spooled event(s) into %s", replayed,
+                 self._path)  # fmt: skip
 
     def _prune_once(self) -> None:
         now = time.monotonic()

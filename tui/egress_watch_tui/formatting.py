@@ -128,6 +128,11 @@ def status_text(status: Mapping[str, Any] | None) -> Text:
     errors = int(status.get("errors") or 0)
     if errors:
         parts.append((f"{errors:,} errors", "red"))
+    if status.get("history") == "degraded":
+        parts.insert(0, (f"HISTORY NOT WRITABLE: {int(status.get('spooled') or 0):,} spooled",
+                         "bold red"))  # fmt: skip
+    if status.get("lost"):
+        parts.insert(0, (f"{int(status['lost']):,} events LOST", "bold red"))
     if status.get("uptime_s") is not None:
         parts.append((f"up {uptime(float(status['uptime_s']))}", ""))
     for part, style in parts:
