@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,6 +53,12 @@ class Policy:
     table: PolicyTable = dataclasses.field(default_factory=PolicyTable)
     monitor_only: bool = False
     """Cap every finding at alert: the user asked for ``--mode monitor`` explicitly."""
+    inspect_budget_ms: int | None = 3000
+    """Classification stops past this; the request is then uninspected ("time budget")."""
+
+
+TIME_BUDGET = "time budget"
+"""The uninspected reason of a request whose classification ran out of its time budget."""
 
 
 def _with_places(findings: list[Finding], extraction: Extraction) -> tuple[Finding, ...]:
@@ -93,9 +100,14 @@ class Inspector:
 
         ``allowed`` fingerprints (triage) are recorded but never acted on.
         """
-        extraction = self._extract(capture, route)
-        findings = _with_places(self.engine.classify_segments(extraction.segments), extraction)
         policy = self.policy
+        budget = policy.inspect_budget_ms
+        deadline = None if budget is None else time.monotonic() + budget / 1000
+        extraction = self._extract(capture, route)
+        found, complete = self.engine.classify_within(extraction.segments, deadline)
+        if not complete:  # what was found still counts; the rest of the body went unread
+            extraction = dataclasses.replace(extraction, uninspected_reason=TIME_BUDGET)
+        findings = _with_places(found, extraction)
         verdict = decide(
             findings,
             route.service_id,
