@@ -105,7 +105,7 @@ class Engine:
             segment_index: stored on each finding, to say which segment it came from.
             path: the file path the text belongs to, if known, for path allowlists.
         """
-        return self._classify(text, segment_index, path, self._index_generation()) or []
+        return self._classify(text, segment_index, path, self._index_generation())[0]
 
     def classify_segments(self, segments: Sequence[Segment]) -> list[Finding]:
         """Findings across all segments, each tagged with the index of its segment."""
@@ -123,10 +123,14 @@ class Engine:
         generation = self._index_generation()  # once per request, not once per segment
         findings: list[Finding] = []
         for index, segment in enumerate(segments):
-            found = self._classify(segment.text, index, segment.path_hint, generation, deadline)
-            if found is None:
+            if _past(deadline):
                 return findings, False
+            found, complete = self._classify(
+                segment.text, index, segment.path_hint, generation, deadline
+            )
             findings += found
+            if not complete:
+                return findings, False
         return findings, True
 
     def _classify(
@@ -136,15 +140,13 @@ class Engine:
         path: str | None,
         generation: bytes,
         deadline: float | None = None,
-    ) -> list[Finding] | None:
-        findings = self._cached(text, generation, deadline)
-        if findings is None:
-            return None
+    ) -> tuple[list[Finding], bool]:
+        findings, complete = self._cached(text, generation, deadline)
         if segment_index:
             findings = tuple(dataclasses.replace(f, segment_index=segment_index) for f in findings)
         if self.allowlist:
-            return [f for f in findings if not self.allowlist.allows(f, path)]
-        return list(findings)
+            findings = tuple(f for f in findings if not self.allowlist.allows(f, path))
+        return list(findings), complete
 
     def _open_new_index(self) -> None:
         """Start matching code as soon as the first ``egress-watch index add`` made an index."""
@@ -161,23 +163,21 @@ class Engine:
 
     def _cached(
         self, text: str, generation: bytes, deadline: float | None = None
-    ) -> tuple[Finding, ...] | None:
-        """The findings of a text from the cache, or scanned now and remembered; None when
-        the deadline passed first (nothing is remembered then)."""
-        if _past(deadline):
-            return None
+    ) -> tuple[tuple[Finding, ...], bool]:
+        """The findings of a text from the cache, or scanned now and remembered, and False
+        when the deadline cut the scan short (the findings so far are not remembered)."""
         if len(text) < MIN_CACHED:
-            return self._scan(text)
+            return self._scan(text), True
         key = content_key(text) + generation
         found = self.cache.get(key)
-        if found is None:
-            found = self._scan_chunks(text, deadline)
-            if found is None:
-                return None
+        if found is not None:
+            return found, True
+        found, complete = self._scan_chunks(text, deadline)
+        if complete:
             self.cache.put(key, found)
-        return found
+        return found, complete
 
-    def _scan_chunks(self, text: str, deadline: float | None) -> tuple[Finding, ...] | None:
+    def _scan_chunks(self, text: str, deadline: float | None) -> tuple[tuple[Finding, ...], bool]:
         """``_scan`` of a long text chunk by chunk, checking the deadline between chunks.
 
         Each chunk is scanned with CONTEXT_BEFORE and CONTEXT_AFTER characters around it and
@@ -186,12 +186,12 @@ class Engine:
         of a generic secret are looked for within a chunk and its context, not the whole text.
         """
         if len(text) <= CHUNK_CHARS + CONTEXT_AFTER:
-            return self._scan(text)
+            return self._scan(text), True
         kept: list[Finding] = []
         reach: dict[Category, int] = {}  # per category, the end of the previous chunks' findings
         for begin in range(0, len(text), CHUNK_CHARS):
             if begin and _past(deadline):
-                return None
+                return tuple(kept), False
             low = max(0, begin - CONTEXT_BEFORE)
             high = min(len(text), begin + CHUNK_CHARS + CONTEXT_AFTER)
             found = [
@@ -204,7 +204,7 @@ class Engine:
                 reach[finding.category] = max(reach.get(finding.category, 0), finding.end)
             kept += found
         kept.sort(key=lambda f: f.start)
-        return tuple(kept)
+        return tuple(kept), True
 
     def _scan(self, text: str) -> tuple[Finding, ...]:
         """Every secret in the text as a Finding, minus values the allowlist knows."""
