@@ -271,3 +271,40 @@ def test_a_planted_key_is_found_whatever_text_surrounds_it(
     text = f"{before} {key} {after}"
     found = [f for f in engine.classify_text(text) if f.rule == "aws-access-key"]
     assert any(text[f.start : f.end] == key for f in found), (before, after)
+
+
+# ------------------------------------------------ known holes, owned by engineer 15a (issue 15.1)
+
+OPENAI = ("api.openai.com", "/v1/chat/completions")
+
+
+def chat_capture(body: bytes) -> Capture:
+    headers = (("content-type", "application/json"),)
+    return Capture("POST", "https", OPENAI[0], 443, OPENAI[1], headers, body)
+
+
+@pytest.mark.xfail(strict=False, reason="fixed by 15a: depth-bounded JSON walkers and redaction")
+@pytest.mark.parametrize("depth", [1_000, 10_000])
+@pytest.mark.parametrize("mode", [Mode.MONITOR, Mode.REDACT])
+def test_a_deeply_nested_body_never_raises_and_its_key_is_found(
+    engine: Engine, depth: int, mode: Mode
+) -> None:
+    document = {"model": "m", "messages": [{"role": "user", "content": fake_aws_key_id()}]}
+    text = json.dumps(document)[:-1] + ', "x": ' + "[" * depth + "]" * depth + "}"
+    route = builtin_catalog().route(*OPENAI)
+    assert route is not None
+    inspection = Inspector(builtin_catalog(), engine, Policy(mode)).inspect(
+        chat_capture(text.encode()), route
+    )
+    assert any(f.rule == "aws-access-key" for f in inspection.event.findings)
+
+
+@pytest.mark.xfail(strict=False, reason="fixed by 15a: forgiving UTF-8 decoding of bodies")
+@pytest.mark.parametrize("bad", [b"\xff", b"\xc3", b"\xed\xa0\x80"])
+def test_one_invalid_byte_does_not_hide_a_key(engine: Engine, bad: bytes) -> None:
+    body = json.dumps({"messages": [{"role": "user", "content": f"{fake_aws_key_id()} X"}]})
+    route = builtin_catalog().route(*OPENAI)
+    assert route is not None
+    raw = body.encode().replace(b" X", b" " + bad)
+    inspection = Inspector(builtin_catalog(), engine, Policy()).inspect(chat_capture(raw), route)
+    assert any(f.rule == "aws-access-key" for f in inspection.event.findings)
