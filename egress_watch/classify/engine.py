@@ -123,7 +123,7 @@ class Engine:
         generation = self._index_generation()  # once per request, not once per segment
         findings: list[Finding] = []
         for index, segment in enumerate(segments):
-            if _past(deadline):
+            if index and _past(deadline):  # the first chunk is always scanned
                 return findings, False
             found, complete = self._classify(
                 segment.text, index, segment.path_hint, generation, deadline
