@@ -15,11 +15,14 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from egress_watch.classify.cache import FindingCache
 from egress_watch.classify.engine import Engine
+from egress_watch.cli import cli
 from egress_watch.model import Segment
 from tests.support.pathological import PATTERNS, proxy_engine
 
@@ -77,3 +80,26 @@ def test_an_internal_domain_after_a_long_hyphenated_run_is_still_found(engine: E
     assert [text[f.start : f.end] for f in found if f.rule == "internal-domain"] == [
         "build01.eu.corp.example"
     ] * 3
+
+
+def scan_cpu_seconds(path: Path) -> tuple[float, str]:
+    """CPU time of ``egress-watch scan FILE`` (in this thread) and what it printed."""
+    started = time.thread_time()
+    result = CliRunner().invoke(cli, ["scan", str(path)], catch_exceptions=False)
+    return time.thread_time() - started, result.stdout
+
+
+def test_cli_scan_of_many_findings_is_linear_and_names_each_line(tmp_path: Path) -> None:
+    """The issue's ``egress-watch scan`` row: a line number per finding, not a count of the
+    whole text's line breaks per finding."""
+    line = "see http://10.0.0.1/a?x=1 now\n"
+    small, large = tmp_path / "small.txt", tmp_path / "large.txt"
+    small.write_text(line * (2 * BASE // len(line)))
+    large.write_text(line * (2 * BASE * FACTOR // len(line)))
+    scan_cpu_seconds(small)  # warm up: the first scan builds the engine's tables
+    small_seconds, _ = scan_cpu_seconds(small)
+    large_seconds, out = scan_cpu_seconds(large)
+    lines = out.splitlines()
+    assert len(lines) == 2 * BASE * FACTOR // len(line)
+    assert lines[-1].startswith(f"{large}:{len(lines)}: medium infra/internal-url")
+    assert large_seconds / max(small_seconds, 1e-4) < MAX_RATIO
