@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -267,6 +269,13 @@ def dashboard() -> None:
     make_app(paths.database, lambda: daemon.status(paths), start_command=start).run()
 
 
+def line_numbers(text: str) -> Callable[[int], int]:
+    """The 1-based line of an offset in ``text``, by binary search over one index of line
+    breaks: counting them per finding made a megabyte with 50,000 findings cost seconds."""
+    breaks = [m.start() for m in re.finditer("\n", text)]
+    return lambda offset: bisect.bisect_left(breaks, offset) + 1
+
+
 def _scan_inputs(files: tuple[str, ...]) -> Iterator[tuple[str, str]]:
     for name in files or ("-",):
         if name == "-":
@@ -322,8 +331,9 @@ def scan(files: tuple[str, ...], as_json: bool, har_file: Path | None, segments:
         if as_json:
             click.echo(json.dumps({"path": name, "findings": [finding_json(f) for f in findings]}))
         else:
+            line_of = line_numbers(text)
             for f in findings:
-                line = text.count("\n", 0, f.start) + 1
+                line = line_of(f.start)
                 what = f"{f.severity.label} {f.category.value}/{f.rule}"
                 click.echo(f"{name}:{line}: {what} {f.masked}  {f.reason}")
     sys.exit(EXIT_FINDINGS if found_any else EXIT_OK)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -60,6 +61,12 @@ class Policy:
     """Cap every finding at alert: the user asked for ``--mode monitor`` explicitly."""
     restore: RestorePolicy = dataclasses.field(default_factory=RestorePolicy)
     """Whether redacted values are kept (in memory) to restore them in the answers."""
+    inspect_budget_ms: int | None = 3000
+    """Classification stops past this; the request is then uninspected ("time budget")."""
+
+
+TIME_BUDGET = "time budget"
+"""The uninspected reason of a request whose classification ran out of its time budget."""
 
 
 def _with_places(findings: list[Finding], extraction: Extraction) -> tuple[Finding, ...]:
@@ -109,12 +116,16 @@ class Inspector:
         conversation outright (a WebSocket connection); else it is read from the body, and
         ``fallback`` (the request's own id) stands in when the body does not say.
         """
+        policy = self.policy
+        budget = policy.inspect_budget_ms
+        deadline = None if budget is None else time.monotonic() + budget / 1000
         extraction = self._extract(capture, route)
-        found = self.engine.classify_segments(extraction.segments)
+        found, complete = self.engine.classify_within(extraction.segments, deadline)
+        if not complete:  # what was found still counts; the rest of the body went unread
+            extraction = dataclasses.replace(extraction, uninspected_reason=TIME_BUDGET)
         findings = _with_places(self._not_ours(found, extraction), extraction)
         anchor = anchor or conversation_anchor(extraction.document)
         stored_key = self._conversation(route, anchor)
-        policy = self.policy
         verdict = decide(
             findings,
             route.service_id,

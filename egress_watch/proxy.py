@@ -196,6 +196,7 @@ class EgressWatch:
             # `--mode monitor` typed by the user: record and alert, never redact or block.
             monitor_only=ctx.options.egress_watch_mode == Mode.MONITOR.value,
             restore=settings.restore,
+            inspect_budget_ms=settings.inspect_budget_ms,
         )
         writer = EventWriter(paths.database, retention=Retention(days=settings.retention_days))
         if self.writer is not None:

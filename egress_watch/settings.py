@@ -50,6 +50,10 @@ fail_mode = ""
 # Bodies larger than this (MiB, after decompression) are recorded as uninspected;
 # [policy] uninspected decides what happens to them (block mode blocks them by default).
 max_body_mib = 32
+# Milliseconds one request may spend being classified. Past it the request is recorded as
+# uninspected (reason "time budget", with what was found so far) and [policy] uninspected
+# decides; other requests are inspected meanwhile either way.
+inspect_budget_ms = 3000
 
 [store]
 # Days of history to keep. Older events are pruned in small batches while the daemon runs;
@@ -151,6 +155,8 @@ class Settings:
     """Explicit fail mode, or None for the mode's default."""
     max_body_mib: int = 32
     """Largest decoded body that is inspected."""
+    inspect_budget_ms: int = 3000
+    """Time one request's classification may take before it is recorded as uninspected."""
     retention_days: int = 90
     """Events older than this are pruned by the daemon; exposures keep their first sighting."""
     services: tuple[Service, ...] = ()
@@ -266,6 +272,7 @@ _SCHEMA: dict[tuple[str, str], tuple[str, Callable[[object], Any]]] = {
     ("proxy", "block_severity"): ("block_severity", _severity),
     ("proxy", "fail_mode"): ("fail_mode_setting", _optional_fail_mode),
     ("proxy", "max_body_mib"): ("max_body_mib", _positive_int),
+    ("proxy", "inspect_budget_ms"): ("inspect_budget_ms", _positive_int),
     ("store", "retention_days"): ("retention_days", _positive_int),
     ("allowlist", "fingerprints"): ("allow_fingerprints", _strings),
     ("allowlist", "rules"): ("allow_rules", _strings),

@@ -6,8 +6,10 @@ when a cheap substring test says it can match.
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import re
+import string
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
@@ -88,7 +90,11 @@ class CategoryScanner:
         owners: tuple[str, ...] = (),
     ) -> None:
         self._domains = tuple(d.lower().lstrip(".") for d in domains)
-        self._domain_re = _alternation(r"\b(?:[A-Za-z0-9-]+\.)*(?:{})(?![\w-]|\.\w)", self._domains)
+        # DNS limits (labels of at most 63 characters, a bounded count) keep each try short:
+        # unbounded labels retried from every boundary of ``a-a-a-…`` cost quadratic time.
+        self._domain_re = _alternation(
+            r"\b(?:[A-Za-z0-9-]{{1,63}}+\.){{0,32}}(?:{})(?![\w-]|\.\w)", self._domains
+        )
         self._word_re = _alternation(r"(?i)\b(?:{})\b", words)
         self._owner_re = _alternation(r"(?i)\bcopyright\b[^\n]{{0,60}}?\b(?:{})\b", owners)
 
@@ -100,17 +106,17 @@ class CategoryScanner:
 
     def _infra(self, text: str, shape: str) -> Iterator[CategoryMatch]:
         """Internal URLs, configured internal host names and private IPv4 addresses."""
-        covered: list[tuple[int, int]] = []
+        covered = _Covered()
         if "://" in text:
             for match in _URL.finditer(text):
                 host = match.group(1).lower()
                 if self._internal_host(host):
-                    covered.append(match.span())
+                    covered.add(match.span())
                     yield _hit(Category.INFRA, "internal-url", Severity.MEDIUM, match,
                                f"URL of internal host {host}")  # fmt: skip
         if self._domain_re is not None:
             for match in self._domain_re.finditer(text):
-                if not _inside(match.span(), covered):
+                if not covered.holds(match.span()):
                     yield _hit(Category.INFRA, "internal-domain", Severity.MEDIUM, match,
                                "host in a configured internal domain")  # fmt: skip
         for seed in _IPV4_SEED.finditer(shape):
@@ -121,7 +127,7 @@ class CategoryScanner:
             if address is None or _glued(shape, start, ".=<>~^0", word=True):
                 continue
             value = text[start : address.end()]
-            if not _inside(address.span(), covered) and value[0] == "1" and _private(value):
+            if not covered.holds(address.span()) and value[0] == "1" and _private(value):
                 yield _hit(Category.INFRA, "private-ip", Severity.LOW, address,
                            "private (RFC 1918) IPv4 address")  # fmt: skip
 
@@ -163,20 +169,36 @@ def _shape(text: str) -> str:
 
 
 def _emails(text: str) -> Iterator[re.Match[str]]:
-    """Email addresses, looked for only around each ``@`` (decorators are common in code)."""
+    """Email addresses, looked for only around each ``@`` (decorators are common in code).
+
+    Each ``@`` costs a bounded amount of work: its local part is at most 64 characters back,
+    its domain at most 256 ahead, and one match is tried from the leftmost word boundary.
+    """
     at = text.find("@")
+    floor = 0
     while at != -1:
-        start = max(0, at - 64)
-        while start > 0 and start < at and text[start - 1] not in " \t\n<(\"':,;[":
+        start = at
+        while start > floor and at - start < 64 and text[start - 1] in _LOCAL_CHARS:
             start -= 1
-            if at - start > 64:
-                break
-        match = _EMAIL.search(text, start, at + 256)
-        if match is not None and match.start() <= at < match.end():
+        while start < at and not _word_boundary(text, start):
+            start += 1
+        match = _EMAIL.match(text, start, at + 256) if start < at else None
+        if match is not None:
             yield match
-            at = text.find("@", match.end())
+            floor = match.end()
+            at = text.find("@", floor)
         else:
             at = text.find("@", at + 1)
+
+
+_LOCAL_CHARS: Final = frozenset(string.ascii_letters + string.digits + "._%+-")
+
+
+def _word_boundary(text: str, index: int) -> bool:
+    """``\\b`` at ``index``: a word character on exactly one side."""
+    before = index > 0 and (text[index - 1].isalnum() or text[index - 1] == "_")
+    after = index < len(text) and (text[index].isalnum() or text[index] == "_")
+    return before != after
 
 
 def _pii(text: str, shape: str) -> Iterator[CategoryMatch]:
@@ -254,6 +276,20 @@ _PRIVATE_NETS: Final = tuple(
 )
 
 
-def _inside(span: tuple[int, int], covered: list[tuple[int, int]]) -> bool:
-    """True when ``span`` lies within one of the ``covered`` spans."""
-    return any(start <= span[0] and span[1] <= end for start, end in covered)
+class _Covered:
+    """Spans already reported (added in order of start, never overlapping), so a private IP or
+    domain inside an internal URL is not reported twice. A lookup is a binary search: checking
+    each address against every URL made a megabyte of URLs cost minutes."""
+
+    def __init__(self) -> None:
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+
+    def add(self, span: tuple[int, int]) -> None:
+        self._starts.append(span[0])
+        self._ends.append(span[1])
+
+    def holds(self, span: tuple[int, int]) -> bool:
+        """True when ``span`` lies within one covered span."""
+        i = bisect.bisect_right(self._starts, span[0]) - 1
+        return i >= 0 and span[1] <= self._ends[i]

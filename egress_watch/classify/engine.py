@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,6 +23,11 @@ from egress_watch.settings import Settings
 
 MIN_CACHED: int = 256  # shorter segments are rescanned: hashing them costs about as much
 MIN_CODE_CHARS: int = 40  # shorter texts cannot hold enough tokens to match indexed code
+# Longer texts are scanned in chunks (each with context on both sides), so a time budget can
+# stop between chunks: a thread cannot be interrupted, it has to stop on its own.
+CHUNK_CHARS: int = 512 * 1024
+CONTEXT_BEFORE: int = 8 * 1024
+CONTEXT_AFTER: int = 80 * 1024  # more than a private key block (64 KB), the longest finding
 
 
 log = logging.getLogger(__name__)
@@ -99,25 +105,48 @@ class Engine:
             segment_index: stored on each finding, to say which segment it came from.
             path: the file path the text belongs to, if known, for path allowlists.
         """
-        return self._classify(text, segment_index, path, self._index_generation())
+        return self._classify(text, segment_index, path, self._index_generation())[0]
 
     def classify_segments(self, segments: Sequence[Segment]) -> list[Finding]:
         """Findings across all segments, each tagged with the index of its segment."""
+        return self.classify_within(segments, None)[0]
+
+    def classify_within(
+        self, segments: Sequence[Segment], deadline: float | None
+    ) -> tuple[list[Finding], bool]:
+        """Findings across all segments, and False when ``deadline`` (``time.monotonic()``)
+        passed before every segment was scanned: the findings are then those found so far.
+
+        The deadline is checked between segments and between chunks of a long segment, so
+        one inspection overruns it by at most one chunk's scan.
+        """
         generation = self._index_generation()  # once per request, not once per segment
         findings: list[Finding] = []
         for index, segment in enumerate(segments):
-            findings += self._classify(segment.text, index, segment.path_hint, generation)
-        return findings
+            if index and _past(deadline):  # the first chunk is always scanned
+                return findings, False
+            found, complete = self._classify(
+                segment.text, index, segment.path_hint, generation, deadline
+            )
+            findings += found
+            if not complete:
+                return findings, False
+        return findings, True
 
     def _classify(
-        self, text: str, segment_index: int, path: str | None, generation: bytes
-    ) -> list[Finding]:
-        findings = self._cached(text, generation)
+        self,
+        text: str,
+        segment_index: int,
+        path: str | None,
+        generation: bytes,
+        deadline: float | None = None,
+    ) -> tuple[list[Finding], bool]:
+        findings, complete = self._cached(text, generation, deadline)
         if segment_index:
             findings = tuple(dataclasses.replace(f, segment_index=segment_index) for f in findings)
         if self.allowlist:
-            return [f for f in findings if not self.allowlist.allows(f, path)]
-        return list(findings)
+            findings = tuple(f for f in findings if not self.allowlist.allows(f, path))
+        return list(findings), complete
 
     def _open_new_index(self) -> None:
         """Start matching code as soon as the first ``egress-watch index add`` made an index."""
@@ -132,16 +161,50 @@ class Engine:
         self._open_new_index()
         return self._code.generation().encode() if self._code is not None else b""
 
-    def _cached(self, text: str, generation: bytes) -> tuple[Finding, ...]:
-        """The findings of a text from the cache, or scanned now and remembered."""
+    def _cached(
+        self, text: str, generation: bytes, deadline: float | None = None
+    ) -> tuple[tuple[Finding, ...], bool]:
+        """The findings of a text from the cache, or scanned now and remembered, and False
+        when the deadline cut the scan short (the findings so far are not remembered)."""
         if len(text) < MIN_CACHED:
-            return self._scan(text)
+            return self._scan(text), True
         key = content_key(text) + generation
         found = self.cache.get(key)
-        if found is None:
-            found = self._scan(text)
+        if found is not None:
+            return found, True
+        found, complete = self._scan_chunks(text, deadline)
+        if complete:
             self.cache.put(key, found)
-        return found
+        return found, complete
+
+    def _scan_chunks(self, text: str, deadline: float | None) -> tuple[tuple[Finding, ...], bool]:
+        """``_scan`` of a long text chunk by chunk, checking the deadline between chunks.
+
+        Each chunk is scanned with CONTEXT_BEFORE and CONTEXT_AFTER characters around it and
+        keeps the findings that start inside it, minus those overlapping a finding of the same
+        category that an earlier chunk kept (the same value, seen with less context). Repeats
+        of a generic secret are looked for within a chunk and its context, not the whole text.
+        """
+        if len(text) <= CHUNK_CHARS + CONTEXT_AFTER:
+            return self._scan(text), True
+        kept: list[Finding] = []
+        reach: dict[Category, int] = {}  # per category, the end of the previous chunks' findings
+        for begin in range(0, len(text), CHUNK_CHARS):
+            if begin and _past(deadline):
+                return tuple(kept), False
+            low = max(0, begin - CONTEXT_BEFORE)
+            high = min(len(text), begin + CHUNK_CHARS + CONTEXT_AFTER)
+            found = [
+                dataclasses.replace(f, start=f.start + low, end=f.end + low)
+                for f in self._scan(text[low:high])
+                if begin <= f.start + low < begin + CHUNK_CHARS
+                and f.start + low >= reach.get(f.category, 0)
+            ]
+            for finding in found:
+                reach[finding.category] = max(reach.get(finding.category, 0), finding.end)
+            kept += found
+        kept.sort(key=lambda f: f.start)
+        return tuple(kept), True
 
     def _scan(self, text: str) -> tuple[Finding, ...]:
         """Every secret in the text as a Finding, minus values the allowlist knows."""
@@ -211,3 +274,8 @@ class Engine:
             source=Source(match.repo, match.path, match.start_line, match.end_line, match.score),
             confidence="high" if strong else "medium",
         )
+
+
+def _past(deadline: float | None) -> bool:
+    """True once the monotonic clock has reached ``deadline`` (never without one)."""
+    return deadline is not None and time.monotonic() >= deadline

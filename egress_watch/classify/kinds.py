@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -67,9 +68,36 @@ def _wordish(text: str, index: int) -> bool:
 
 
 def resolve(hits: list[Hit]) -> list[Hit]:
-    """Non-overlapping hits sorted by start; on overlap the most severe, specific, longest wins."""
+    """Non-overlapping hits sorted by start; on overlap the most severe, specific, longest wins.
+
+    Hits that overlap nothing are kept as they are; the ranking runs within each group of
+    chained overlaps, so a body with a hundred thousand tokens costs no quadratic list inserts.
+    """
+    kept: list[Hit] = []
+    for group in _overlapping_groups(sorted(set(hits), key=lambda h: (h[0], h[1]))):
+        kept += group if len(group) == 1 else _ranked(group)
+    return kept
+
+
+def _overlapping_groups(hits: list[Hit]) -> list[list[Hit]]:
+    """Hits (sorted by start) cut into runs where each overlaps the run's reach so far."""
+    groups: list[list[Hit]] = []
+    reach = -1
+    for hit in hits:
+        # an empty hit counts as overlapping a hit that starts where it does
+        if groups and (hit[0] < reach or hit[0] == groups[-1][-1][0]):
+            groups[-1].append(hit)
+            reach = max(reach, hit[1])
+        else:
+            groups.append([hit])
+            reach = hit[1]
+    return groups
+
+
+def _ranked(hits: list[Hit]) -> list[Hit]:
+    """Greedy by rank within one group of overlapping hits, sorted by start."""
     ranked = sorted(
-        set(hits), key=lambda h: (-h[2].severity, h[2].generic, h[0] - h[1], h[0], h[2].rule)
+        hits, key=lambda h: (-h[2].severity, h[2].generic, h[0] - h[1], h[0], h[2].rule)
     )
     starts: list[int] = []
     kept: list[Hit] = []
@@ -83,27 +111,34 @@ def resolve(hits: list[Hit]) -> list[Hit]:
 
 
 PAIR_LINES: Final = 10
+_NEWLINE: Final = re.compile("\n")
 
 
 def describe_pairs(text: str, hits: list[Hit]) -> list[Hit]:
-    """An AWS key id with its secret key nearby says so: together they are a working credential."""
-    secrets = [s for s, _, k in hits if k.rule == "aws-secret-key"]
+    """An AWS key id with its secret key nearby says so: together they are a working credential.
+
+    Only the nearest secret before and after each key id can be the closest in lines, and line
+    numbers come from one pass over the text: many keys and secrets in one body stay linear.
+    """
+    secrets = sorted(s for s, _, k in hits if k.rule == "aws-secret-key")
     if not secrets:
         return hits
+    breaks = [m.start() for m in _NEWLINE.finditer(text)]
     described: list[Hit] = []
     for s, e, k in hits:
         if k.rule == "aws-access-key":
-            lines = [_lines_between(text, s, other) for other in secrets]
-            near = min(lines, key=abs)
+            i = bisect.bisect_left(secrets, s)
+            nearest = secrets[max(0, i - 1) : i + 1]
+            near = min((_lines_between(breaks, s, other) for other in nearest), key=abs)
             if abs(near) <= PAIR_LINES:
                 k = dataclasses.replace(k, reason=f"{k.reason} with its secret key {_where(near)}")
         described.append((s, e, k))
     return described
 
 
-def _lines_between(text: str, a: int, b: int) -> int:
-    """Signed number of line breaks from offset ``a`` to offset ``b``."""
-    return text.count("\n", a, b) if a <= b else -text.count("\n", b, a)
+def _lines_between(breaks: list[int], a: int, b: int) -> int:
+    """Signed count of line breaks (``breaks``: their sorted offsets) from ``a`` to ``b``."""
+    return bisect.bisect_left(breaks, b) - bisect.bisect_left(breaks, a)
 
 
 def _where(lines: int) -> str:

@@ -6,6 +6,7 @@ appear close together in text that looks like code, and the reason names them.
 from __future__ import annotations
 
 import re
+from collections import deque
 from dataclasses import dataclass
 from typing import Final
 
@@ -91,19 +92,36 @@ def scan_logic(text: str) -> list[LogicMatch]:
 
 
 def _clusters(family: str, hits: list[tuple[int, int, str]]) -> list[LogicMatch]:
-    """Windows of WINDOW_CHARS holding at least MIN_INDICATORS distinct indicators."""
+    """Windows of WINDOW_CHARS holding at least MIN_INDICATORS distinct indicators.
+
+    The window keeps, per indicator, the positions of its hits inside it, so each hit costs
+    work in the number of distinct indicators (a handful), not in the hits the window holds.
+    """
     out: list[LogicMatch] = []
+    inside: dict[str, deque[int]] = {}  # indicator -> indices of its hits in the window
     first = 0
-    for last in range(len(hits)):
-        while hits[last][0] - hits[first][0] > WINDOW_CHARS:
+    for last, (start_of_last, end_of_last, indicator) in enumerate(hits):
+        inside.setdefault(indicator, deque()).append(last)
+        while start_of_last - hits[first][0] > WINDOW_CHARS:
+            leaving = inside[hits[first][2]]
+            leaving.popleft()
+            if not leaving:
+                del inside[hits[first][2]]
             first += 1
-        window = hits[first : last + 1]
-        names = tuple(dict.fromkeys(h[2] for h in window))
-        if len(names) >= MIN_INDICATORS:
-            start, end = window[0][0], window[-1][1]
-            if out and start <= out[-1].end:
-                merged = tuple(dict.fromkeys(out[-1].indicators + names))
-                out[-1] = LogicMatch(family, out[-1].start, max(end, out[-1].end), merged[:6])
-            else:
-                out.append(LogicMatch(family, start, end, names[:6]))
+        if len(inside) < MIN_INDICATORS:
+            continue
+        start = hits[first][0]
+        if out and start <= out[-1].end:
+            previous = out[-1]
+            merged = previous.indicators
+            if len(merged) < 6:
+                merged = tuple(dict.fromkeys(merged + _in_order(inside)))[:6]
+            out[-1] = LogicMatch(family, previous.start, max(end_of_last, previous.end), merged)
+        else:
+            out.append(LogicMatch(family, start, end_of_last, _in_order(inside)[:6]))
     return out
+
+
+def _in_order(inside: dict[str, deque[int]]) -> tuple[str, ...]:
+    """The window's indicators in the order of their first hit in it."""
+    return tuple(sorted(inside, key=lambda name: inside[name][0]))

@@ -20,7 +20,7 @@ def scan_har(file: Path, engine: Engine, settings: Settings, as_json: bool, text
     inspector = Inspector(
         catalog_with(settings.services),
         engine,
-        Policy(max_body_bytes=settings.max_body_mib * 2**20),
+        Policy(max_body_bytes=settings.max_body_mib * 2**20, inspect_budget_ms=None),
     )
     found_any = False
     try:

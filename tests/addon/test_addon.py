@@ -92,7 +92,7 @@ def test_fail_open_forwards_and_records_the_error(
     def broken(*_: object) -> object:
         raise RuntimeError("classifier exploded on " + fake_aws_key_id())
 
-    monkeypatch.setattr(instance.inspector.engine, "classify_segments", broken)
+    monkeypatch.setattr(instance.inspector.engine, "classify_within", broken)
     flow = chat_flow("hello")
     run(instance.request(flow))
     assert flow.response is None
@@ -109,7 +109,7 @@ def test_fail_closed_answers_with_an_error(
     def broken(*_: object) -> object:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(instance.inspector.engine, "classify_segments", broken)
+    monkeypatch.setattr(instance.inspector.engine, "classify_within", broken)
     flow = chat_flow("hello")
     run(instance.request(flow))
     assert flow.response is not None
@@ -128,7 +128,7 @@ def test_redact_mode_fails_closed_by_default(
     def broken(*_: object) -> object:
         raise RecursionError("too deep")
 
-    monkeypatch.setattr(instance.inspector.engine, "classify_segments", broken)
+    monkeypatch.setattr(instance.inspector.engine, "classify_within", broken)
     flow = chat_flow(f"key {fake_aws_key_id()}")
     run(instance.request(flow))
     assert flow.response is not None
