@@ -19,7 +19,14 @@ from egress_watch.errors import ConfigError
 from egress_watch.export.config import SinkConfig, parse_sinks
 from egress_watch.model import FailMode, Mode, Severity
 from egress_watch.policy import PolicyTable, parse_policy
-from egress_watch.services import Service, builtin_catalog, builtin_profiles, parse_service
+from egress_watch.services import (
+    Service,
+    builtin_catalog,
+    builtin_profiles,
+    builtin_regions,
+    builtin_service_table,
+    parse_service,
+)
 
 DEFAULT_CONFIG = """\
 # egress-watch configuration. Every key is optional: the values below are the defaults.
@@ -76,8 +83,16 @@ baselines = []
 critical = "alert"
 high = "alert"
 # secret = "redact"
+# Requests to endpoints whose terms may train on them by default (`services` shows may_train):
+# training = "alert"
 # One service's entries (ids from `egress-watch services`) win over the ones above:
 # [policy.services.cursor]
+# secret = "block"
+# By jurisdiction of a service's operator or parent (`egress-watch services` shows the codes):
+# [policy.jurisdictions]
+# CN = "block"                      # every request to such a service
+# [policy.jurisdictions.RU]
+# default = "alert"                 # every request; categories and severities as in [policy]
 # secret = "block"
 
 # Extra AI services (a company LLM gateway, a self-hosted OpenAI-compatible server), or a
@@ -89,6 +104,14 @@ high = "alert"
 # profile = "openai-compatible"     # /chat/completions, /responses, /messages, ...
 # endpoints = [{ path = "/v2/generate", family = "openai-completions" }]
 # family = "auto"                   # for other paths: sniff the body shape
+# operator = "Example Corp"         # who runs it, and where (shown by `services`, the report)
+# jurisdictions = ["US"]            # ISO codes of the operator and its parent; "SG?" = unconfirmed
+# region = "EU"                     # CN-mainland, global, customer-chosen, unknown or a code
+# may_train = "no"                  # yes, some-tiers, no, unknown (for [policy] training)
+# An entry with a built-in id and no hosts amends that service, e.g. a region you confirmed:
+# [[services]]
+# id = "deepseek"
+# status = "confirmed"
 
 # Fleet export: the daemon delivers every event, in order and at least once, to each sink
 # (schema egress-watch.event/1; never a secret value, a body or an auth header).
@@ -296,9 +319,14 @@ def _user_services(raw: object, source: str) -> tuple[Service, ...]:
         raise ConfigError(f"{source}: services: expected [[services]] tables")
     services = []
     for number, table in enumerate(raw):
+        builtin = builtin_service_table(str(table.get("id")))
+        if builtin is not None and "hosts" not in table:
+            table = {**builtin, **table}  # amends a built-in: facts, notes, endpoints
         try:
             services.append(
-                parse_service(table, f"{source}: services[{number}]", builtin_profiles())
+                parse_service(
+                    table, f"{source}: services[{number}]", builtin_profiles(), builtin_regions()
+                )
             )
         except ValueError as error:
             raise ConfigError(str(error)) from None

@@ -1,0 +1,74 @@
+"""How ``egress-watch services`` shows a service and its facts (pure: text lines, JSON)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from egress_watch.service_facts import Facts
+from egress_watch.services import Service
+
+STATUS_MARK = {
+    "confirmed": "confirmed",
+    "partial": "partly unconfirmed",
+    "unconfirmed": "UNCONFIRMED",
+}
+
+
+def codes_text(facts: Facts) -> str:
+    """``SG, CN`` with unconfirmed codes spelt out, ``?`` when none is known."""
+    if not facts.jurisdictions:
+        return "unknown"
+    return ", ".join(
+        f"{c.rstrip('?')} (unconfirmed)" if c.endswith("?") else c for c in facts.jurisdictions
+    )
+
+
+def region_text(region: str) -> str:
+    return f"{region.rstrip('?')} (unconfirmed)" if region.endswith("?") else region
+
+
+def facts_line(facts: Facts) -> str:
+    """One line: operator, jurisdictions, region, may-train, status."""
+    return (
+        f"{facts.who} · jurisdictions {codes_text(facts)} · region {region_text(facts.region)}"
+        f" · may train by default: {facts.may_train} · {STATUS_MARK[facts.status]}"
+    )
+
+
+def service_lines(service: Service) -> list[str]:
+    """The service's line, its facts, its sites' facts where they differ, and tier notes."""
+    mark = " [telemetry]" if service.telemetry else ""
+    lines = [f"{service.id:<26} {service.name}{mark}: {', '.join(service.hosts)}"]
+    lines.append(f"{'':<26} {facts_line(service.facts)}")
+    if service.notes:
+        lines.append(f"{'':<26}   note: {service.notes}")
+    for tier, note in service.facts.training:
+        lines.append(f"{'':<26}   training ({tier}): {note}")
+    seen = {facts_line(service.facts)}
+    for site in service.sites:
+        line = facts_line(site.facts)
+        if line in seen and len(site.hosts) == 1 and site.facts.region == service.facts.region:
+            continue
+        lines.append(f"{'':<26} {', '.join(site.hosts)}: {line}")
+        for tier, note in site.facts.training:
+            if (tier, note) not in service.facts.training:
+                lines.append(f"{'':<26}   training ({tier}): {note}")
+    return lines
+
+
+def service_json(service: Service) -> dict[str, Any]:
+    """The service as ``services --json`` prints it: routing, then its facts and sites."""
+    return {
+        "id": service.id,
+        "name": service.name,
+        "hosts": list(service.hosts),
+        "family": service.family,
+        "telemetry": service.telemetry,
+        "endpoints": [
+            {"path": e.path, "family": e.family, "telemetry": e.telemetry}
+            for e in service.endpoints
+        ],
+        "notes": service.notes,
+        **service.facts.as_json(),
+        "sites": [{"hosts": list(site.hosts), **site.facts.as_json()} for site in service.sites],
+    }
