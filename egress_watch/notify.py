@@ -47,14 +47,16 @@ def compose(
 ) -> Note:
     """Say what left (or was stopped), to which service, from which process."""
     verb = {Action.BLOCK: "blocked", Action.REDACT: "redacted"}.get(action, "sent")
+    what = "request" if all(f.rule == "destination-policy" for f in findings) else "secret"
     who = f" by {process.name} (pid {process.pid})" if process else ""
     lines = [f"{f.severity.label} {f.rule}: {f.masked}" for f in findings[:3]]
     if len(findings) > 3:
         lines.append(f"and {len(findings) - 3} more")
     if suppressed:
         lines.append(f"({suppressed} earlier alerts not shown)")
-    lines.append("egress-watch allow FINGERPRINT --reason TEXT stops alerts for a value")
-    title = f"egress-watch: secret {verb} — {service}{who}"
+    if what == "secret":
+        lines.append("egress-watch allow FINGERPRINT --reason TEXT stops alerts for a value")
+    title = f"egress-watch: {what} {verb} — {service}{who}"
     urgent = any(f.severity >= Severity.CRITICAL for f in findings)
     return Note(title, "\n".join(lines), urgent)
 

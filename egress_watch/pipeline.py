@@ -25,6 +25,7 @@ from egress_watch.model import (
 )
 from egress_watch.policy import PolicyTable, decide, enforceable
 from egress_watch.rewrite import redacted_body
+from egress_watch.service_facts import UNKNOWN, Facts
 from egress_watch.services import Catalog
 
 
@@ -96,6 +97,7 @@ class Inspector:
         extraction = self._extract(capture, route)
         findings = _with_places(self.engine.classify_segments(extraction.segments), extraction)
         policy = self.policy
+        facts = self.facts(route, capture.host)
         verdict = decide(
             findings,
             route.service_id,
@@ -104,6 +106,7 @@ class Inspector:
             policy.block_severity,
             allowed,
             monitor_only=policy.monitor_only,
+            facts=facts,
         )
         decision = enforceable(verdict.decision, extraction.rewritable, capture.streamed)
         event = Event(
@@ -121,6 +124,8 @@ class Inspector:
             client=_client(capture),
             model=model_of(extraction.document),
             process=process,
+            jurisdictions=facts.jurisdictions,
+            region=facts.region,
         )
         rewritten = None
         if decision.action is Action.REDACT:
@@ -128,6 +133,11 @@ class Inspector:
                 extraction.document, extraction.segments, decision.findings, extraction.is_json
             )
         return Inspection(route, extraction, decision, event, rewritten, verdict.alerts)
+
+    def facts(self, route: Route, host: str) -> Facts:
+        """Who operates the routed service's ``host``, and where (the catalog's facts)."""
+        service = self.catalog.service(route.service_id)
+        return service.facts_for(host) if service is not None else UNKNOWN
 
     def _extract(self, capture: Capture, route: Route) -> Extraction:
         if capture.uninspected_reason:

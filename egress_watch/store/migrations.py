@@ -175,3 +175,10 @@ def m003_create_outbox(db: Database) -> None:
         pk="sink",
         defaults={"active": 0, "delivered_id": 0, "delivered": 0, "errors": 0, "dropped": 0},
     )
+
+
+@migrations()
+def m004_where_it_went(db: Database) -> None:
+    """Where each request went: its destination's jurisdictions (JSON list) and region."""
+    db.execute("ALTER TABLE events ADD COLUMN jurisdictions TEXT")
+    db.execute("ALTER TABLE events ADD COLUMN region TEXT")
