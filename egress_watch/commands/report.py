@@ -13,6 +13,7 @@ import click
 
 from egress_watch.cli import UsageProblem, current_paths, home_option, translate_errors
 from egress_watch.report import FORMATS, renderer
+from egress_watch.services import Catalog
 
 
 def write_private(path: Path, content: str) -> None:
@@ -86,7 +87,7 @@ def report(
     if paths.database.exists():
         db = open_reader(paths.database)
         try:
-            data = build_report(db, period, period.previous(), now)
+            data = build_report(db, period, period.previous(), now, _catalog())
         finally:
             db.conn.close()
     else:  # no history yet: an empty report still tells the reader the proxy saw nothing
@@ -112,6 +113,14 @@ def report(
         click.echo(f"report written to {output}: {summary}", err=True)
     if notify:
         _notify(summary, output, urgent=t.open_critical > 0)
+
+
+def _catalog() -> Catalog:
+    """The catalog in force (built-in plus config.toml), for the training terms."""
+    from egress_watch.services import catalog_with
+    from egress_watch.settings import load_settings
+
+    return catalog_with(load_settings(current_paths().config).services)
 
 
 def _notify(summary: str, output: Path | None, urgent: bool) -> None:

@@ -23,29 +23,95 @@ CLOUD_APEXES = frozenset(
     }
 )  # fmt: skip
 
-AWS_REGIONS = (
-    "us-east-1 us-east-2 us-west-1 us-west-2 us-gov-east-1 us-gov-west-1 ca-central-1 ca-west-1 "
-    "mx-central-1 sa-east-1 eu-central-1 eu-central-2 eu-west-1 eu-west-2 eu-west-3 eu-north-1 "
-    "eu-south-1 eu-south-2 il-central-1 me-central-1 me-south-1 af-south-1 ap-east-1 ap-east-2 "
-    "ap-south-1 ap-south-2 ap-northeast-1 ap-northeast-2 ap-northeast-3 ap-southeast-1 "
-    "ap-southeast-2 ap-southeast-3 ap-southeast-4 ap-southeast-5 ap-southeast-7"
-).split()
-GCP_REGIONS = (
-    "us-central1 us-east1 us-east4 us-east5 us-south1 us-west1 us-west2 us-west3 us-west4 "
-    "northamerica-northeast1 northamerica-northeast2 southamerica-east1 southamerica-west1 "
-    "europe-west1 europe-west2 europe-west3 europe-west4 europe-west6 europe-west8 europe-west9 "
-    "europe-west10 europe-west12 europe-central2 europe-north1 europe-southwest1 me-west1 "
-    "me-central1 me-central2 asia-east1 asia-east2 asia-northeast1 asia-northeast2 "
-    "asia-northeast3 asia-south1 asia-south2 asia-southeast1 asia-southeast2 "
-    "australia-southeast1 australia-southeast2 africa-south1 eu us"
-).split()
+AWS_REGIONS = [
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "ca-central-1",
+    "ca-west-1",
+    "mx-central-1",
+    "sa-east-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-7",
+]
+GCP_REGIONS = [
+    "us-central1",
+    "us-east1",
+    "us-east4",
+    "us-east5",
+    "us-south1",
+    "us-west1",
+    "us-west2",
+    "us-west3",
+    "us-west4",
+    "northamerica-northeast1",
+    "northamerica-northeast2",
+    "southamerica-east1",
+    "southamerica-west1",
+    "europe-west1",
+    "europe-west2",
+    "europe-west3",
+    "europe-west4",
+    "europe-west6",
+    "europe-west8",
+    "europe-west9",
+    "europe-west10",
+    "europe-west12",
+    "europe-central2",
+    "europe-north1",
+    "europe-southwest1",
+    "me-west1",
+    "me-central1",
+    "me-central2",
+    "asia-east1",
+    "asia-east2",
+    "asia-northeast1",
+    "asia-northeast2",
+    "asia-northeast3",
+    "asia-south1",
+    "asia-south2",
+    "asia-southeast1",
+    "asia-southeast2",
+    "australia-southeast1",
+    "australia-southeast2",
+    "africa-south1",
+    "eu",
+    "us",
+]
 
 # Every permitted subtree under a cloud apex, written out.
 CLOUD_SUBTREES = {
     "amazonaws.com": {
         *(f"bedrock-runtime.{r}.amazonaws.com" for r in AWS_REGIONS),
         *(f"bedrock-runtime-fips.{r}.amazonaws.com" for r in AWS_REGIONS),
-        *(f"{s}.{r}.amazonaws.com" for s in ("q", "codewhisperer") for r in ("us-east-1", "eu-central-1")),
+        *(f"q.{r}.amazonaws.com" for r in ("us-east-1", "eu-central-1")),
+        *(f"codewhisperer.{r}.amazonaws.com" for r in ("us-east-1", "eu-central-1")),
     },
     "api.aws": {f"aws-external-anthropic.{r}.api.aws" for r in AWS_REGIONS},
     "kiro.dev": {"runtime.us-east-1.kiro.dev", "runtime.eu-central-1.kiro.dev"},

@@ -20,10 +20,38 @@ from egress_watch.settings import load_settings
 # reference's rows: the operator's and the parent's codes, the region the host implies.
 ROWS = [
     ("api.deepseek.com", "Hangzhou DeepSeek", ("CN",), "CN-mainland", "unknown", "partial"),
-    ("dashscope.aliyuncs.com", "Alibaba Cloud Computing", ("CN",), "CN-mainland", "no", "confirmed"),
-    ("dashscope-intl.aliyuncs.com", "Alibaba Cloud (Singapore)", ("SG", "CN"), "SG", "no", "confirmed"),
-    ("ws1.ap-southeast-1.maas.aliyuncs.com", "Alibaba Cloud (Singapore)", ("SG", "CN"), "SG", "no", "confirmed"),
-    ("ws1.cn-beijing.maas.aliyuncs.com", "Alibaba Cloud Computing", ("CN",), "CN-mainland", "no", "confirmed"),
+    (
+        "dashscope.aliyuncs.com",
+        "Alibaba Cloud Computing",
+        ("CN",),
+        "CN-mainland",
+        "no",
+        "confirmed",
+    ),
+    (
+        "dashscope-intl.aliyuncs.com",
+        "Alibaba Cloud (Singapore)",
+        ("SG", "CN"),
+        "SG",
+        "no",
+        "confirmed",
+    ),
+    (
+        "ws1.ap-southeast-1.maas.aliyuncs.com",
+        "Alibaba Cloud (Singapore)",
+        ("SG", "CN"),
+        "SG",
+        "no",
+        "confirmed",
+    ),
+    (
+        "ws1.cn-beijing.maas.aliyuncs.com",
+        "Alibaba Cloud Computing",
+        ("CN",),
+        "CN-mainland",
+        "no",
+        "confirmed",
+    ),
     ("dashscope-us.aliyuncs.com", "Alibaba Cloud US", ("US", "SG", "CN"), "US", "no", "confirmed"),
     ("api.z.ai", "JINGSHENG HENGXING", ("SG", "CN"), "SG", "no", "confirmed"),
     ("open.bigmodel.cn", "Beijing Zhipu Huazhang", ("CN",), "CN-mainland", "yes", "confirmed"),
@@ -32,25 +60,74 @@ ROWS = [
     ("api.kimi.com", "Moonshot / Kimi", ("CN?",), "unknown", "unknown", "unconfirmed"),
     ("api.minimax.io", "Nanonoble Pte. Ltd.", ("SG", "CN"), "US", "unknown", "partial"),
     ("api.minimaxi.com", "MiniMax China", ("CN?",), "unknown", "unknown", "unconfirmed"),
-    ("chat.qwen.ai", "Alibaba Cloud, Singapore", ("SG?", "CN"), "unknown", "unknown", "unconfirmed"),
-    ("a0ai-api-sg.byteintlapi.com", "SPRING (SG) PTE. LTD.", ("SG", "CN"), "US+SG+MY", "yes", "confirmed"),
-    ("ark.ap-southeast.bytepluses.com", "BytePlus Pte. Ltd.", ("SG", "CN"), "MY+ID?", "unknown", "partial"),
-    ("coding-intl.dashscope.aliyuncs.com", "Alibaba Cloud (Singapore)", ("SG", "CN"), "SG", "no", "partial"),
+    (
+        "chat.qwen.ai",
+        "Alibaba Cloud, Singapore",
+        ("SG?", "CN"),
+        "unknown",
+        "unknown",
+        "unconfirmed",
+    ),
+    (
+        "a0ai-api-sg.byteintlapi.com",
+        "SPRING (SG) PTE. LTD.",
+        ("SG", "CN"),
+        "US+SG+MY",
+        "yes",
+        "confirmed",
+    ),
+    (
+        "ark.ap-southeast.bytepluses.com",
+        "BytePlus Pte. Ltd.",
+        ("SG", "CN"),
+        "MY+ID?",
+        "unknown",
+        "partial",
+    ),
+    (
+        "coding-intl.dashscope.aliyuncs.com",
+        "Alibaba Cloud (Singapore)",
+        ("SG", "CN"),
+        "SG",
+        "no",
+        "partial",
+    ),
     ("api.openai.com", "OpenAI, L.L.C.", ("US",), "global", "no", "confirmed"),
     ("eu.api.openai.com", "OpenAI, L.L.C.", ("US",), "EU", "no", "confirmed"),
     ("chatgpt.com", "OpenAI, L.L.C.", ("US",), "unknown", "some-tiers", "partial"),
     ("api.anthropic.com", "Anthropic PBC", ("US",), "global", "no", "confirmed"),
-    ("bedrock-runtime.eu-central-1.amazonaws.com", "Amazon Web Services", ("US",), "EU", "no", "confirmed"),
-    ("bedrock-runtime.ap-southeast-1.amazonaws.com", "Amazon Web Services", ("US",), "SG", "no", "confirmed"),
+    (
+        "bedrock-runtime.eu-central-1.amazonaws.com",
+        "Amazon Web Services",
+        ("US",),
+        "EU",
+        "no",
+        "confirmed",
+    ),
+    (
+        "bedrock-runtime.ap-southeast-1.amazonaws.com",
+        "Amazon Web Services",
+        ("US",),
+        "SG",
+        "no",
+        "confirmed",
+    ),
     ("q.us-east-1.amazonaws.com", "Amazon Web Services", ("US",), "US", "some-tiers", "confirmed"),
     ("runtime.eu-central-1.kiro.dev", "Amazon Web Services", ("US",), "EU", "unknown", "partial"),
     ("europe-west4-aiplatform.googleapis.com", "Google LLC", ("US",), "EU", "no", "confirmed"),
     ("aiplatform.googleapis.com", "Google LLC", ("US",), "global", "no", "confirmed"),
-    ("generativelanguage.googleapis.com", "Google LLC", ("US",), "global", "some-tiers", "confirmed"),
+    (
+        "generativelanguage.googleapis.com",
+        "Google LLC",
+        ("US",),
+        "global",
+        "some-tiers",
+        "confirmed",
+    ),
     ("api.mistral.ai", "Mistral AI SAS", ("FR",), "EU", "some-tiers", "confirmed"),
     ("api.jetbrains.ai", "JetBrains s.r.o.", ("CZ",), "unknown", "no", "partial"),
     ("api.groq.com", "Groq", ("US?",), "unknown", "unknown", "partial"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("host", "operator", "codes", "region", "may_train", "status"), ROWS)
@@ -70,7 +147,8 @@ def test_every_service_carries_a_status_and_every_known_code_is_iso() -> None:
             assert facts.may_train in MAY_TRAIN, service.id
             assert all(len(code.rstrip("?")) == 2 for code in facts.jurisdictions), service.id
             if facts.status == "confirmed":  # a confirmed row names its operator and sources
-                assert facts.operator and facts.sources, service.id
+                assert facts.operator, service.id
+                assert facts.sources, service.id
                 assert not any(code.endswith("?") for code in facts.jurisdictions), service.id
 
 
@@ -101,7 +179,8 @@ def test_services_text_marks_unconfirmed_facts_and_filters_by_jurisdiction(
     result = CliRunner().invoke(cli, ["services", "--jurisdiction", "cn"], catch_exceptions=False)
     assert result.exit_code == 0
     out = result.stdout
-    assert "deepseek" in out and "api.openai.com" not in out
+    assert "deepseek" in out
+    assert "api.openai.com" not in out
     assert "api.kimi.com: Moonshot / Kimi (entity unconfirmed)" in out
     assert "jurisdictions CN (unconfirmed)" in out
     assert "UNCONFIRMED" in out  # the row's status
