@@ -60,6 +60,8 @@ class Service:
     notes: str = ""
     facts: Facts = UNKNOWN
     sites: tuple[Site, ...] = ()
+    listed_hosts: tuple[str, ...] = ()
+    """The hosts as the catalog lists them, region templates unexpanded (for display)."""
 
     def matches_host(self, host: str) -> bool:
         host = host.lower().rstrip(".")
@@ -240,6 +242,7 @@ def parse_service(
         notes=str(raw.get("notes", "")),
         facts=facts,
         sites=_sites(raw.get("sites", []), facts, expanded, where),
+        listed_hosts=tuple(str(h) for h in raw.get("hosts", ())),
     )
 
 

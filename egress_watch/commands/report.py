@@ -116,11 +116,17 @@ def report(
 
 
 def _catalog() -> Catalog:
-    """The catalog in force (built-in plus config.toml), for the training terms."""
-    from egress_watch.services import catalog_with
+    """The catalog in force (built-in plus config.toml), for the training terms; a bad
+    config.toml does not stop the weekly report: it says so and uses the built-in catalog."""
+    from egress_watch.errors import ConfigError
+    from egress_watch.services import builtin_catalog, catalog_with
     from egress_watch.settings import load_settings
 
-    return catalog_with(load_settings(current_paths().config).services)
+    try:
+        return catalog_with(load_settings(current_paths().config).services)
+    except ConfigError as error:
+        click.echo(f"note: {error}; training terms from the built-in catalog", err=True)
+        return builtin_catalog()
 
 
 def _notify(summary: str, output: Path | None, urgent: bool) -> None:

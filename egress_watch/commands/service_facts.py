@@ -35,22 +35,50 @@ def facts_line(facts: Facts) -> str:
     )
 
 
+def facts_diff(facts: Facts, base: Facts) -> str:
+    """Only what a site changes from its service's facts, in ``facts_line``'s words."""
+    parts = []
+    if facts.who != base.who:
+        parts.append(facts.who)
+    if facts.jurisdictions != base.jurisdictions:
+        parts.append(f"jurisdictions {codes_text(facts)}")
+    if facts.region != base.region:
+        parts.append(f"region {region_text(facts.region)}")
+    if facts.may_train != base.may_train:
+        parts.append(f"may train by default: {facts.may_train}")
+    if facts.status != base.status:
+        parts.append(STATUS_MARK[facts.status])
+    return " · ".join(parts)
+
+
+def _hosts_text(hosts: list[str], shown: int = 2) -> str:
+    more = f" and {len(hosts) - shown} more" if len(hosts) > shown else ""
+    return ", ".join(hosts[:shown]) + more
+
+
 def service_lines(service: Service) -> list[str]:
-    """The service's line, its facts, its sites' facts where they differ, and tier notes."""
+    """The service's line, its facts, its sites' facts where they differ, and tier notes.
+
+    Sites with the same facts share a line (a cloud's regions: one line per region)."""
     mark = " [telemetry]" if service.telemetry else ""
-    lines = [f"{service.id:<26} {service.name}{mark}: {', '.join(service.hosts)}"]
+    listed = service.listed_hosts or service.hosts
+    lines = [f"{service.id:<26} {service.name}{mark}: {', '.join(listed)}"]
     lines.append(f"{'':<26} {facts_line(service.facts)}")
     if service.notes:
         lines.append(f"{'':<26}   note: {service.notes}")
     for tier, note in service.facts.training:
         lines.append(f"{'':<26}   training ({tier}): {note}")
-    seen = {facts_line(service.facts)}
+    grouped: dict[str, list[str]] = {}
+    notes: dict[str, Facts] = {}
     for site in service.sites:
-        line = facts_line(site.facts)
-        if line in seen and len(site.hosts) == 1 and site.facts.region == service.facts.region:
+        line = facts_diff(site.facts, service.facts)
+        if not line:
             continue
-        lines.append(f"{'':<26} {', '.join(site.hosts)}: {line}")
-        for tier, note in site.facts.training:
+        grouped.setdefault(line, []).extend(site.hosts)
+        notes.setdefault(line, site.facts)
+    for line, hosts in grouped.items():
+        lines.append(f"{'':<26} {_hosts_text(hosts)}: {line}")
+        for tier, note in notes[line].training:
             if (tier, note) not in service.facts.training:
                 lines.append(f"{'':<26}   training ({tier}): {note}")
     return lines
@@ -62,6 +90,7 @@ def service_json(service: Service) -> dict[str, Any]:
         "id": service.id,
         "name": service.name,
         "hosts": list(service.hosts),
+        "listed_hosts": list(service.listed_hosts or service.hosts),
         "family": service.family,
         "telemetry": service.telemetry,
         "endpoints": [

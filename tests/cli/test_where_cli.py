@@ -59,3 +59,22 @@ def test_a_bad_country_code_is_a_usage_error(ew_home: HomePaths) -> None:
     code, _, err = invoke("events", "--jurisdiction", "China")
     assert code == 2
     assert "--jurisdiction: expected a two-letter country code" in err
+
+
+def test_report_has_where_it_went_even_with_a_bad_config(ew_home: HomePaths) -> None:
+    seed(ew_home)
+    args = ("report", "--from", "2026-12-01", "--to", "2026-12-01", "--format", "json")
+    code, out, _ = invoke(*args)
+    assert code == 0
+    places = json.loads(out)["where_it_went"]["jurisdictions"]
+    assert [(p["name"], p["requests"], p["unconfirmed"]) for p in places] == [
+        ("CN", 2, 1),
+        ("SG", 1, 0),
+        ("US", 1, 0),
+        ("unknown", 1, 0),
+    ]
+    ew_home.config.write_text('[policy]\ntraining = "sometimes"\n')
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert result.exit_code == 0
+    assert "policy.training" in result.stderr
+    assert "where_it_went" in json.loads(result.stdout)
