@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from click.testing import CliRunner
 from cryptography import x509
 
 from egress_watch.ca import CANARY_HOST, broadened, build_ca, ca_domains
+from egress_watch.cli import cli
+from egress_watch.home import prepare_home
+from egress_watch.paths import HomePaths
 from egress_watch.services import Catalog, Service, builtin_catalog
 
 # Domains under which many unrelated services of a cloud or a company live: the CA must never
@@ -203,3 +207,19 @@ def test_a_new_region_is_one_line_of_config() -> None:
     catalog = Catalog((extra, *builtin_catalog().services))
     added = set(ca_domains(catalog)) - set(ca_domains(builtin_catalog()))
     assert added == {"bedrock-runtime.xx-new-1.amazonaws.com"}
+
+
+def test_trust_warns_only_about_a_config_wildcard(ew_home: HomePaths) -> None:
+    """The built-in catalog gives `trust` nothing to warn about; a [[services]] wildcard inside
+    a name is still named, with the apex it would permit."""
+
+    def trust_stderr() -> str:
+        result = CliRunner().invoke(cli, ["trust", "--bundle-only"], catch_exceptions=False)
+        assert result.exit_code == 0, result.stderr
+        return result.stderr
+
+    assert "widen" not in trust_stderr()
+    prepare_home(ew_home)
+    with ew_home.config.open("a") as config:
+        config.write('\n[[services]]\nid = "corp"\nhosts = ["llm.*.corp.example"]\n')
+    assert "widen the CA to all of corp.example" in trust_stderr()
