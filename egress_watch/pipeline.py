@@ -170,6 +170,7 @@ def error_event(
     error: BaseException,
     action: Action,
     process: ProcessInfo | None = None,
+    facts: Facts = UNKNOWN,
 ) -> Event:
     """The event recorded when inspection itself failed: names the error type, never the data."""
     return Event(
@@ -185,4 +186,6 @@ def error_event(
         error=type(error).__name__,
         client=_client(capture),
         process=process,
+        jurisdictions=facts.jurisdictions,
+        region=facts.region if facts is not UNKNOWN else None,
     )

@@ -40,6 +40,7 @@ from egress_watch.notify import Notifier
 from egress_watch.paths import HomePaths, resolve_home
 from egress_watch.pipeline import Inspection, Inspector, Policy, error_event
 from egress_watch.responses import LocalAnswer, local_answer
+from egress_watch.service_facts import UNKNOWN, Facts
 from egress_watch.services import catalog_with
 from egress_watch.settings import Settings, load_settings
 from egress_watch.streams import BodyTee, is_streaming_rpc
@@ -378,7 +379,9 @@ class EgressWatch:
         action = Action.BLOCK if closed and not capture.streamed else Action.PASS
         try:
             await asyncio.wrap_future(
-                self.writer.submit(error_event(capture, route, error, action, process))
+                self.writer.submit(
+                    error_event(capture, route, error, action, process, self._facts(route, capture))
+                )
             )
         except Exception as write_error:
             log.error("egress-watch: could not record the failure (%s)", type(write_error).__name__)
@@ -389,6 +392,10 @@ class EgressWatch:
             flow.response = _response(
                 local_answer(route.family, flow.request.headers.get("content-type"), message, False)
             )
+
+    def _facts(self, route: Route, capture: Capture) -> Facts:
+        """Where the request was going, even when its inspection failed."""
+        return self.inspector.facts(route, capture.host) if self.inspector else UNKNOWN
 
     def state(self) -> dict[str, Any]:
         """The health record ``egress-watch status`` reads."""
