@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from mitmproxy.test import taddons
+from mitmproxy import http
+from mitmproxy.test import taddons, tflow
 
 from egress_watch.home import prepare_home
 from egress_watch.paths import HomePaths
@@ -59,4 +60,39 @@ def test_a_failed_inspection_still_records_where_it_went(
             instance.done()
     assert rows(ew_home, "select error, jurisdictions, region from events") == [
         ("RuntimeError", '["CN"]', "CN-mainland")
+    ]
+
+
+def connect_flow(host: str = "api2.cursor.sh") -> http.HTTPFlow:
+    """A Connect streaming request: its body would flow through before it could be read."""
+    request = http.Request.make(
+        "POST", f"https://{host}/aiserver.v1.ChatService/StreamUnifiedChatWithTools", b"",
+        {"content-type": "application/connect+proto"},
+    )  # fmt: skip
+    return tflow.tflow(req=request)
+
+
+@pytest.mark.parametrize("rule", ['training = "block"', ""])
+def test_a_streamed_request_is_blocked_on_its_headers_by_a_destination_rule(
+    ew_home: HomePaths, rule: str
+) -> None:
+    prepare_home(ew_home)
+    config = ew_home.config.read_text()
+    ew_home.config.write_text(config.replace("[policy]\n", f"[policy]\n{rule}\n", 1))
+    instance = EgressWatch()
+    with taddons.context(instance) as tctx:
+        tctx.configure(instance, egress_watch_home=str(ew_home.home))
+        try:
+            flow = connect_flow()
+            run(instance.requestheaders(flow))
+        finally:
+            instance.done()
+    if not rule:  # no rule: streamed through as before, inspected when it ends
+        assert flow.response is None
+        assert flow.request.stream
+        return
+    assert flow.response is not None  # answered locally: the body never left
+    assert "may train on requests by default" in (flow.response.text or "")
+    assert rows(ew_home, "select service, action, uninspected_reason from events") == [
+        ("cursor", "block", "blocked by a destination rule before its body was read")
     ]
