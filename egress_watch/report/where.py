@@ -8,6 +8,8 @@ rest of the report it reads only redacted columns: counts, service ids and host 
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,41 +21,23 @@ UNKNOWN = "unknown"
 """Events recorded before jurisdictions were (no catalog facts at the time), or unknown ones."""
 
 _IN_PERIOD = "e.ts >= :start AND e.ts < :end"
-_CODES = "json_each(coalesce(nullif(e.jurisdictions, ''), '[\"unknown\"]')) j"
-_REGION = "coalesce(nullif(e.region, ''), 'unknown')"
 
-TRAFFIC_BY_JURISDICTION = f"""
-SELECT rtrim(j.value, '?') AS name, count(DISTINCT e.id) AS requests,
-    coalesce(sum(e.bytes_out), 0) AS bytes_out, sum(e.action = 'block') AS blocked,
-    count(DISTINCT CASE WHEN j.value LIKE '%?' THEN e.id END) AS unconfirmed,
-    json_group_array(DISTINCT e.service) AS services
-FROM events e, {_CODES} WHERE {_IN_PERIOD} GROUP BY 1
+# Two passes over the window, grouped by destination (few groups); places are summed in Python,
+# where one request counts under each of its codes and distinct values stay distinct per place.
+TRAFFIC = f"""
+SELECT coalesce(e.jurisdictions, '') AS codes, coalesce(e.region, '') AS region, e.service,
+    e.host, count(*) AS requests, coalesce(sum(e.bytes_out), 0) AS bytes_out,
+    sum(e.action = 'block') AS blocked
+FROM events e WHERE {_IN_PERIOD} GROUP BY 1, 2, 3, 4
 """  # noqa: S608 - fixed text
-TRAFFIC_BY_REGION = f"""
-SELECT {_REGION} AS name, count(*) AS requests, coalesce(sum(e.bytes_out), 0) AS bytes_out,
-    sum(e.action = 'block') AS blocked, 0 AS unconfirmed,
-    json_group_array(DISTINCT e.service) AS services
-FROM events e WHERE {_IN_PERIOD} GROUP BY 1
-"""  # noqa: S608 - fixed text
-_FOUND = """
-    count(DISTINCT CASE WHEN f.category = 'secret' THEN f.fingerprint END) AS secrets,
-    count(DISTINCT CASE WHEN f.category = 'proprietary' AND f.source_path IS NOT NULL
-        THEN f.source_repo || ':' || f.source_path END) AS files
-"""
-FOUND_BY_JURISDICTION = f"""
-SELECT rtrim(j.value, '?') AS name, {_FOUND}
-FROM events e JOIN findings f ON f.event_id = e.id, {_CODES} WHERE {_IN_PERIOD} GROUP BY 1
-"""  # noqa: S608 - fixed text
-FOUND_BY_REGION = f"""
-SELECT {_REGION} AS name, {_FOUND}
-FROM events e JOIN findings f ON f.event_id = e.id WHERE {_IN_PERIOD} GROUP BY 1
-"""  # noqa: S608 - fixed text
-ENDPOINTS = f"""
-SELECT e.service, e.host, count(*) AS requests, coalesce(sum(e.bytes_out), 0) AS bytes_out,
-    (SELECT count(DISTINCT f.fingerprint) FROM events x JOIN findings f ON f.event_id = x.id
-     WHERE x.service = e.service AND x.host = e.host AND x.ts >= :start AND x.ts < :end
-       AND f.category = 'secret') AS secrets
-FROM events e WHERE {_IN_PERIOD} GROUP BY 1, 2 ORDER BY requests DESC, e.service, e.host
+FOUND = f"""
+SELECT DISTINCT coalesce(e.jurisdictions, '') AS codes, coalesce(e.region, '') AS region,
+    e.service, e.host, f.category,
+    CASE WHEN f.category = 'secret' THEN f.fingerprint
+         ELSE f.source_repo || ':' || f.source_path END AS value
+FROM events e JOIN findings f ON f.event_id = e.id
+WHERE {_IN_PERIOD} AND (f.category = 'secret'
+    OR (f.category = 'proprietary' AND f.source_path IS NOT NULL))
 """  # noqa: S608 - fixed text
 
 
@@ -94,69 +78,92 @@ class WhereItWent:
     training: tuple[TrainingEndpoint, ...] = field(default_factory=tuple)
 
 
-def _places(traffic: list[dict[str, Any]], found: list[dict[str, Any]]) -> tuple[PlaceRow, ...]:
-    """Join traffic and findings by name; most requests first, unknown last."""
-    by_name = {row["name"]: row for row in found}
-    rows = [
-        PlaceRow(
-            name=row["name"],
-            requests=int(row["requests"]),
-            bytes_out=int(row["bytes_out"]),
-            blocked=int(row["blocked"] or 0),
-            secrets=int(by_name.get(row["name"], {}).get("secrets", 0)),
-            proprietary_files=int(by_name.get(row["name"], {}).get("files", 0)),
-            services=tuple(sorted(set(row["services"]))),
-            unconfirmed=int(row["unconfirmed"] or 0),
-        )
-        for row in traffic
-    ]
+@dataclass(slots=True)
+class _Tally:
+    requests: int = 0
+    bytes_out: int = 0
+    blocked: int = 0
+    unconfirmed: int = 0
+    services: set[str] = field(default_factory=set)
+    secrets: set[str] = field(default_factory=set)
+    files: set[str] = field(default_factory=set)
+
+    def place(self, name: str) -> PlaceRow:
+        return PlaceRow(
+            name, self.requests, self.bytes_out, self.blocked, len(self.secrets),
+            len(self.files), tuple(sorted(self.services)), self.unconfirmed,
+        )  # fmt: skip
+
+
+def _codes(raw: str) -> list[str]:
+    """The stored codes of a destination (``["SG", "CN?"]``), or ``unknown`` when none."""
+    codes = json.loads(raw) if raw else []
+    return list(dict.fromkeys(codes)) or [UNKNOWN]
+
+
+def _by_place(tallies: dict[str, _Tally]) -> tuple[PlaceRow, ...]:
+    """Most requests first, unknown last."""
+    rows = [tally.place(name) for name, tally in tallies.items()]
     return tuple(sorted(rows, key=lambda r: (r.name == UNKNOWN, -r.requests, r.name)))
 
 
-def _training(endpoints: list[dict[str, Any]], catalog: Catalog) -> tuple[TrainingEndpoint, ...]:
+def assemble_where(
+    traffic: list[dict[str, Any]], found: list[dict[str, Any]], catalog: Catalog
+) -> WhereItWent:
+    """The section from the grouped rows (pure): places, then endpoints that may train."""
+    codes: dict[str, _Tally] = defaultdict(_Tally)
+    regions: dict[str, _Tally] = defaultdict(_Tally)
+    endpoints: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
+    for row in traffic:
+        region = row["region"] or UNKNOWN
+        targets = [(codes[c.rstrip("?")], c.endswith("?")) for c in _codes(row["codes"])]
+        targets += [(regions[region], False), (endpoints[row["service"], row["host"]], False)]
+        for tally, unconfirmed in targets:
+            tally.requests += int(row["requests"])
+            tally.bytes_out += int(row["bytes_out"])
+            tally.blocked += int(row["blocked"] or 0)
+            tally.unconfirmed += int(row["requests"]) if unconfirmed else 0
+            tally.services.add(row["service"])
+    for row in found:
+        region = row["region"] or UNKNOWN
+        places = [codes[c.rstrip("?")] for c in _codes(row["codes"])]
+        places += [regions[region], endpoints[row["service"], row["host"]]]
+        for place in places:
+            (place.secrets if row["category"] == "secret" else place.files).add(row["value"])
+    return WhereItWent(_by_place(codes), _by_place(regions), _training(endpoints, catalog))
+
+
+def _training(
+    endpoints: dict[tuple[str, str], _Tally], catalog: Catalog
+) -> tuple[TrainingEndpoint, ...]:
     out = []
-    for row in endpoints:
-        service = catalog.service(row["service"])
-        if service is None:
+    for (service_id, host), tally in sorted(endpoints.items(), key=lambda i: -i[1].requests):
+        service = catalog.service(service_id)
+        facts = service.facts_for(host) if service is not None else None
+        if facts is None or not facts.trains_by_default:
             continue
-        facts = service.facts_for(row["host"])
-        if not facts.trains_by_default:
-            continue
+        terms = tuple(f"{tier}: {note}" for tier, note in facts.training)
         out.append(
             TrainingEndpoint(
-                service=row["service"],
-                host=row["host"],
-                operator=facts.who,
-                may_train=facts.may_train,
-                requests=int(row["requests"]),
-                bytes_out=int(row["bytes_out"]),
-                secrets=int(row["secrets"] or 0),
-                terms=tuple(f"{tier}: {note}" for tier, note in facts.training),
+                service_id,
+                host,
+                facts.who,
+                facts.may_train,
+                tally.requests,
+                tally.bytes_out,
+                len(tally.secrets),
+                terms,
             )
         )
     return tuple(out)
 
 
-def _rows(db: Database, sql: str, params: dict[str, str]) -> list[dict[str, Any]]:
-    import json
-
-    rows = [dict(row) for row in db.query(sql, params)]
-    for row in rows:
-        if isinstance(row.get("services"), str):
-            row["services"] = json.loads(row["services"])
-    return rows
-
-
 def read_where(db: Database, start_iso: str, end_iso: str, catalog: Catalog) -> WhereItWent:
-    """The section for ``[start, end)``: the queries, then the catalog's training terms."""
+    """The section for ``[start, end)``: two grouped queries, then the catalog's terms."""
     params = {"start": start_iso, "end": end_iso}
-    return WhereItWent(
-        jurisdictions=_places(
-            _rows(db, TRAFFIC_BY_JURISDICTION, params), _rows(db, FOUND_BY_JURISDICTION, params)
-        ),
-        regions=_places(_rows(db, TRAFFIC_BY_REGION, params), _rows(db, FOUND_BY_REGION, params)),
-        training=_training(_rows(db, ENDPOINTS, params), catalog),
-    )
+    traffic = [dict(row) for row in db.query(TRAFFIC, params)]
+    found = [dict(row) for row in db.query(FOUND, params)]
+    return assemble_where(traffic, found, catalog)
 
 
 # ------------------------------------------------------------------ shared by every format
