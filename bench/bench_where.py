@@ -63,9 +63,7 @@ def route_and_facts(rounds: int) -> float:
         for host, path in HOSTS:
             route = catalog.route(host, path)
             assert route is not None
-            service = catalog.service(route.service_id)
-            assert service is not None
-            service.facts_for(host)
+            catalog.facts_of(route.service_id, host)  # what the pipeline asks per request
     return (time.perf_counter() - start) / (rounds * len(HOSTS)) * 1e6
 
 

@@ -136,8 +136,7 @@ class Inspector:
 
     def facts(self, route: Route, host: str) -> Facts:
         """Who operates the routed service's ``host``, and where (the catalog's facts)."""
-        service = self.catalog.service(route.service_id)
-        return service.facts_for(host) if service is not None else UNKNOWN
+        return self.catalog.facts_of(route.service_id, host)
 
     def _extract(self, capture: Capture, route: Route) -> Extraction:
         if capture.uninspected_reason:

@@ -6,7 +6,7 @@ import fnmatch
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -33,6 +33,7 @@ _SERVICE_KEYS = (
 )
 _SITE_KEYS = FACT_KEYS | {"hosts"}
 _ENDPOINT_KEYS = frozenset({"path", "family", "telemetry"})
+_HOSTS_REMEMBERED = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,16 +107,34 @@ def host_pattern_regex(pattern: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Catalog:
-    """An ordered list of services; the first service whose hosts match wins."""
+    """An ordered list of services; the first service whose hosts match wins.
+
+    Which service a host belongs to, and its facts, are remembered per host name: the catalog
+    lists every cloud region as its own host, and a request must not try them all each time.
+    """
 
     services: tuple[Service, ...]
+    _by_host: dict[str, tuple[Service, Facts] | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def _lookup(self, host: str) -> tuple[Service, Facts] | None:
+        key = host.lower().rstrip(".")
+        try:
+            return self._by_host[key]
+        except KeyError:
+            pass
+        service = next((s for s in self.services if s.matches_host(key)), None)
+        found = (service, service.facts_for(key)) if service is not None else None
+        if len(self._by_host) >= _HOSTS_REMEMBERED:
+            self._by_host.clear()
+        self._by_host[key] = found
+        return found
 
     def route(self, host: str, path: str) -> Route | None:
         """Return the service and family for a request, or None for a non-AI host."""
-        for service in self.services:
-            if service.matches_host(host):
-                return service.route_for(path)
-        return None
+        found = self._lookup(host)
+        return found[0].route_for(path) if found is not None else None
 
     def allow_hosts(self) -> list[str]:
         """Regexes for mitmproxy's ``allow_hosts``: only these connections are decrypted."""
@@ -126,10 +145,17 @@ class Catalog:
 
     def facts(self, host: str) -> Facts:
         """Who operates ``host`` and where, from the first service whose hosts match it."""
-        for service in self.services:
-            if service.matches_host(host):
-                return service.facts_for(host)
-        return UNKNOWN
+        found = self._lookup(host)
+        return found[1] if found is not None else UNKNOWN
+
+    def facts_of(self, service_id: str, host: str) -> Facts:
+        """The facts of ``host`` within the routed service (which may have been matched on the
+        Host header rather than the connection's name)."""
+        found = self._lookup(host)
+        if found is not None and found[0].id == service_id:
+            return found[1]
+        service = self.service(service_id)
+        return service.facts_for(host) if service is not None else UNKNOWN
 
 
 Profiles = Mapping[str, tuple[Endpoint, ...]]

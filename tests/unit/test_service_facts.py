@@ -239,3 +239,14 @@ def test_bad_facts_name_the_file_the_entry_and_the_key(
         load_settings(config)
     assert str(error.value).startswith(f"{config}: services[0]: service 'x'")
     assert message in str(error.value)
+
+
+def test_host_lookups_are_remembered_boundedly_and_give_the_same_answer() -> None:
+    catalog = catalog_with(())  # a fresh catalog: its own memory
+    first = catalog.route("API.DeepSeek.com.", "/chat/completions")
+    assert first == catalog.route("api.deepseek.com", "/chat/completions")
+    assert catalog.facts("api.deepseek.com") is catalog.facts("API.DEEPSEEK.COM")
+    for number in range(5000):  # a flood of non-AI names does not grow it without bound
+        assert catalog.route(f"host{number}.example.org", "/") is None
+    assert len(catalog._by_host) <= 4096
+    assert catalog.facts_of("deepseek", "api.deepseek.com").region == "CN-mainland"
