@@ -66,10 +66,11 @@ class CaFiles:
 def constraint_subtree(pattern: str) -> str:
     """The DNS subtree that covers a catalog host pattern.
 
-    ``*.api.openai.com`` -> ``api.openai.com``. A wildcard label in the middle
-    or a partial one (``*-aiplatform.googleapis.com``) cannot be expressed as a name constraint,
-    so it widens to the labels after the last wildcard (``amazonaws.com``, ``googleapis.com``);
-    ``broadened`` lists those cases.
+    ``*.api.openai.com`` -> ``api.openai.com``. The built-in catalog lists cloud regions
+    explicitly (``bedrock-runtime.{aws}.amazonaws.com``), so each host is its own subtree. A
+    wildcard inside a name, which only a config.toml entry can still hold, cannot be expressed
+    as a name constraint: it widens to the labels after the last wildcard; ``broadened`` lists
+    those cases so ``trust`` can name them.
     """
     labels = pattern.lower().rstrip(".").split(".")
     wild = [i for i, label in enumerate(labels) if "*" in label]

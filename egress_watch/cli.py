@@ -342,33 +342,27 @@ def scan(files: tuple[str, ...], as_json: bool, har_file: Path | None, segments:
 @cli.command()
 @home_option
 @click.option("--json", "as_json", is_flag=True, help="Print the catalog as JSON.")
+@click.option("--jurisdiction", metavar="CODE", help="Only services whose operator or parent is "
+              "in this country (ISO code, e.g. CN).")  # fmt: skip
 @translate_errors
-def services(as_json: bool) -> None:
-    """List the AI services whose traffic is decrypted and inspected (built-in + config.toml)."""
+def services(as_json: bool, jurisdiction: str | None) -> None:
+    """List the AI services whose traffic is decrypted and inspected (built-in + config.toml),
+    with who operates each one, where, and on what training terms."""
+    from egress_watch.commands.service_facts import service_json, service_lines
     from egress_watch.services import catalog_with
 
     catalog = catalog_with(load_settings(current_paths().config).services)
+    shown = [
+        s
+        for s in catalog.services
+        if jurisdiction is None
+        or any(jurisdiction.upper() in f.codes for f in (s.facts, *(x.facts for x in s.sites)))
+    ]
     if as_json:
-        click.echo(json.dumps([_service_json(s) for s in catalog.services], indent=2))
+        click.echo(json.dumps([service_json(s) for s in shown], indent=2, ensure_ascii=False))
         return
-    for service in catalog.services:
-        mark = " [telemetry]" if service.telemetry else ""
-        click.echo(f"{service.id:<26} {service.name}{mark}: {', '.join(service.hosts)}")
-
-
-def _service_json(service: Any) -> dict[str, Any]:
-    return {
-        "id": service.id,
-        "name": service.name,
-        "hosts": list(service.hosts),
-        "family": service.family,
-        "telemetry": service.telemetry,
-        "endpoints": [
-            {"path": e.path, "family": e.family, "telemetry": e.telemetry}
-            for e in service.endpoints
-        ],
-        "notes": service.notes,
-    }
+    for service in shown:
+        click.echo("\n".join(service_lines(service)))
 
 
 def main() -> None:

@@ -42,17 +42,14 @@ DEFAULT_KEYWORDS = (
 )
 # AI API hosts seen in client defaults but not (yet) in the built-in catalog.
 DEFAULT_KNOWN_HOSTS = (
-    "api.perplexity.ai",
     "api.replicate.com",
     "api.ai21.com",
     "api.voyageai.com",
-    "api.cohere.ai",
     "api-inference.huggingface.co",
     "api.lambdalabs.com",
     "api.hyperbolic.xyz",
     "api.featherless.ai",
     "api.lmstudio.ai",
-    "api.augmentcode.com",
     "api.codegpt.co",
     "api.supermaven.com",
     "api.blackbox.ai",

@@ -211,6 +211,10 @@ class Event:
     model: str | None = None
     conversation_key: str | None = None
     process: ProcessInfo | None = None
+    jurisdictions: tuple[str, ...] = ()
+    """ISO codes of the destination's operator and parent (``"SG?"``: unconfirmed)."""
+    region: str | None = None
+    """Where the destination host processes requests, per the catalog (None: not known)."""
 
     @property
     def severity(self) -> Severity | None:

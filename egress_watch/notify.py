@@ -47,6 +47,7 @@ def compose(
 ) -> Note:
     """Say what left (or was stopped), to which service, from which process."""
     verb = {Action.BLOCK: "blocked", Action.REDACT: "redacted"}.get(action, "sent")
+    what = "request" if all(f.rule == "destination-policy" for f in findings) else "secret"
     who = f" by {process.name} (pid {process.pid})" if process else ""
     lines = [f"{f.severity.label} {f.rule}: {f.masked}" for f in findings[:3]]
     if len(findings) > 3:
@@ -55,10 +56,11 @@ def compose(
         lines.append(f"({suppressed} earlier alerts not shown)")
     unread = all(f.category is Category.UNINSPECTED for f in findings)
     if unread:
+        what = "unreadable body"
         lines.append('uninspected = "monitor" under [policy] in config.toml stops these alerts')
-    else:
+    elif what == "secret":
         lines.append("egress-watch allow FINGERPRINT --reason TEXT stops alerts for a value")
-    title = f"egress-watch: {'unreadable body' if unread else 'secret'} {verb} — {service}{who}"
+    title = f"egress-watch: {what} {verb} — {service}{who}"
     urgent = any(f.severity >= Severity.CRITICAL for f in findings)
     return Note(title, "\n".join(lines), urgent)
 

@@ -29,6 +29,7 @@ from egress_watch.naming import Naming
 from egress_watch.policy import PolicyTable, decide, enforceable
 from egress_watch.restore_policy import RestorePolicy
 from egress_watch.rewrite import Namer, placeholder, redacted_body
+from egress_watch.service_facts import UNKNOWN, Facts
 from egress_watch.services import Catalog
 from egress_watch.standin import is_stand_in
 
@@ -126,6 +127,7 @@ class Inspector:
         findings = _with_places(self._not_ours(found, extraction), extraction)
         anchor = anchor or conversation_anchor(extraction.document)
         stored_key = self._conversation(route, anchor)
+        facts = self.facts(route, capture.host)
         verdict = decide(
             findings,
             route.service_id,
@@ -135,6 +137,7 @@ class Inspector:
             allowed,
             monitor_only=policy.monitor_only,
             uninspected=extraction.uninspected_reason,
+            facts=facts,
         )
         decision = enforceable(verdict.decision, extraction.rewritable, capture.streamed)
         event = Event(
@@ -153,6 +156,8 @@ class Inspector:
             model=model_of(extraction.document),
             conversation_key=stored_key,
             process=process,
+            jurisdictions=facts.jurisdictions,
+            region=facts.region,
         )
         conversation = stored_key or self._conversation(route, fallback and "request:" + fallback)
         rewritten = None
@@ -185,6 +190,10 @@ class Inspector:
             if not is_stand_in(key, segments[f.segment_index].text[f.start : f.end].strip())
         ]  # fmt: skip
 
+    def facts(self, route: Route, host: str) -> Facts:
+        """Who operates the routed service's ``host``, and where (the catalog's facts)."""
+        return self.catalog.facts_of(route.service_id, host)
+
     def _extract(self, capture: Capture, route: Route) -> Extraction:
         if capture.uninspected_reason:
             return Extraction((), uninspected_reason=capture.uninspected_reason)
@@ -216,6 +225,7 @@ def error_event(
     error: BaseException,
     action: Action,
     process: ProcessInfo | None = None,
+    facts: Facts = UNKNOWN,
 ) -> Event:
     """The event recorded when inspection itself failed: names the error type, never the data."""
     return Event(
@@ -231,4 +241,6 @@ def error_event(
         error=type(error).__name__,
         client=_client(capture),
         process=process,
+        jurisdictions=facts.jurisdictions,
+        region=facts.region if facts is not UNKNOWN else None,
     )

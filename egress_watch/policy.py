@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from egress_watch.model import Action, Category, Decision, Finding, Mode, Severity
+from egress_watch.service_facts import UNKNOWN, Facts
 
 
 class Level(enum.IntEnum):
@@ -61,11 +62,23 @@ DEFAULT_SCOPE = Scope(
 
 
 @dataclass(frozen=True, slots=True)
+class JurisdictionRule:
+    """``[policy.jurisdictions.<CODE>]``: a level for every request, and per finding."""
+
+    default: Level | None = None
+    scope: Scope = field(default_factory=Scope)
+
+
+@dataclass(frozen=True, slots=True)
 class PolicyTable:
-    """``[policy]`` of config.toml: a global scope and per-service scopes over it."""
+    """``[policy]`` of config.toml: a global scope and per-service scopes over it, plus rules
+    on where a request goes (``[policy.jurisdictions]``, ``training``)."""
 
     base: Scope = DEFAULT_SCOPE
     services: Mapping[str, Scope] = field(default_factory=_frozen)
+    jurisdictions: Mapping[str, JurisdictionRule] = field(default_factory=_frozen)
+    training: Level | None = None
+    """For endpoints whose terms may train on requests by default."""
 
     def level(self, finding: Finding, service: str) -> Level:
         """The level of the most specific entry naming this finding; monitor when none does."""
@@ -74,6 +87,12 @@ class PolicyTable:
         if found is None:
             found = self.base.level(finding)
         return Level.MONITOR if found is None else found
+
+    def rules_for(self, facts: Facts) -> list[tuple[str, JurisdictionRule]]:
+        """The jurisdiction rules naming one of the destination's codes (operator or parent)."""
+        return [
+            (code, self.jurisdictions[code]) for code in facts.codes if code in self.jurisdictions
+        ]
 
 
 def _scope(raw: Mapping[str, Any], where: str, defaults: Scope | None) -> Scope:
@@ -95,6 +114,43 @@ def _scope(raw: Mapping[str, Any], where: str, defaults: Scope | None) -> Scope:
     return Scope(_frozen(severities), _frozen(categories))
 
 
+def _jurisdictions(raw: object) -> dict[str, JurisdictionRule]:
+    """``[policy.jurisdictions]``: ``CN = "block"`` or a table with ``default`` and scope keys."""
+    if not isinstance(raw, Mapping):
+        raise ValueError('policy.jurisdictions: expected a table, e.g. CN = "block"')
+    rules: dict[str, JurisdictionRule] = {}
+    for code, value in raw.items():
+        where = f"policy.jurisdictions.{code}"
+        if not (len(code) == 2 and code.isalpha() and code.isupper()):
+            raise ValueError(f"{where}: expected an ISO 3166-1 alpha-2 code such as CN or RU")
+        table = dict(value) if isinstance(value, Mapping) else {"default": value}
+        default = None
+        if "default" in table:
+            try:
+                default = Level.parse(table.pop("default"))
+            except ValueError as error:
+                raise ValueError(f"{where}.default: {error}") from None
+            if default is Level.REDACT:
+                raise ValueError(
+                    f"{where}.default: redact needs a finding to redact; use monitor, alert or "
+                    'block, or name a category (secret = "redact")'
+                )
+        rules[code] = JurisdictionRule(default, _scope(table, where, None))
+    return rules
+
+
+def _training(raw: object) -> Level:
+    try:
+        level = Level.parse(raw)
+    except ValueError as error:
+        raise ValueError(f"policy.training: {error}") from None
+    if level is Level.REDACT:
+        raise ValueError(
+            "policy.training: expected monitor, alert or block (redact needs a finding)"
+        )
+    return level
+
+
 def parse_policy(raw: object, known_services: Collection[str]) -> PolicyTable:
     """Validate the ``[policy]`` table; ValueError names the key (``policy.…``) and the fix.
 
@@ -105,6 +161,8 @@ def parse_policy(raw: object, known_services: Collection[str]) -> PolicyTable:
         raise ValueError("policy: expected a table [policy]")
     raw = dict(raw)
     services_raw = raw.pop("services", {})
+    jurisdictions = _jurisdictions(raw.pop("jurisdictions", {}))
+    training = _training(raw.pop("training")) if "training" in raw else None
     base = _scope(raw, "policy", DEFAULT_SCOPE)
     if not isinstance(services_raw, Mapping):
         raise ValueError("policy.services: expected tables [policy.services.<service id>]")
@@ -116,7 +174,7 @@ def parse_policy(raw: object, known_services: Collection[str]) -> PolicyTable:
         if not isinstance(table, Mapping):
             raise ValueError(f"{where}: expected a table [{where}]")
         services[service] = _scope(table, where, None)
-    return PolicyTable(base, _frozen(services))
+    return PolicyTable(base, _frozen(services), _frozen(jurisdictions), training)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,19 +214,32 @@ def decide(
     allowed: Collection[str] = (),
     monitor_only: bool = False,
     uninspected: str | None = None,
+    facts: Facts = UNKNOWN,
 ) -> Verdict:
     """The strongest level among the findings decides the request; alerts are every finding
     at alert level or above, so a redaction or a block is never silent either.
 
     ``uninspected`` is why (part of) the body could not be read: ``[policy] uninspected``
-    then decides too (see ``uninspected_level``). The decision's findings are the ones acted
+    then decides too (see ``uninspected_level``). ``facts`` says where the request goes: a
+    jurisdiction rule naming the operator's or the parent's code, and ``training``, apply to the
+    request itself and tighten its findings' levels. The decision's findings are the ones acted
     on (all of them when passing).
     """
     table = table if table is not None else PolicyTable()
-    levels = [finding_level(f, service, table, mode, threshold, allowed) for f in findings]
+    rules = table.rules_for(facts)
+    levels = [
+        _tightened(finding_level(f, service, table, mode, threshold, allowed), f, rules, allowed)
+        for f in findings
+    ]
+    where, destination_level = destination(service, facts, table)
     if monitor_only:
         levels = [min(level, Level.ALERT) for level in levels]
+        destination_level = min(destination_level, Level.ALERT)
     alerts = tuple(f for f, level in zip(findings, levels, strict=True) if level >= Level.ALERT)
+    if destination_level >= Level.ALERT:
+        alerts += (destination_finding(service, facts, where),)
+    if destination_level is Level.BLOCK:
+        return Verdict(Decision(Action.BLOCK, destination_reason(where), tuple(findings)), alerts)
     strongest = max(levels, default=Level.MONITOR)
     if uninspected and strongest < Level.BLOCK:
         level = uninspected_level(service, table, mode)
@@ -181,8 +252,8 @@ def decide(
         return Verdict(Decision(Action.PASS, findings=tuple(findings)), alerts)
     acted = tuple(f for f, level in zip(findings, levels, strict=True) if level is strongest)
     if strongest is Level.REDACT:
-        rules = ", ".join(sorted({f.rule for f in acted}))
-        return Verdict(Decision(Action.REDACT, f"redacted {rules}", acted), alerts)
+        rules_text = ", ".join(sorted({f.rule for f in acted}))
+        return Verdict(Decision(Action.REDACT, f"redacted {rules_text}", acted), alerts)
     return Verdict(block(acted), alerts)
 
 
@@ -217,6 +288,63 @@ def unreadable_block(why: str, findings: tuple[Finding, ...] = ()) -> Decision:
         'To let such requests through, set uninspected = "monitor" under [policy] '
         "in egress-watch's config.toml.",
         findings,
+    )
+
+
+def _tightened(
+    level: Level,
+    finding: Finding,
+    rules: Sequence[tuple[str, JurisdictionRule]],
+    allowed: Collection[str],
+) -> Level:
+    """A jurisdiction's entry for a finding can only raise its level; an allowed value stays."""
+    if finding.fingerprint in allowed:
+        return level
+    for _code, rule in rules:
+        found = rule.scope.level(finding)
+        if found is not None and found > level:
+            level = found
+    return level
+
+
+def destination(service: str, facts: Facts, table: PolicyTable) -> tuple[str, Level]:
+    """What the policy says about where the request goes: the rule's words, and its level."""
+    strongest, why = Level.MONITOR, ""
+    for code, rule in table.rules_for(facts):
+        if rule.default is not None and rule.default > strongest:
+            strongest = rule.default
+            why = (
+                f"{service} is operated by {facts.who} (jurisdiction {code}) and config.toml "
+                f'says [policy.jurisdictions] {code} = "{rule.default.label}"'
+            )
+    if table.training is not None and facts.trains_by_default and table.training > strongest:
+        strongest = table.training
+        why = (
+            f"the terms of {service} ({facts.who}) may train on requests by default "
+            f'(may_train = "{facts.may_train}") and config.toml says [policy] training = '
+            f'"{table.training.label}"'
+        )
+    return why, strongest
+
+
+def destination_reason(why: str) -> str:
+    return (
+        f"egress-watch blocked this request because {why}. Use another service, or change that "
+        "rule in config.toml and reload egress-watch."
+    )
+
+
+def destination_finding(service: str, facts: Facts, why: str) -> Finding:
+    """A notification-only finding for a destination rule (never stored: it holds no value)."""
+    codes = ",".join(facts.codes) or "unknown"
+    return Finding(
+        Category.MARKER,
+        "destination-policy",
+        Severity.MEDIUM,
+        0,
+        0,
+        f"{service}: {why}"[:200],
+        f"destination:{service}:{codes}:{facts.may_train}",
     )
 
 

@@ -41,7 +41,9 @@ from egress_watch.naming import Naming
 from egress_watch.notify import Notifier
 from egress_watch.paths import HomePaths, resolve_home
 from egress_watch.pipeline import Inspection, Inspector, Policy, error_event
+from egress_watch.policy import Level, destination
 from egress_watch.responses import LocalAnswer, local_answer
+from egress_watch.service_facts import UNKNOWN, Facts
 from egress_watch.services import catalog_with
 from egress_watch.settings import Settings, load_settings
 from egress_watch.store.spool import SpoolFull
@@ -287,14 +289,41 @@ class EgressWatch:
             now = utc_iso(datetime.now(UTC))
             self.writer.record_host(HostSighting(sni.lower(), now, False, reason, None))
 
-    def requestheaders(self, flow: http.HTTPFlow) -> None:
-        """Stream RPC bodies that may stay open (Cursor, Windsurf) instead of stalling them."""
+    async def requestheaders(self, flow: http.HTTPFlow) -> None:
+        """Stream RPC bodies that may stay open (Cursor, Windsurf) instead of stalling them.
+
+        A streamed body cannot be stopped once it flows, so a destination rule that blocks
+        (``[policy.jurisdictions]``, ``training``) is applied here, on the headers alone.
+        """
         if self.inspector is None or not is_streaming_rpc(flow.request.headers.get("content-type")):
             return
-        if self.route_of(flow) is not None:
-            tee = BodyTee(self.settings.max_body_mib * 2**20)
-            flow.metadata[TEE_KEY] = tee
-            flow.request.stream = tee
+        route = self.route_of(flow)
+        if route is None:
+            return
+        if await self._blocked_by_destination(flow, route):
+            return
+        tee = BodyTee(self.settings.max_body_mib * 2**20)
+        flow.metadata[TEE_KEY] = tee
+        flow.request.stream = tee
+
+    async def _blocked_by_destination(self, flow: http.HTTPFlow, route: Route) -> bool:
+        """Answer a streamed request locally when where it goes is blocked; record it."""
+        assert self.inspector is not None
+        policy = self.inspector.policy
+        _why, level = destination(
+            route.service_id, self.inspector.facts(route, flow.request.host), policy.table
+        )
+        if level is not Level.BLOCK or policy.monitor_only or self.writer is None:
+            return False
+        capture = dataclasses.replace(
+            capture_from_flow(flow, b""),
+            uninspected_reason="blocked by a destination rule before its body was read",
+        )
+        self.stats.requests += 1
+        inspected = await self._inspect_and_record(flow, capture, route)
+        if inspected is not None:
+            self._apply(flow, *inspected)
+        return flow.response is not None
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         """Responses are never inspected: stream them, so tokens (SSE) reach the tool at once;
@@ -473,7 +502,9 @@ class EgressWatch:
         action = Action.BLOCK if closed and not capture.streamed else Action.PASS
         try:
             await asyncio.wrap_future(
-                self.writer.submit(error_event(capture, route, error, action, process))
+                self.writer.submit(
+                    error_event(capture, route, error, action, process, self._facts(route, capture))
+                )
             )
         except Exception as write_error:
             log.error("egress-watch: could not record the failure (%s)", type(write_error).__name__)
@@ -484,6 +515,10 @@ class EgressWatch:
             flow.response = _response(
                 local_answer(route.family, flow.request.headers.get("content-type"), message, False)
             )
+
+    def _facts(self, route: Route, capture: Capture) -> Facts:
+        """Where the request was going, even when its inspection failed."""
+        return self.inspector.facts(route, capture.host) if self.inspector else UNKNOWN
 
     def state(self) -> dict[str, Any]:
         """The health record ``egress-watch status`` reads."""

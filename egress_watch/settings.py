@@ -21,7 +21,14 @@ from egress_watch.export.config import SinkConfig, parse_sinks
 from egress_watch.model import FailMode, Mode, Severity
 from egress_watch.policy import PolicyTable, parse_policy
 from egress_watch.restore_policy import RestorePolicy, split_restore_keys
-from egress_watch.services import Service, builtin_catalog, builtin_profiles, parse_service
+from egress_watch.services import (
+    Service,
+    builtin_catalog,
+    builtin_profiles,
+    builtin_regions,
+    builtin_service_table,
+    parse_service,
+)
 
 DEFAULT_CONFIG = """\
 # egress-watch configuration. Every key is optional: the values below are the defaults.
@@ -94,10 +101,18 @@ restore = true
 # "bracketed": [REDACTED:<rule>:<short fingerprint>]; "stand-in": a value of the same shape
 # (an AKIA... that is not the key) that egress-watch recognises as its own.
 redact_style = "bracketed"
+# Requests to endpoints whose terms may train on them by default (`services` shows may_train):
+# training = "alert"
 # One service's entries (ids from `egress-watch services`) win over the ones above:
 # [policy.services.cursor]
 # secret = "block"
 # restore = false
+# By jurisdiction of a service's operator or parent (`egress-watch services` shows the codes):
+# [policy.jurisdictions]
+# CN = "block"                      # every request to such a service
+# [policy.jurisdictions.RU]
+# default = "alert"                 # every request; categories and severities as in [policy]
+# secret = "block"
 
 # Extra AI services (a company LLM gateway, a self-hosted OpenAI-compatible server), or a
 # built-in one replaced by id. `egress-watch services` lists the catalog in force.
@@ -108,6 +123,14 @@ redact_style = "bracketed"
 # profile = "openai-compatible"     # /chat/completions, /responses, /messages, ...
 # endpoints = [{ path = "/v2/generate", family = "openai-completions" }]
 # family = "auto"                   # for other paths: sniff the body shape
+# operator = "Example Corp"         # who runs it, and where (shown by `services`, the report)
+# jurisdictions = ["US"]            # ISO codes of the operator and its parent; "SG?" = unconfirmed
+# region = "EU"                     # CN-mainland, global, customer-chosen, unknown or a code
+# may_train = "no"                  # yes, some-tiers, no, unknown (for [policy] training)
+# An entry with a built-in id and no hosts amends that service, e.g. a region you confirmed:
+# [[services]]
+# id = "deepseek"
+# status = "confirmed"
 
 # Fleet export: the daemon delivers every event, in order and at least once, to each sink
 # (schema egress-watch.event/1; never a secret value, a body or an auth header).
@@ -328,9 +351,14 @@ def _user_services(raw: object, source: str) -> tuple[Service, ...]:
         raise ConfigError(f"{source}: services: expected [[services]] tables")
     services = []
     for number, table in enumerate(raw):
+        builtin = builtin_service_table(str(table.get("id")))
+        if builtin is not None and "hosts" not in table:
+            table = {**builtin, **table}  # amends a built-in: facts, notes, endpoints
         try:
             services.append(
-                parse_service(table, f"{source}: services[{number}]", builtin_profiles())
+                parse_service(
+                    table, f"{source}: services[{number}]", builtin_profiles(), builtin_regions()
+                )
             )
         except ValueError as error:
             raise ConfigError(str(error)) from None

@@ -16,7 +16,7 @@ from egress_watch.model import Category, Severity
 CSV_COLUMNS = (
     "id", "ts", "service", "host", "method", "path", "action", "severity", "finding_count",
     "rules", "bytes_out", "model", "process_name", "process_pid", "process_repo",
-    "uninspected_reason", "error",
+    "uninspected_reason", "error", "jurisdictions", "region",
 )  # fmt: skip
 
 
@@ -29,6 +29,16 @@ def _when(option: str, value: str | None) -> datetime | None:
         return parse_when(value, datetime.now(UTC))
     except ValueError as error:
         raise UsageProblem(f"{option}: {error}") from None
+
+
+def _jurisdiction(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not (len(value) == 2 and value.isalpha()):
+        raise UsageProblem(
+            f"--jurisdiction: expected a two-letter country code such as CN, got {value!r}"
+        )
+    return value.upper()
 
 
 def event_line(row: dict[str, Any]) -> str:
@@ -45,7 +55,8 @@ def event_line(row: dict[str, Any]) -> str:
 
 def csv_row(row: dict[str, Any]) -> list[Any]:
     rules = " ".join(sorted({f["rule"] for f in row["findings"]}))
-    return [rules if column == "rules" else row.get(column) for column in CSV_COLUMNS]
+    values = {"rules": rules, "jurisdictions": " ".join(row.get("jurisdictions") or [])}
+    return [values.get(column, row.get(column)) for column in CSV_COLUMNS]
 
 
 @click.command()
@@ -58,6 +69,8 @@ def csv_row(row: dict[str, Any]) -> list[Any]:
               help="Only events with a finding of this category.")  # fmt: skip
 @click.option("--service", metavar="ID", help="Only events to this service (see `services`).")
 @click.option("--process", metavar="NAME", help="Only events sent by this process name.")
+@click.option("--jurisdiction", metavar="CODE", help="Only events to services whose operator or "
+              "parent is in this country (ISO code, e.g. CN; see `services`).")  # fmt: skip
 @click.option("--repo", metavar="PATH", help="Only events from, or matching code of, this repo.")
 @click.option("--limit", type=click.IntRange(1), default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per event, per line.")
@@ -70,6 +83,7 @@ def events(
     category: str | None,
     service: str | None,
     process: str | None,
+    jurisdiction: str | None,
     repo: str | None,
     limit: int,
     as_json: bool,
@@ -93,6 +107,7 @@ def events(
         process=process,
         repo=repo,
         limit=limit,
+        jurisdiction=_jurisdiction(jurisdiction),
     )
     paths = current_paths(prepare=False)  # read-only: never writes the home
     if not paths.database.exists():

@@ -13,6 +13,7 @@ import click
 
 from egress_watch.cli import UsageProblem, current_paths, home_option, translate_errors
 from egress_watch.report import FORMATS, renderer
+from egress_watch.services import Catalog
 
 
 def write_private(path: Path, content: str) -> None:
@@ -86,7 +87,7 @@ def report(
     if paths.database.exists():
         db = open_reader(paths.database)
         try:
-            data = build_report(db, period, period.previous(), now)
+            data = build_report(db, period, period.previous(), now, _catalog())
         finally:
             db.conn.close()
     else:  # no history yet: an empty report still tells the reader the proxy saw nothing
@@ -112,6 +113,20 @@ def report(
         click.echo(f"report written to {output}: {summary}", err=True)
     if notify:
         _notify(summary, output, urgent=t.open_critical > 0)
+
+
+def _catalog() -> Catalog:
+    """The catalog in force (built-in plus config.toml), for the training terms; a bad
+    config.toml does not stop the weekly report: it says so and uses the built-in catalog."""
+    from egress_watch.errors import ConfigError
+    from egress_watch.services import builtin_catalog, catalog_with
+    from egress_watch.settings import load_settings
+
+    try:
+        return catalog_with(load_settings(current_paths().config).services)
+    except ConfigError as error:
+        click.echo(f"note: {error}; training terms from the built-in catalog", err=True)
+        return builtin_catalog()
 
 
 def _notify(summary: str, output: Path | None, urgent: bool) -> None:

@@ -54,9 +54,9 @@ def _ca_cert(paths: HomePaths) -> Path:
         click.echo(f"created a CA in {paths.confdir} ({reason})", err=True)
     subtrees = {subtree for _, subtree in broadened(catalog)}
     wide = sorted(s for s in subtrees if not any(s.endswith("." + o) for o in subtrees))
-    if wide:
-        click.echo(f"note: wildcard catalog hosts widen the CA to all of {', '.join(wide)}",
-                   err=True)  # fmt: skip
+    if wide:  # only config.toml entries can hold a wildcard inside a name
+        click.echo(f"note: wildcards inside [[services]] hosts of config.toml widen the CA to "
+                   f"all of {', '.join(wide)}; list the names instead", err=True)  # fmt: skip
     return paths.ca_cert
 
 

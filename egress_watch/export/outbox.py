@@ -18,7 +18,7 @@ from egress_watch.model import Action, Category, Event, Finding, ProcessInfo, Se
 _EVENT_SQL = """
 SELECT id, ts, service, family, host, method, path, bytes_out, action, segment_count,
     uninspected_reason, error, client, model, conversation_key, process_pid, process_name,
-    process_exe, process_cmdline, process_parents, process_cwd, process_repo
+    process_exe, process_cmdline, process_parents, process_cwd, process_repo, jurisdictions, region
 FROM events WHERE id IN ({marks})
 """
 _FINDING_SQL = """
@@ -215,5 +215,7 @@ def load_events(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, Event
             model=row[13],
             conversation_key=row[14],
             process=process,
+            jurisdictions=tuple(json.loads(row[22] or "[]")),
+            region=row[23],
         )
     return events

@@ -90,6 +90,8 @@ def export_record(
         "service": event.service,
         "family": event.family,
         "host": event.host,
+        "jurisdictions": list(event.jurisdictions),
+        "region": event.region,
         "method": event.method,
         "endpoint": event.path.split("?", 1)[0],
         "model": event.model,

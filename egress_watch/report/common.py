@@ -16,7 +16,8 @@ from egress_watch.report.data import (
 SEVERITIES = ("critical", "high", "medium", "low")
 NUMERIC_COLUMNS = frozenset({
     "Requests", "Bytes sent", "Findings", "Redacted", "Blocked", "Uninspected", "Files", "Lines",
-    "Unique values", "Connections (all time)", "This period", "Previous", "Change",
+    "Unique values", "Connections (all time)", "This period", "Previous", "Change", "Secrets",
+    "Proprietary files",
 })  # fmt: skip
 """Column headers whose cells are numbers: right-aligned in every format."""
 _UNITS = ("KiB", "MiB", "GiB", "TiB")

@@ -6,9 +6,10 @@ edge that runs the queries for a window and the one before it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +18,8 @@ from sqlite_utils import Database
 from egress_watch.model import Category, Severity, utc_iso
 from egress_watch.report.period import Period
 from egress_watch.report.queries import PeriodRows, read_period
+from egress_watch.report.where import WhereItWent, read_where
+from egress_watch.services import Catalog, builtin_catalog
 
 SCHEMA_VERSION = 1
 UNKNOWN_TOOL = "(unknown process)"
@@ -162,6 +165,8 @@ class ReportData:
     uninspected: tuple[UninspectedRow, ...]
     shadow_hosts: tuple[ShadowHost, ...]
     schema_version: int = SCHEMA_VERSION
+    where: WhereItWent = field(default_factory=WhereItWent)
+    """Per jurisdiction and region, and endpoints that may train (report/where.py)."""
 
 
 def _tool(name: str | None) -> str:
@@ -338,10 +343,17 @@ def assemble(
 
 
 def build_report(
-    db: Database, period: Period, previous_period: Period, now: datetime | None = None
+    db: Database,
+    period: Period,
+    previous_period: Period,
+    now: datetime | None = None,
+    catalog: Catalog | None = None,
 ) -> ReportData:
-    """Read both windows from the history and assemble the report."""
+    """Read both windows from the history and assemble the report; ``catalog`` (the one in
+    force) says which endpoints may train by default."""
     now = now or datetime.now(UTC)
     rows = read_period(db, period.start_iso, period.end_iso)
     previous_rows = read_period(db, previous_period.start_iso, previous_period.end_iso)
-    return assemble(rows, previous_rows, period, previous_period, now)
+    data = assemble(rows, previous_rows, period, previous_period, now)
+    where = read_where(db, period.start_iso, period.end_iso, catalog or builtin_catalog())
+    return dataclasses.replace(data, where=where)

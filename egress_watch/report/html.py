@@ -187,6 +187,30 @@ def _severity_rows(data: ReportData) -> list[tuple[str, dict[str, int]]]:
     return list(by_category.items())
 
 
+def _where(data: ReportData) -> str:
+    """The "Where it went" section: per jurisdiction, per region, endpoints that may train."""
+    from egress_watch.report import where
+
+    w = data.where
+    parts = [f'<p class="note">{escape(where.INTRO)}</p>']
+    for title, first, kind, rows in (
+        ("Per jurisdiction", "Jurisdiction", "jurisdiction", w.jurisdictions),
+        ("Per region", "Region", "region", w.regions),
+    ):
+        cells = [
+            [escape(where.place_name(r, kind)), *map(escape, where.place_cells(r, human_bytes))]
+            for r in rows
+        ]
+        parts += [f"<h3>{escape(title)}</h3>", table([first, *where.PLACE_COLUMNS], cells)]
+    parts.append("<h3>Endpoints that may train on requests by default</h3>")
+    training = [[escape(c) for c in where.training_cells(t, human_bytes)] for t in w.training]
+    parts.append(table(list(where.TRAINING_COLUMNS), training))
+    parts += [
+        f'<p class="note">{_code(t.host)}: {escape("; ".join(t.terms))}</p>' for t in w.training
+    ]
+    return _section("where-it-went", where.TITLE, *parts)
+
+
 def render_html(data: ReportData) -> str:
     """The whole report as one HTML document."""
     trend = [
@@ -308,6 +332,7 @@ def render_html(data: ReportData) -> str:
                 ],
             ),
         ),
+        _where(data),
     ]
     title = f"egress-watch exposure report, {data.period.label}"
     return (

@@ -39,6 +39,7 @@ def report_json(data: ReportData) -> dict[str, Any]:
         "repositories": rows(data.repositories),
         "uninspected": rows(data.uninspected),
         "shadow_hosts": rows(data.shadow_hosts),
+        "where_it_went": asdict(data.where),
     }
 
 

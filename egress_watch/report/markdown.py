@@ -207,5 +207,28 @@ def render_markdown(data: ReportData) -> str:
             ],
         ),
         "",
+        *_where(data),
     ]
     return "\n".join(out)
+
+
+def _where(data: ReportData) -> list[str]:
+    """The "Where it went" section: per jurisdiction, per region, endpoints that may train."""
+    from egress_watch.report import where
+
+    w = data.where
+    out = [f"## {where.TITLE}", "", where.INTRO, ""]
+    for title, first, kind, rows in (
+        ("Per jurisdiction", "Jurisdiction", "jurisdiction", w.jurisdictions),
+        ("Per region", "Region", "region", w.regions),
+    ):
+        cells = [
+            [text(where.place_name(r, kind)), *map(text, where.place_cells(r, human_bytes))]
+            for r in rows
+        ]
+        out += [f"### {title}", "", *table([first, *where.PLACE_COLUMNS], cells), ""]
+    out += ["### Endpoints that may train on requests by default", ""]
+    training = [[text(c) for c in where.training_cells(t, human_bytes)] for t in w.training]
+    out += [*table(list(where.TRAINING_COLUMNS), training), ""]
+    out += [f"- {code(t.host)}: {text('; '.join(t.terms))}" for t in w.training]
+    return [*out, ""] if w.training else out

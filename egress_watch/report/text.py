@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from rich.table import Table
     from rich.text import Text
 
-WRAPPING = {"Where it went", "Via", "Services", "Tools", "Why", "Reason", "Repository"}
+WRAPPING = {"Where it went", "Via", "Services", "Tools", "Why", "Reason", "Repository", "Operator"}
 """Columns that may wrap onto more lines; the rest (dates, counts, masks) stay on one line."""
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
 
@@ -115,6 +115,33 @@ def _sections(data: ReportData) -> list[RenderableType]:
     ]  # fmt: skip
     for title, header, rows in sections:
         out.append(_table(title, header, rows) if rows else Text(f"{title}: none this period."))
+    out.extend(_where(data))
+    return out
+
+
+def _where(data: ReportData) -> list[RenderableType]:
+    """The "Where it went" section: per jurisdiction, per region, endpoints that may train."""
+    from rich.text import Text
+
+    from egress_watch.report import where
+
+    w = data.where
+    out: list[RenderableType] = [Text(where.TITLE, style="bold"), Text(where.INTRO)]
+    for title, first, kind, rows in (
+        ("Per jurisdiction", "Jurisdiction", "jurisdiction", w.jurisdictions),
+        ("Per region", "Region", "region", w.regions),
+    ):
+        cells = [[where.place_name(r, kind), *where.place_cells(r, human_bytes)] for r in rows]
+        out.append(_table(title, [first, *where.PLACE_COLUMNS], cells) if cells
+                   else Text(f"{title}: no requests this period."))  # fmt: skip
+    if not w.training:
+        out.append(Text("Endpoints that may train by default: none used this period."))
+        return out
+    out.append(_table("Endpoints that may train on requests by default",
+                      list(where.TRAINING_COLUMNS),
+                      [where.training_cells(t, human_bytes) for t in w.training]))  # fmt: skip
+    for t in w.training:
+        out.append(Text(f"{t.service} ({t.host}): " + "; ".join(t.terms), style="dim"))
     return out
 
 

@@ -14,7 +14,12 @@ from typing import Any
 from sqlite_utils import Database
 
 from egress_watch.model import utc_iso
-from egress_watch.store.queries import EventFilter, attach_findings, where_clause
+from egress_watch.store.queries import (
+    EventFilter,
+    attach_findings,
+    where_clause,
+    with_jurisdictions,
+)
 
 SEARCH_WINDOW = 50_000
 """Event ids a free-text page scans at most: a rare word must not walk a year of history at once.
@@ -69,7 +74,7 @@ def feed_page(
         )
         values += [pattern] * 4
     sql = f"SELECT * FROM events WHERE {' AND '.join(clauses)} ORDER BY id DESC LIMIT ?"  # noqa: S608
-    events = [dict(row) for row in db.query(sql, [*values, query.limit])]
+    events = [with_jurisdictions(dict(row)) for row in db.query(sql, [*values, query.limit])]
     attach_findings(db, events)
     if query.after_id is not None:
         return FeedPage(events, None)
@@ -87,7 +92,7 @@ def event_detail(db: Database, event_id: int) -> dict[str, Any] | None:
     rows = [dict(row) for row in db.query("SELECT * FROM events WHERE id = ?", [event_id])]
     if not rows:
         return None
-    event = rows[0]
+    event = with_jurisdictions(rows[0])
     attach_findings(db, [event])
     parents = event.get("process_parents")
     event["process_parents"] = json.loads(parents) if parents else []
@@ -122,6 +127,9 @@ class Overview:
     top_services: list[tuple[str, int]] = field(default_factory=list)
     top_processes: list[tuple[str, int]] = field(default_factory=list)
     top_repos: list[tuple[str, int]] = field(default_factory=list)
+    top_jurisdictions: list[tuple[str, int]] = field(default_factory=list)
+    """Requests (all of them, not only exposing ones) per country of the destination's operator
+    or parent; ``unknown`` for events recorded without catalog facts."""
     secrets_this_week: int = 0
     """Distinct secret values (by fingerprint) seen in the last seven days."""
     exposures_this_week: int = 0
@@ -177,6 +185,14 @@ def overview(db: Database, now: datetime, days: int = 14, top: int = 5) -> Overv
         ") GROUP BY repo ORDER BY n DESC, name LIMIT ?",
         [since, since, top],
     )
+    jurisdictions = _top(
+        db,
+        "SELECT rtrim(j.value, '?') AS name, count(DISTINCT e.id) AS n "
+        "FROM events e INDEXED BY idx_events_ts, "
+        "json_each(coalesce(nullif(e.jurisdictions, ''), '[\"unknown\"]')) j "
+        "WHERE e.ts >= ? GROUP BY name ORDER BY n DESC, name LIMIT ?",
+        [since, top],
+    )
     secrets, everything = db.execute(
         "SELECT count(*) FILTER (WHERE category = 'secret'), count(*) FROM exposures "
         "WHERE last_seen >= ?",
@@ -187,6 +203,7 @@ def overview(db: Database, now: datetime, days: int = 14, top: int = 5) -> Overv
         top_services=services,
         top_processes=processes,
         top_repos=repos,
+        top_jurisdictions=jurisdictions,
         secrets_this_week=int(secrets or 0),
         exposures_this_week=int(everything or 0),
     )

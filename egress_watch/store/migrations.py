@@ -182,3 +182,10 @@ def m004_restore_counts(db: Database) -> None:
     """How many redacted values an event's answer got back, and how many it could not."""
     db.execute("ALTER TABLE events ADD COLUMN restored_count INTEGER")
     db.execute("ALTER TABLE events ADD COLUMN unrestored_count INTEGER")
+
+
+@migrations()
+def m005_where_it_went(db: Database) -> None:
+    """Where each request went: its destination's jurisdictions (JSON list) and region."""
+    db.execute("ALTER TABLE events ADD COLUMN jurisdictions TEXT")
+    db.execute("ALTER TABLE events ADD COLUMN region TEXT")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -51,6 +52,8 @@ class EventFilter:
     repo: str | None = None
     after_id: int | None = None
     limit: int = 100
+    jurisdiction: str | None = None
+    """An ISO code: events to services whose operator or parent is there (confirmed or not)."""
 
 
 def where_clause(query: EventFilter) -> tuple[str, list[object]]:
@@ -75,6 +78,11 @@ def where_clause(query: EventFilter) -> tuple[str, list[object]]:
             "EXISTS (SELECT 1 FROM findings f WHERE f.event_id = events.id AND f.category = ?)"
         )
         params.append(query.category.value)
+    if query.jurisdiction is not None:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM json_each(events.jurisdictions) WHERE rtrim(value, '?') = ?)"
+        )
+        params.append(query.jurisdiction.upper())
     if query.repo is not None:
         clauses.append(  # both sides use a partial index on the repo column
             "id IN (SELECT id FROM events WHERE process_repo = ? "
@@ -88,9 +96,16 @@ def list_events(db: Database, query: EventFilter) -> list[dict[str, Any]]:
     """Events newest first, each with its findings (redacted fields only)."""
     where, params = where_clause(query)
     sql = f"SELECT * FROM events WHERE {where} ORDER BY id DESC LIMIT ?"  # noqa: S608
-    events = [dict(row) for row in db.query(sql, [*params, query.limit])]
+    events = [with_jurisdictions(dict(row)) for row in db.query(sql, [*params, query.limit])]
     attach_findings(db, events)
     return events
+
+
+def with_jurisdictions(event: dict[str, Any]) -> dict[str, Any]:
+    """The stored JSON list of jurisdiction codes as a list (empty when unknown)."""
+    raw = event.get("jurisdictions")
+    event["jurisdictions"] = json.loads(raw) if isinstance(raw, str) and raw else []
+    return event
 
 
 def attach_findings(db: Database, events: list[dict[str, Any]]) -> None:

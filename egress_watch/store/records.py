@@ -11,7 +11,7 @@ EVENT_COLUMNS = (
     "ts", "service", "family", "host", "method", "path", "bytes_out", "action", "severity",
     "severity_rank", "finding_count", "segment_count", "uninspected_reason", "error", "client",
     "model", "conversation_key", "process_pid", "process_name", "process_exe", "process_cmdline",
-    "process_parents", "process_cwd", "process_repo",
+    "process_parents", "process_cwd", "process_repo", "jurisdictions", "region",
 )  # fmt: skip
 FINDING_COLUMNS = (
     "event_id", "category", "rule", "severity", "severity_rank", "masked", "fingerprint", "start",
@@ -46,6 +46,7 @@ def event_row(event: Event) -> tuple[Any, ...]:
         process.exe if process else None, process.cmdline if process else None,
         json.dumps(list(process.parents)) if process else None,
         process.cwd if process else None, process.repo if process else None,
+        json.dumps(list(event.jurisdictions)) if event.jurisdictions else None, event.region,
     )  # fmt: skip
 
 
@@ -163,5 +164,6 @@ def event_from_json(line: str) -> Event:
             "process": ProcessInfo(**{**process, "parents": tuple(process["parents"])})
             if process
             else None,
+            "jurisdictions": tuple(data.get("jurisdictions") or ()),
         }
     )

@@ -116,6 +116,7 @@ def test_db_path_check_vacuum_migrate(seeded: HomePaths) -> None:
     code, _, err = invoke("db", "migrate")
     assert code == 0
     assert "m004_restore_counts" in err
+    assert "m005_where_it_went" in err
 
 
 def test_db_check_reports_a_damaged_database(seeded: HomePaths) -> None:

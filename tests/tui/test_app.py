@@ -131,6 +131,8 @@ def _secret_event(at: datetime) -> Event:
         ),
         model="claude-sonnet-4",
         process=CLAUDE,
+        jurisdictions=("US",),
+        region="global",
     )  # fmt: skip
 
 

@@ -136,7 +136,6 @@ ROUTES = [
     ("api.business.githubcopilot.com", "/responses", "copilot", "openai-responses"),
     ("api.enterprise.githubcopilot.com", "/v1/messages", "copilot", "anthropic-messages"),
     ("api.individual.githubcopilot.com", "/embeddings", "copilot", "openai-embeddings"),
-    ("copilot-api.acme.ghe.com", "/chat/completions", "copilot", "openai-chat"),
     ("api-model-lab.githubcopilot.com", "/chat/completions", "copilot", "openai-chat"),
     (
         "proxy.business.githubcopilot.com",

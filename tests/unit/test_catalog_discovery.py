@@ -11,7 +11,7 @@ from egress_watch.services import builtin_catalog
 @pytest.mark.parametrize(
     ("host", "reason"),
     [
-        ("api.perplexity.ai", "known AI service host"),
+        ("api.ai21.com", "known AI service host"),
         ("eu.api.replicate.com", "known AI service host"),
         ("llm.corp.example", "name contains 'llm'"),
         ("gpt-gateway.internal.example:8443", "name contains 'gpt'"),

@@ -455,16 +455,24 @@ def test_excerpt_starting_at_a_docstrings_closing_quotes_still_matches(tmp_path:
     repo = make_repo(tmp_path / "repo", ["policy.py", "pipeline.py", "settings.py"])
     db = tmp_path / "code-index.db"
     index_repo(db, repo)
-    excerpt = lines_of(repo / "policy.py", 103, 17)  # parse_policy's docstring end + body
+    # parse_policy's docstring end + body, located in the file so edits to policy.py keep it
+    source = (repo / "policy.py").read_text().split("\n")
+    start = source.index(
+        "def parse_policy(raw: object, known_services: Collection[str]) -> PolicyTable:"
+    )
+    first = source.index('    """', start) + 1  # 1-based line of the closing quotes
+    last = next(n for n in range(first, len(source)) if source[n].startswith("    return ")) + 1
+    excerpt = lines_of(repo / "policy.py", first, last - first + 1)  # through the return
     assert excerpt.split("\n")[0].strip() == '"""'
     assert excerpt.count('"""') % 2 == 1
     assert len(tokenize(excerpt, PYTHON).values) < 5  # read naively, the code is a string
     [match] = Matcher(db).match(excerpt)
     assert match.path == "policy.py"
-    assert match.start_line <= 119
-    assert match.end_line >= 104
+    assert match.start_line <= last
+    assert match.end_line >= first + 1
     assert excerpt[match.start : match.end].startswith("if not isinstance(raw, Mapping)")
-    assert excerpt[match.start : match.end].endswith("return PolicyTable(base, _frozen(services))")
+    matched = excerpt[match.start : match.end].rstrip(")")  # closing brackets are no tokens
+    assert matched.endswith(source[last - 1].strip().rstrip(")"))
 
 
 def test_a_whole_indexed_module_pasted_as_is_is_found(tmp_path: Path) -> None:

@@ -13,8 +13,11 @@ from datetime import datetime
 from egress_watch.model import Category, Severity
 from egress_watch.store.queries import EventFilter, parse_when
 
-KEYS = ("severity", "category", "service", "process", "repo", "since", "until")
-ALIASES = {"sev": "severity", "cat": "category", "svc": "service", "proc": "process"}
+KEYS = ("severity", "category", "service", "process", "repo", "jurisdiction", "since", "until")
+ALIASES = {
+    "sev": "severity", "cat": "category", "svc": "service", "proc": "process",
+    "juris": "jurisdiction",
+}  # fmt: skip
 SEVERITY_CYCLE: tuple[Severity | None, ...] = (
     None, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL,
 )  # fmt: skip
@@ -22,7 +25,7 @@ CATEGORY_CYCLE: tuple[Category | None, ...] = (None, *Category)
 
 FILTER_HELP = (
     "severity:high  category:secret  service:openai  process:claude  repo:NAME  "
-    "since:24h  until:2026-05-01  and free words, matched in rules and paths"
+    "jurisdiction:CN  since:24h  until:2026-05-01  and free words, matched in rules and paths"
 )
 
 
@@ -36,6 +39,8 @@ class FeedFilter:
     service: str | None = None
     process: str | None = None
     repo: str | None = None
+    jurisdiction: str | None = None
+    """An ISO country code: requests to services whose operator or parent is there."""
     since: str | None = None
     """As typed (``24h``, ``7d``, an ISO date), resolved against the clock at each read."""
     until: str | None = None
@@ -58,6 +63,7 @@ class FeedFilter:
             repo=self.repo,
             after_id=after_id,
             limit=limit,
+            jurisdiction=self.jurisdiction,
         )
 
     def terms(self) -> list[str]:
@@ -128,6 +134,10 @@ def _value(name: str, value: str, now: datetime | None) -> object:
         except ValueError:
             choices = ", ".join(c.value for c in Category)
             raise ValueError(f"unknown category {value!r} (one of {choices})") from None
+    if name == "jurisdiction":
+        if not (len(value) == 2 and value.isalpha()):
+            raise ValueError(f"{value!r}: a jurisdiction is a two-letter country code such as CN")
+        return value.upper()
     if name in ("since", "until") and now is not None:
         parse_when(value, now)
     return value

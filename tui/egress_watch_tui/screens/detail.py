@@ -39,6 +39,19 @@ def process_chain(event: Mapping[str, Any]) -> str:
     return " ← ".join(chain)
 
 
+def where_it_went(event: Mapping[str, Any]) -> str:
+    """``jurisdictions SG, CN · region SG``; unconfirmed codes say so (``CN?`` in the catalog)."""
+    codes = [
+        f"{code.rstrip('?')} (unconfirmed)" if code.endswith("?") else code
+        for code in event.get("jurisdictions") or []
+    ]
+    region = str(event.get("region") or "")
+    if not codes and not region:
+        return "not recorded (the catalog had no facts for this service then)"
+    region = f"{region.rstrip('?')} (unconfirmed)" if region.endswith("?") else region
+    return f"jurisdictions {', '.join(codes) or 'unknown'} · region {region or 'unknown'}"
+
+
 def event_summary(event: Mapping[str, Any]) -> Table:
     """The request's facts as a two-column table; values are plain text, never markup."""
     table = Table(box=None, show_header=False, pad_edge=False, expand=True)
@@ -50,6 +63,7 @@ def event_summary(event: Mapping[str, Any]) -> Table:
         ("endpoint", Text(f"{event.get('method') or ''} {event['host']}{event.get('path') or ''}")),
         ("model", Text(str(event.get("model") or NOTHING))),
         ("sent", Text(f"{int(event.get('bytes_out') or 0):,} bytes at {event['ts']}")),
+        ("went to", Text(where_it_went(event))),
         ("action", action_text(event_action(event))),
         ("process", Text(process_chain(event))),
         ("cwd", Text(str(event.get("process_cwd") or NOTHING))),

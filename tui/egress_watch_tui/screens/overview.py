@@ -151,6 +151,7 @@ class OverviewScreen(Screen[None]):
                 yield Static("", id="top-services")
                 yield Static("", id="top-processes")
                 yield Static("", id="top-repos")
+                yield Static("", id="top-jurisdictions")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -191,6 +192,7 @@ class OverviewScreen(Screen[None]):
             ("#top-services", "top services", overview.top_services),
             ("#top-processes", "top processes", overview.top_processes),
             ("#top-repos", "top repositories", overview.top_repos),
+            ("#top-jurisdictions", "requests per jurisdiction", overview.top_jurisdictions),
         ):
             self.query_one(widget_id, Static).update(top_table(title, rows))
 
