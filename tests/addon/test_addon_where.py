@@ -53,7 +53,7 @@ def test_a_failed_inspection_still_records_where_it_went(
         def broken(*_: object) -> object:
             raise RuntimeError("boom")
 
-        monkeypatch.setattr(instance.inspector.engine, "classify_segments", broken)
+        monkeypatch.setattr(instance.inspector.engine, "classify_within", broken)
         try:
             run(instance.request(chat_flow("hello", "api.deepseek.com")))
         finally:
