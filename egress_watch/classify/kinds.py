@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -22,10 +23,13 @@ class Kind:
     severity: Severity
     reason: str
     generic: bool = False  # keyword/entropy/URL style rather than a vendor token format
+    level: str | None = None  # an engine's own confidence (kingfisher's), when it has one
 
     @property
     def confidence(self) -> str:
         """How sure a match of this kind is a real secret: a vendor format beats a keyword guess."""
+        if self.level is not None:
+            return self.level
         if self.severity is Severity.LOW:
             return "low"
         return "medium" if self.generic else "high"
@@ -86,24 +90,31 @@ PAIR_LINES: Final = 10
 
 
 def describe_pairs(text: str, hits: list[Hit]) -> list[Hit]:
-    """An AWS key id with its secret key nearby says so: together they are a working credential."""
+    """An AWS key id with its secret key nearby says so: together they are a working credential.
+
+    Linear: line numbers come from one pass over the text's line breaks, and each key id looks
+    only at the secret keys just before and after it (hits are sorted by start).
+    """
     secrets = [s for s, _, k in hits if k.rule == "aws-secret-key"]
-    if not secrets:
+    if not secrets or not any(k.rule == "aws-access-key" for _, _, k in hits):
         return hits
+    breaks = [m.start() for m in _BREAK.finditer(text)]
+    secret_lines = [bisect.bisect_right(breaks, s) for s in secrets]
     described: list[Hit] = []
     for s, e, k in hits:
         if k.rule == "aws-access-key":
-            lines = [_lines_between(text, s, other) for other in secrets]
-            near = min(lines, key=abs)
+            line = bisect.bisect_right(breaks, s)
+            i = bisect.bisect_left(secrets, s)
+            near = min(
+                (secret_lines[j] - line for j in (i - 1, i) if 0 <= j < len(secrets)), key=abs
+            )
             if abs(near) <= PAIR_LINES:
                 k = dataclasses.replace(k, reason=f"{k.reason} with its secret key {_where(near)}")
         described.append((s, e, k))
     return described
 
 
-def _lines_between(text: str, a: int, b: int) -> int:
-    """Signed number of line breaks from offset ``a`` to offset ``b``."""
-    return text.count("\n", a, b) if a <= b else -text.count("\n", b, a)
+_BREAK: Final = re.compile("\n")
 
 
 def _where(lines: int) -> str:

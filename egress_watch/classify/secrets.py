@@ -9,10 +9,12 @@ one ``SecretScanner`` can be shared by threads. Where to look is the prefilter's
 
 from __future__ import annotations
 
+import bisect
 import re
 import string
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Final
 
 from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
@@ -22,6 +24,7 @@ from detect_secrets.plugins.base import RegexBasedDetector
 from detect_secrets.plugins.high_entropy_strings import Base64HighEntropyString
 from detect_secrets.plugins.private_key import PrivateKeyDetector
 
+from egress_watch.classify import kingfisher
 from egress_watch.classify.kinds import Hit, Kind, describe_pairs, echoes, resolve
 from egress_watch.classify.placeholders import is_placeholder
 from egress_watch.classify.plugin_table import CUSTOM, LEFT_OUT, PLUGINS, PluginRow, gate
@@ -346,12 +349,37 @@ def _lower(text: str) -> str:
     return lowered if len(lowered) == len(text) else text.translate(_ASCII_LOWER)
 
 
+def _not_covered(vendor: list[Hit], own: list[Hit]) -> list[Hit]:
+    """kingfisher's hits except where one of our vendor rules found the same value: ours keep
+    their established rule ids; kingfisher's win over our generic (keyword, entropy) guesses."""
+    spans = sorted((s, e) for s, e, k in own if not k.generic)
+    if not spans:
+        return vendor
+    starts = [s for s, _ in spans]
+    reach = list(accumulate((e for _, e in spans), max))
+    kept = []
+    for hit in vendor:
+        i = bisect.bisect_left(starts, hit[1])  # own spans starting before this hit ends
+        if i == 0 or reach[i - 1] <= hit[0]:
+            kept.append(hit)
+    return kept
+
+
 class SecretScanner:
     """Thread-safe after construction; construct once, call scan() many times."""
 
-    def __init__(self) -> None:
+    def __init__(self, vendor_rules: bool = True) -> None:
+        """Args:
+            vendor_rules: also run kingfisher's catalog (compiled once per process, here).
+
+        Raises:
+            ConfigError: kingfisher's rules cannot be loaded (the message names the fix).
+        """
         self._detectors = _build_detectors()
         self._prefilter = Prefilter([d.gate for d in self._detectors])
+        self._vendor = vendor_rules
+        if vendor_rules:
+            kingfisher.shared_scanner()
 
     def scan(self, text: str) -> list[SecretMatch]:
         """Secrets in ``text``, sorted by start, with no two spans overlapping.
@@ -370,6 +398,8 @@ class SecretScanner:
             for index in families
             for hit in detectors[index].find(text, start, text[start:end], lowered[start:end])
         ]
+        if self._vendor:
+            hits += _not_covered(kingfisher.scan(text), hits)
         hits = [hit for hit in hits if not is_placeholder(text[hit[0] : hit[1]])]
         hits += echoes(text, hits)
         kept = describe_pairs(text, resolve(hits))
