@@ -5,9 +5,11 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
+from egress_watch.classify.prefilter import Gate
 from egress_watch.model import Severity
 
 _ECHO_MIN: Final = 8
@@ -36,6 +38,16 @@ class Kind:
 
 
 Hit = tuple[int, int, Kind]  # absolute start, end, kind
+
+
+class Detector:
+    """A family of rules plus its gate: the anchors present wherever any of the rules match."""
+
+    gate: Gate
+
+    def find(self, text: str, start: int, chunk: str, low: str) -> Iterator[Hit]:
+        """Hits in ``chunk`` (= ``text[start:...]``, ``low`` lower-cased), in text offsets."""
+        raise NotImplementedError
 
 
 def echoes(text: str, hits: list[Hit]) -> list[Hit]:

@@ -24,8 +24,8 @@ from detect_secrets.plugins.base import RegexBasedDetector
 from detect_secrets.plugins.high_entropy_strings import Base64HighEntropyString
 from detect_secrets.plugins.private_key import PrivateKeyDetector
 
-from egress_watch.classify import kingfisher
-from egress_watch.classify.kinds import Hit, Kind, describe_pairs, echoes, resolve
+from egress_watch.classify import kingfisher, phrasings
+from egress_watch.classify.kinds import Detector, Hit, Kind, describe_pairs, echoes, resolve
 from egress_watch.classify.placeholders import is_placeholder
 from egress_watch.classify.plugin_table import CUSTOM, LEFT_OUT, PLUGINS, PluginRow, gate
 from egress_watch.classify.prefilter import Anchor, Gate, Prefilter, anchors
@@ -81,14 +81,7 @@ def _is_noise(value: str) -> bool:
 # --- detectors -----------------------------------------------------------------------------------
 
 
-class _Detector:
-    """A family of rules plus its gate: the anchors present wherever any of the rules match."""
-
-    gate: Gate
-
-    def find(self, text: str, start: int, chunk: str, low: str) -> Iterator[Hit]:
-        """Hits in ``chunk`` (= ``text[start:...]``, ``low`` lower-cased), in text offsets."""
-        raise NotImplementedError
+_Detector = Detector
 
 
 class _OwnRules(_Detector):
@@ -329,7 +322,14 @@ def _build_detectors() -> tuple[_Detector, ...]:
     """Our rules, private keys, each mapped plugin, then the keyword and entropy families."""
     classes: Mapping[str, type[RegexBasedDetector]] = get_mapping_from_secret_type_to_class()
     plugins = [_PluginDetector(classes[name](), row) for name, row in PLUGINS.items()]
-    return (_OwnRules(RULES), _PrivateKeys(), *plugins, _Assignments(), _HighEntropy())
+    return (
+        _OwnRules(RULES),
+        _PrivateKeys(),
+        *plugins,
+        _Assignments(),
+        _HighEntropy(),
+        *phrasings.detectors(),
+    )
 
 
 def _unmapped_secret_types() -> set[str]:
