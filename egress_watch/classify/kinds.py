@@ -26,6 +26,7 @@ class Kind:
     reason: str
     generic: bool = False  # keyword/entropy/URL style rather than a vendor token format
     level: str | None = None  # an engine's own confidence (kingfisher's), when it has one
+    identifier: bool = False  # names a credential (an account SID, a key id): not a secret
 
     @property
     def confidence(self) -> str:
@@ -127,6 +128,33 @@ def describe_pairs(text: str, hits: list[Hit]) -> list[Hit]:
 
 
 _BREAK: Final = re.compile("\n")
+
+
+PAIR_ID_LINES: Final = 5
+
+
+def pair_identifiers(text: str, hits: list[Hit], ids: list[Hit]) -> list[Hit]:
+    """Identifiers are not findings; next to a secret they say so in its reason, making the
+    pair one finding: ``Twilio auth token (paired with its account SID 1 line above)``."""
+    if not ids or not hits:
+        return hits
+    breaks = [m.start() for m in _BREAK.finditer(text)]
+    lines = [bisect.bisect_right(breaks, s) for s, _, _ in hits]
+    notes: dict[int, str] = {}
+    for s, _, kind in sorted(ids, key=lambda h: h[0]):
+        line = bisect.bisect_right(breaks, s)
+        i = bisect.bisect_left(lines, line)
+        near = [j for j in (i - 1, i) if 0 <= j < len(hits)]
+        if not near:
+            continue
+        j = min(near, key=lambda j: abs(lines[j] - line))
+        distance = line - lines[j]
+        if abs(distance) <= PAIR_ID_LINES and j not in notes:
+            notes[j] = f"paired with its {kind.reason} {_where(distance)}"
+    return [
+        (s, e, dataclasses.replace(k, reason=f"{k.reason} ({notes[j]})") if j in notes else k)
+        for j, (s, e, k) in enumerate(hits)
+    ]
 
 
 def _where(lines: int) -> str:

@@ -25,7 +25,15 @@ from detect_secrets.plugins.high_entropy_strings import Base64HighEntropyString
 from detect_secrets.plugins.private_key import PrivateKeyDetector
 
 from egress_watch.classify import kingfisher, phrasings
-from egress_watch.classify.kinds import Detector, Hit, Kind, describe_pairs, echoes, resolve
+from egress_watch.classify.kinds import (
+    Detector,
+    Hit,
+    Kind,
+    describe_pairs,
+    echoes,
+    pair_identifiers,
+    resolve,
+)
 from egress_watch.classify.placeholders import is_placeholder
 from egress_watch.classify.plugin_table import CUSTOM, LEFT_OUT, PLUGINS, PluginRow, gate
 from egress_watch.classify.prefilter import Anchor, Gate, Prefilter, anchors
@@ -349,6 +357,10 @@ def _lower(text: str) -> str:
     return lowered if len(lowered) == len(text) else text.translate(_ASCII_LOWER)
 
 
+# Publishable keys are public by design (they ship in web pages): identifiers, not secrets.
+_PUBLISHABLE: Final = re.compile(r"pk_(?:live|test)_")
+
+
 def _not_covered(vendor: list[Hit], own: list[Hit]) -> list[Hit]:
     """kingfisher's hits except where one of our vendor rules found the same value: ours keep
     their established rule ids; kingfisher's win over our generic (keyword, entropy) guesses."""
@@ -401,6 +413,11 @@ class SecretScanner:
         if self._vendor:
             hits += _not_covered(kingfisher.scan(text), hits)
         hits = [hit for hit in hits if not is_placeholder(text[hit[0] : hit[1]])]
+        ids = [hit for hit in hits if hit[2].identifier or _PUBLISHABLE.match(text, hit[0])]
+        if ids:
+            hits = [
+                hit for hit in hits if not (hit[2].identifier or _PUBLISHABLE.match(text, hit[0]))
+            ]
         hits += echoes(text, hits)
-        kept = describe_pairs(text, resolve(hits))
+        kept = pair_identifiers(text, describe_pairs(text, resolve(hits)), ids)
         return [SecretMatch(k.rule, k.severity, s, e, k.reason, k.confidence) for s, e, k in kept]
