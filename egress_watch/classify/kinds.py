@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
+
+import ahocorasick
 
 from egress_watch.classify.prefilter import Gate
 from egress_watch.model import Severity
@@ -58,16 +59,23 @@ def echoes(text: str, hits: list[Hit]) -> list[Hit]:
         for s, e, k in hits
         if k.generic and k.severity >= Severity.HIGH and _echoable(value := text[s:e])
     }
+    if not values:
+        return []
     known = {(s, e) for s, e, _ in hits}
+    chosen = dict(list(values.items())[:_ECHO_CAP])
+    repeats = {
+        v: dataclasses.replace(k, reason=k.reason + " (repeated)") for v, k in chosen.items()
+    }
+    # One Aho-Corasick pass for every value, longest match first.
+    automaton = ahocorasick.Automaton()
+    for value in chosen:
+        automaton.add_word(value, value)
+    automaton.make_automaton()
     found: list[Hit] = []
-    for value, kind in list(values.items())[:_ECHO_CAP]:
-        repeat = dataclasses.replace(kind, reason=kind.reason + " (repeated)")
-        at = text.find(value)
-        while at >= 0:
-            end = at + len(value)
-            if (at, end) not in known and not (_wordish(text, at - 1) or _wordish(text, end)):
-                found.append((at, end, repeat))
-            at = text.find(value, end)
+    for last, value in automaton.iter_long(text):
+        at, end = last + 1 - len(value), last + 1
+        if (at, end) not in known and not (_wordish(text, at - 1) or _wordish(text, end)):
+            found.append((at, end, repeats[value]))
     return found
 
 
@@ -111,12 +119,12 @@ def describe_pairs(text: str, hits: list[Hit]) -> list[Hit]:
     secrets = [s for s, _, k in hits if k.rule == "aws-secret-key"]
     if not secrets or not any(k.rule == "aws-access-key" for _, _, k in hits):
         return hits
-    breaks = [m.start() for m in _BREAK.finditer(text)]
-    secret_lines = [bisect.bisect_right(breaks, s) for s in secrets]
+    line_of = line_numbers(text, [s for s, _, _ in hits])
+    secret_lines = [line_of[s] for s in secrets]
     described: list[Hit] = []
     for s, e, k in hits:
         if k.rule == "aws-access-key":
-            line = bisect.bisect_right(breaks, s)
+            line = line_of[s]
             i = bisect.bisect_left(secrets, s)
             near = min(
                 (secret_lines[j] - line for j in (i - 1, i) if 0 <= j < len(secrets)), key=abs
@@ -127,7 +135,15 @@ def describe_pairs(text: str, hits: list[Hit]) -> list[Hit]:
     return described
 
 
-_BREAK: Final = re.compile("\n")
+def line_numbers(text: str, offsets: list[int]) -> dict[int, int]:
+    """The line (0-based) of each offset, counting line breaks once across the text."""
+    lines: dict[int, int] = {}
+    at, line = 0, 0
+    for offset in sorted(set(offsets)):
+        line += text.count("\n", at, offset)
+        at = offset
+        lines[offset] = line
+    return lines
 
 
 PAIR_ID_LINES: Final = 5
@@ -138,11 +154,11 @@ def pair_identifiers(text: str, hits: list[Hit], ids: list[Hit]) -> list[Hit]:
     pair one finding: ``Twilio auth token (paired with its account SID 1 line above)``."""
     if not ids or not hits:
         return hits
-    breaks = [m.start() for m in _BREAK.finditer(text)]
-    lines = [bisect.bisect_right(breaks, s) for s, _, _ in hits]
+    line_of = line_numbers(text, [h[0] for h in hits] + [h[0] for h in ids])
+    lines = [line_of[s] for s, _, _ in hits]
     notes: dict[int, str] = {}
     for s, _, kind in sorted(ids, key=lambda h: h[0]):
-        line = bisect.bisect_right(breaks, s)
+        line = line_of[s]
         i = bisect.bisect_left(lines, line)
         near = [j for j in (i - 1, i) if 0 <= j < len(hits)]
         if not near:

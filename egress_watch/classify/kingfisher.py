@@ -20,6 +20,7 @@ import os
 import re
 import threading
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -171,6 +172,23 @@ def scan(text: str) -> list[Hit]:
         (chars[s], chars[e], _kind(f.rule_id, f.confidence, _reason(f.rule_name)))
         for f, (s, e) in zip(found, spans, strict=True)
     ]
+
+
+# kingfisher releases the GIL: on a large text it runs beside our Python detectors.
+PARALLEL_FROM: Final = 64 * 1024
+_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kingfisher")
+
+
+def scan_async(text: str) -> Future[list[Hit]]:
+    """``scan(text)`` on a worker thread for large texts, else done now; ``.result()`` it."""
+    if len(text) >= PARALLEL_FROM:
+        return _pool.submit(scan, text)
+    done: Future[list[Hit]] = Future()
+    try:
+        done.set_result(scan(text))
+    except Exception as error:  # delivered by .result(), as from the pool
+        done.set_exception(error)
+    return done
 
 
 _CONTINUATION: Final = bytes(range(0x80, 0xC0))

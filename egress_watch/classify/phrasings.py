@@ -42,11 +42,14 @@ _NAME: Final = rf"[A-Za-z_][\w.-]{{0,60}}?{_SUFFIX}|{_SUFFIX}"
 _VALUE: Final = r"[^\s'\"`,;()<>\[\]{}]{6,512}"
 _QUOTED: Final = r"[^'\"`\n]{6,512}"
 
-# NAME=value, NAME: value, export NAME="value", name => 'value', x_secret="…" (call arguments)
+# NAME=value, NAME: value, export NAME="value", name => 'value', x_secret="…" (call arguments);
+# the name is matched greedily and its ending checked after (a lazy name-then-suffix regex
+# costs sixty tries per word).
 _ASSIGN: Final = re.compile(
-    rf"""(?i)(?<![\w.-])(?:{_NAME})["'`]?\]?[ \t]*(?::=|=>|==|=|:)[ \t]*"""
-    rf"""(?:(["'`])({_QUOTED})\1|({_VALUE})(?=[ \t]*(?:$|\#|//|,|;|&|\)|\\n|\\r|["']\s*[,}}])))"""
+    r"""(?<![\w.-])([A-Za-z_][\w.-]{0,80})["'`]?\]?[ \t]*(?::=|=>|==|=|:)[ \t]*"""
+    rf"""(?:(["'`])({_QUOTED})\2|({_VALUE})(?=[ \t]*(?:$|\#|//|,|;|&|\)|\\n|\\r|["']\s*[,}}])))"""
 )
+_NAME_END: Final = re.compile(rf"(?i){_SUFFIX}$")
 # setdefault('NAME', 'v'), os.environ["NAME"] = "v", getenv("NAME", "v"), putenv(...)
 _ENV_CALL: Final = re.compile(
     rf"""(?i)(?:setdefault|environ|getenv|putenv|setenv|\.get)\s*[(\[]\s*(["'])(?:{_NAME})\1"""
@@ -171,7 +174,9 @@ class _Assignments(Detector):
 
     def find(self, text: str, start: int, chunk: str, low: str) -> Iterator[Hit]:
         for m in _ASSIGN.finditer(chunk):
-            group = 2 if m.group(2) is not None else 3
+            if not _NAME_END.search(m.group(1)):
+                continue
+            group = 3 if m.group(3) is not None else 4
             s, e = m.span(group)
             if secretish(chunk[s:e]):
                 yield start + s, start + e, NAMED

@@ -402,6 +402,7 @@ class SecretScanner:
         Returns:
             One match per occurrence of a secret; the value itself is ``text[start:end]``.
         """
+        vendor = kingfisher.scan_async(text) if self._vendor else None
         lowered = _lower(text)
         detectors = self._detectors
         hits = [
@@ -410,8 +411,8 @@ class SecretScanner:
             for index in families
             for hit in detectors[index].find(text, start, text[start:end], lowered[start:end])
         ]
-        if self._vendor:
-            hits += _not_covered(kingfisher.scan(text), hits)
+        if vendor is not None:
+            hits += _not_covered(vendor.result(), hits)
         hits = [hit for hit in hits if not is_placeholder(text[hit[0] : hit[1]])]
         ids = [hit for hit in hits if hit[2].identifier or _PUBLISHABLE.match(text, hit[0])]
         if ids:
