@@ -66,17 +66,31 @@ def echoes(text: str, hits: list[Hit]) -> list[Hit]:
     repeats = {
         v: dataclasses.replace(k, reason=k.reason + " (repeated)") for v, k in chosen.items()
     }
-    # One Aho-Corasick pass for every value, longest match first.
-    automaton = ahocorasick.Automaton()
-    for value in chosen:
-        automaton.add_word(value, value)
-    automaton.make_automaton()
     found: list[Hit] = []
-    for last, value in automaton.iter_long(text):
-        at, end = last + 1 - len(value), last + 1
+    for at, end, value in _occurrences(text, chosen):
         if (at, end) not in known and not (_wordish(text, at - 1) or _wordish(text, end)):
             found.append((at, end, repeats[value]))
     return found
+
+
+_FEW: Final = 8  # up to this many values, str.find (memchr speed) beats one automaton pass
+
+
+def _occurrences(text: str, values: dict[str, Kind]) -> list[tuple[int, int, str]]:
+    """Where each value occurs: a few by ``str.find``, many in one Aho-Corasick pass."""
+    if len(values) <= _FEW:
+        spans = []
+        for value in values:
+            at = text.find(value)
+            while at >= 0:
+                spans.append((at, at + len(value), value))
+                at = text.find(value, at + len(value))
+        return spans
+    automaton = ahocorasick.Automaton()
+    for value in values:
+        automaton.add_word(value, value)
+    automaton.make_automaton()
+    return [(end + 1 - len(v), end + 1, v) for end, v in automaton.iter_long(text)]
 
 
 def _echoable(value: str) -> bool:

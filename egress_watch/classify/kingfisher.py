@@ -51,6 +51,9 @@ _IDENTIFIER: Final = re.compile(
     r"name|repository|instance-url|account-host|server-host|project-url|cloud-name)(?:\.\d+)?$"
     r"|publishable|public-key|-jfrog-url|sensitive-url"
 )
+# Rules our own detectors do better on prompt text: a PEM block is only a key with its body
+# (kingfisher flags bare BEGIN headers, common in code and docs).
+LEFT_TO_OURS: Final = frozenset({"private-key"})
 # Hidden helpers that are a credential's secret half, kept although kingfisher hides them.
 _SECRET_HELPER: Final = re.compile(r"secret|token|passphrase|password|private")
 
@@ -153,6 +156,7 @@ def _wanted(findings: list[_NativeFinding]) -> list[_NativeFinding]:
         f
         for f in findings
         if not is_identifier(f.rule_id)
+        and short_rule(f.rule_id) not in LEFT_TO_OURS
         and (
             f.visible
             or (_vendor(f.rule_id) in paired and bool(_SECRET_HELPER.search(short_rule(f.rule_id))))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import re
 import string
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from itertools import accumulate
@@ -145,6 +146,7 @@ class _PrivateKeys(_Detector):
     def __init__(self) -> None:
         self.gate = Gate((Anchor("private key"), Anchor("putty-user-key-file-")))
         self._headers = (*PrivateKeyDetector.denylist, *self.EXTRA)
+        self._local = threading.local()  # per thread: the text scanned, its next END markers
 
     def find(self, text: str, start: int, chunk: str, low: str) -> Iterator[Hit]:
         for regex in self._headers:
@@ -166,13 +168,36 @@ class _PrivateKeys(_Detector):
     def _end(self, text: str, header: str, body: int) -> int:
         limit = body + self.MAX_BLOCK
         if header.startswith("PuTTY"):
-            mac = self.PUTTY_MAC.search(text, body, limit)
-            return mac.end() if mac else body
+            start, end = self._next(text, "MAC", body)
+            return end if 0 <= start < limit else body
         marker = "END " + header.removeprefix("BEGIN ")
-        found = text.find(marker, body, limit)
-        if found >= 0:
-            return skip(self.ARMOR, text, found + len(marker))
+        found, end = self._next(text, marker, body)
+        if 0 <= found < limit:
+            return skip(self.ARMOR, text, end)
         return skip(self.BODY, text, body)
+
+    def forget(self) -> None:
+        """Drop this thread's reference to the last text scanned."""
+        self._local.text, self._local.found = None, {}
+
+    def _next(self, text: str, marker: str, body: int) -> tuple[int, int]:
+        """The next END marker (or PuTTY MAC) at or after ``body``: searched once per text and
+        reused while headers come before it, so a thousand headers without an END cost one
+        pass, not a thousand."""
+        local = self._local
+        if getattr(local, "text", None) is not text:
+            local.text, local.found = text, {}
+        cached = local.found.get(marker)
+        if cached is not None and cached[0] <= body and (cached[1] < 0 or cached[1] >= body):
+            return cached[1], cached[2]
+        if marker == "MAC":
+            mac = self.PUTTY_MAC.search(text, body)
+            at, end = (mac.start(), mac.end()) if mac else (-1, -1)
+        else:
+            at = text.find(marker, body)
+            end = at + len(marker) if at >= 0 else -1
+        local.found[marker] = (body, at, end)
+        return at, end
 
 
 # A character each keyword regex cannot match without: a line lacking it skips that regex.
@@ -388,6 +413,7 @@ class SecretScanner:
             ConfigError: kingfisher's rules cannot be loaded (the message names the fix).
         """
         self._detectors = _build_detectors()
+        self._private_keys = next(d for d in self._detectors if isinstance(d, _PrivateKeys))
         self._prefilter = Prefilter([d.gate for d in self._detectors])
         self._vendor = vendor_rules
         if vendor_rules:
@@ -411,6 +437,7 @@ class SecretScanner:
             for index in families
             for hit in detectors[index].find(text, start, text[start:end], lowered[start:end])
         ]
+        self._private_keys.forget()
         if vendor is not None:
             hits += _not_covered(vendor.result(), hits)
         hits = [hit for hit in hits if not is_placeholder(text[hit[0] : hit[1]])]
