@@ -116,7 +116,7 @@ _CODE_WORDS: Final = frozenset(
     ]
 )
 _REFERENCE: Final = re.compile(
-    r"[$%&*]|^(?:\.{0,2}/|~/)|^[A-Za-z_]+(?:\.[A-Za-z_]+)+$|^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$"
+    r"[$%&*]|^#[0-9a-fA-F]{3,8}$|^(?:\.{0,2}/|~/)|^[A-Za-z_]+(?:\.[A-Za-z_]+)+$|^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$"
     r"|^[\d.:-]+$|^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$|\.(?:json|ya?ml|pem|key|txt|env|toml|ini|cfg|conf|crt|p12)$|://"
 )
 _STRIP: Final = ".,;:!?)]}>'\"`"
