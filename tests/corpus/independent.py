@@ -202,9 +202,12 @@ def real_texts(limit: int = 600) -> list[str]:
     files: list[Path] = []
     for root in roots:
         for path in sorted(root.rglob("*")):
-            if path.suffix in TEXT_SUFFIXES and not any(s in path.parts for s in SKIP_PACKAGES):
-                if not any(part.startswith(SKIP_PACKAGES) for part in path.parts[-3:]):
-                    files.append(path)
+            if (
+                path.suffix in TEXT_SUFFIXES
+                and not any(s in path.parts for s in SKIP_PACKAGES)
+                and not any(part.startswith(SKIP_PACKAGES) for part in path.parts[-3:])
+            ):
+                files.append(path)
     rng = random.Random(16)
     rng.shuffle(files)
     texts = []
