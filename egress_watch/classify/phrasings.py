@@ -39,8 +39,10 @@ _SUFFIX: Final = (
     r"credentials?|auth|pat|bearer|dsn|license_?key|webhook_?secret|session_?key)"
 )
 _NAME: Final = rf"[A-Za-z_][\w.-]{{0,60}}?{_SUFFIX}|{_SUFFIX}"
-_VALUE: Final = r"[^\s'\"`,;()<>\[\]{}]{6,512}"
-_QUOTED: Final = r"[^'\"`\n]{6,512}"
+# Possessive: a value that cannot end where it must is given up at once, not retried shorter
+# at every length (on a line of repeated ``api_key=`` that retrying was quadratic).
+_VALUE: Final = r"[^\s'\"`,;()<>\[\]{}]{6,512}+"
+_QUOTED: Final = r"[^'\"`\n]{6,512}+"
 
 # NAME=value, NAME: value, export NAME="value", name => 'value', x_secret="…" (call arguments);
 # the name is matched greedily and its ending checked after (a lazy name-then-suffix regex
@@ -166,10 +168,13 @@ class _Assignments(Detector):
     """NAME=value for names ending in a credential word, quoted or not, any case."""
 
     def __init__(self) -> None:
+        # Every credential suffix ends in one of these words (password: pass + word).
         words = "token secret pass pwd key auth credential pat bearer dsn"
+        ending = r"{}(?:word|wd|phrase|s)?[\"'`]?\]?[ \t]*(?::=|=>|==|=|:)"
         self.gate = Gate(
-            anchors(words, r"{}[\w.-]{0,60}?[\"'`]?\]?[ \t]*(?::=|=>|==|=|:)")
-            + anchors("setdefault environ getenv putenv setenv")
+            anchors(words, ending)
+            + anchors("setdefault getenv putenv setenv")
+            + anchors("environ", r"environ\s*\[\s*[\"']")
         )
 
     def find(self, text: str, start: int, chunk: str, low: str) -> Iterator[Hit]:
@@ -262,8 +267,9 @@ class _ConfigFiles(Detector):
 
     def __init__(self) -> None:
         self.gate = Gate(
-            anchors("password", r"password[ \t]+\S")
-            + anchors("_auth _password", r"{}\w*\s*=")
+            anchors("machine", r"machine[ \t]+\S+[ \t]+(?:login[ \t]+\S+[ \t]+)?password[ \t]")
+            + anchors("password", r"password[ \t]+\S+[ \t]*(?:\r?\n|$)")
+            + anchors(":_auth :_password _auth= _password=")
             + anchors('"auth" "identitytoken" "registrytoken"', r'{}\s*:\s*"')
         )
 
