@@ -40,7 +40,8 @@ def test_the_frozen_half_is_large_and_from_two_outside_sources(
     frozen: tuple[list[Document], list[Document], list[Plant]],
 ) -> None:
     planted, clean, plants = frozen
-    assert len(plants) >= 300 and len(clean) >= 76
+    assert len(plants) >= 300
+    assert len(clean) >= 76
     assert sum(len(doc.plants) for doc in planted) == len(plants)
     assert {p.source for p in plants} == {"kingfisher", "detect-secrets"}
     assert len({p.family for p in plants}) >= 100
