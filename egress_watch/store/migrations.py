@@ -175,3 +175,13 @@ def m003_create_outbox(db: Database) -> None:
         pk="sink",
         defaults={"active": 0, "delivered_id": 0, "delivered": 0, "errors": 0, "dropped": 0},
     )
+
+
+@migrations()
+def m004_secret_verifications(db: Database) -> None:
+    """Live-verification outcomes by fingerprint (``[secrets] verify``): never a value."""
+    db.table("verifications").create(
+        {"fingerprint": str, "outcome": str, "checked_at": str},
+        pk="fingerprint",
+        not_null={"outcome", "checked_at"},
+    )
