@@ -75,12 +75,14 @@ def test_schema_after_all_migrations(tmp_path: Path) -> None:
             "sink", "active", "delivered_id", "delivered", "delivered_at", "errors",
             "last_error", "last_error_at", "dropped",
         ],
+        "verifications": ["fingerprint", "outcome", "checked_at"],
     }  # fmt: skip
     assert db.journal_mode == "wal"
     assert [m["name"] for m in db["_sqlite_migrations"].rows] == [
         "m001_create_events",
         "m002_history_v2",
         "m003_create_outbox",
+        "m004_secret_verifications",
     ]
 
 

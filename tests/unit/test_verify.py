@@ -154,4 +154,4 @@ def test_verified_active_values_come_first_in_the_report() -> None:
         _exposure("high-inactive", "high", INACTIVE),
         _exposure("high-active", "high", ACTIVE),
     ]
-    assert [e.rule for e in sorted(items, key=_priority)][0] == "high-active"
+    assert next(e.rule for e in sorted(items, key=_priority)) == "high-active"
