@@ -155,3 +155,33 @@ def test_verified_active_values_come_first_in_the_report() -> None:
         _exposure("high-active", "high", ACTIVE),
     ]
     assert next(e.rule for e in sorted(items, key=_priority)) == "high-active"
+
+
+def test_the_dashboard_lists_a_verified_active_value_first_and_says_rotate_now(
+    tmp_path: Path,
+) -> None:
+    import dataclasses
+
+    from egress_watch.classify.verify import Outcome
+    from egress_watch.store.dashboard import event_detail
+    from egress_watch.store.database import open_reader
+    from egress_watch.store.writer import EventWriter
+    from egress_watch_tui.screens.detail import finding_detail
+    from tests.unit.test_store import FINDING, make_event
+
+    quiet = dataclasses.replace(FINDING, fingerprint="hmac-sha256:" + "01" * 32)
+    active = dataclasses.replace(FINDING, start=40, end=60, fingerprint="hmac-sha256:" + "02" * 32)
+    database = tmp_path / "history.db"
+    writer = EventWriter(database)
+    event_id = writer.write(make_event(findings=(quiet, active)))
+    writer.close()
+    store = VerificationStore(database)
+    store.record(Outcome(active.fingerprint, ACTIVE, "2026-12-06T21:00:00+00:00"))
+    store.record(Outcome(quiet.fingerprint, INACTIVE, "2026-12-06T21:00:01+00:00"))
+    store.close()
+    event = event_detail(open_reader(database), event_id)
+    assert event is not None
+    first = event["findings"][0]
+    assert first["fingerprint"] == active.fingerprint
+    assert "rotate now" in finding_detail(first, event).plain
+    assert "rotate now" not in finding_detail(event["findings"][1], event).plain
