@@ -179,7 +179,7 @@ def scan(text: str) -> list[Hit]:
 
 
 # kingfisher releases the GIL: on a large text it runs beside our Python detectors.
-PARALLEL_FROM: Final = 64 * 1024
+PARALLEL_FROM: Final = 256 * 1024  # below, a thread hand-off costs more than it saves
 _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kingfisher")
 
 

@@ -130,6 +130,12 @@ def _entropy(value: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in counts.values())
 
 
+_DIGITS: Final = re.compile(r"\d")
+_LOWER: Final = re.compile(r"[^\W\d_A-Z]")  # a lower-case (or caseless) letter
+_UPPER: Final = re.compile(r"[A-Z]")
+_OTHER: Final = re.compile(r"[\W_]")
+
+
 def secretish(value: str, loose: bool = False) -> bool:
     """Could ``value`` be a credential rather than a name, a word, a number or a reference?
 
@@ -140,13 +146,13 @@ def secretish(value: str, loose: bool = False) -> bool:
         return False
     if _REFERENCE.search(value) and not loose:
         return False
+    digits = len(_DIGITS.findall(value))
     classes = (
-        any(c.islower() for c in value)
-        + any(c.isupper() for c in value)
-        + any(c.isdigit() for c in value)
-        + any(not c.isalnum() for c in value)
+        (_LOWER.search(value) is not None)
+        + (_UPPER.search(value) is not None)
+        + (digits > 0)
+        + (_OTHER.search(value) is not None)
     )
-    digits = sum(c.isdigit() for c in value)
     wordy = 2 * sum(len(run) for run in _WORDY.findall(value)) >= len(value)
     if loose:
         return classes >= 2 and (len(value) >= 8 or classes >= 3)
