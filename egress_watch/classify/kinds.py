@@ -106,10 +106,31 @@ def _wordish(text: str, index: int) -> bool:
 
 
 def resolve(hits: list[Hit]) -> list[Hit]:
-    """Non-overlapping hits sorted by start; on overlap the most severe, specific, longest wins."""
-    ranked = sorted(
-        set(hits), key=lambda h: (-h[2].severity, h[2].generic, h[0] - h[1], h[0], h[2].rule)
-    )
+    """Non-overlapping hits sorted by start; on overlap the most severe, specific, longest wins.
+
+    Only hits in one run of overlapping spans can compete, so each run is settled on its own:
+    O(n log n) however many hits a text holds (settling all at once inserted into one sorted
+    list, quadratic on a text with tens of thousands of findings).
+    """
+    kept: list[Hit] = []
+    run: list[Hit] = []
+    reach = -1
+    for hit in sorted(set(hits), key=lambda h: (h[0], h[1])):
+        if run and hit[0] >= reach:
+            kept += _settle(run)
+            run = []
+        run.append(hit)
+        reach = hit[1] if len(run) == 1 else max(reach, hit[1])
+    if run:
+        kept += _settle(run)
+    return kept
+
+
+def _settle(run: list[Hit]) -> list[Hit]:
+    """The winners among overlapping hits, sorted by start."""
+    if len(run) == 1:
+        return run
+    ranked = sorted(run, key=lambda h: (-h[2].severity, h[2].generic, h[0] - h[1], h[0], h[2].rule))
     starts: list[int] = []
     kept: list[Hit] = []
     for hit in ranked:
