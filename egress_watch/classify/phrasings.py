@@ -49,7 +49,7 @@ _QUOTED: Final = r"[^'\"`\n]{6,512}+"
 # costs sixty tries per word).
 _ASSIGN: Final = re.compile(
     r"""(?<![\w.-])([A-Za-z_][\w.-]{0,80})["'`]?\]?[ \t]*(?::=|=>|==|=|:)[ \t]*"""
-    rf"""(?:(["'`])({_QUOTED})\2|({_VALUE})(?=[ \t]*(?:$|\#|//|,|;|&|\)|\\n|\\r|["']\s*[,}}])))"""
+    rf"""(?:(["'`])({_QUOTED})\2|({_VALUE})(?=\s|$|[#,;&)]|\\[nr]|["']\s*[,}}]))"""
 )
 _NAME_END: Final = re.compile(rf"(?i){_SUFFIX}$")
 # setdefault('NAME', 'v'), os.environ["NAME"] = "v", getenv("NAME", "v"), putenv(...)
