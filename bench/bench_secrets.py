@@ -398,7 +398,8 @@ def cli(seed: int) -> None:
 
         def run(*args: str) -> float:
             start = time.perf_counter()
-            subprocess.run(args, env=env, capture_output=True, check=False)
+            # cwd outside any git repository: inside one, detect-secrets scans tracked files only
+            subprocess.run(args, env=env, cwd=folder, capture_output=True, check=False)
             return time.perf_counter() - start
 
         run(ew, "scan", str(empty))  # first start compiles kingfisher's rules into the home
