@@ -9,6 +9,7 @@ scans the whole document instead), then prints MB/s for both, the ratio, and how
 secrets each finds.
 
     uv run python bench/bench_secrets.py [--mb 1 4] [--seed 7] [--ds-kb 256] [--ds-full]
+    uv run python bench/bench_secrets.py --scaling --hostile --cli   # issue 16's speed table
 """
 
 from __future__ import annotations
@@ -308,6 +309,113 @@ def measure(mb: float, seed: int, ds_kb: int, ds_full: bool) -> None:
     )
 
 
+SCALING_MB = (0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+def scaling(seed: int, rounds: int = 3) -> None:
+    """In-process secret scan at 0.5..8 MB of prompt text, with each size's ratio to 1 MB.
+
+    Sizes are interleaved over ``rounds`` (the best of each kept) so a burst of load from other
+    processes does not land on one size only; garbage collection is paused while timing (a full
+    collection costs what the heap holds, not what the text does).
+    """
+    import gc
+
+    scanner = SecretScanner()
+    texts = {mb: "".join(build_document(mb, seed).parts) for mb in SCALING_MB}
+    best = dict.fromkeys(SCALING_MB, float("inf"))
+    for _ in range(rounds):
+        for mb, text in texts.items():
+            gc.collect()
+            gc.disable()
+            try:
+                start = time.perf_counter()
+                scanner.scan(text)
+                best[mb] = min(best[mb], time.perf_counter() - start)
+            finally:
+                gc.enable()
+    print(f"\n== scaling: SecretScanner.scan in process (best of {rounds}, sizes interleaved)")
+    print(f"{'MB':>5} {'ms':>9} {'ms/MB':>8} {'x of 1 MB':>10}")
+    for mb, seconds in best.items():
+        ratio = seconds / best[1.0]
+        print(f"{mb:5.1f} {seconds * 1e3:9.1f} {seconds * 1e3 / mb:8.1f} {ratio:10.2f}")
+
+
+def _timed(scanner: SecretScanner, text: str) -> float:
+    """One scan's seconds, garbage collection paused (it costs what the heap holds)."""
+    import gc
+
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        scanner.scan(text)
+        return time.perf_counter() - start
+    finally:
+        gc.enable()
+
+
+def hostile(mb: float = 1.0, rounds: int = 2) -> None:
+    """The hostile shapes of tests/unit/test_secrets_scaling.py at 1 and 4 MB: time ratios
+    (sizes interleaved over ``rounds``, best kept)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.unit.test_secrets_scaling import SHAPES, _fill
+
+    scanner = SecretScanner()
+    print("\n== hostile shapes: 4 MB / 1 MB time ratio (linear is ~4)")
+    for name, unit in sorted(SHAPES.items()):
+        small, large = _fill(unit, int(mb * 1e6)), _fill(unit, int(4 * mb * 1e6))
+        t1 = t4 = float("inf")
+        for _ in range(rounds):
+            t1 = min(t1, _timed(scanner, small))
+            t4 = min(t4, _timed(scanner, large))
+        print(f"{name:20} 1 MB {t1 * 1e3:8.1f} ms  4 MB {t4 * 1e3:8.1f} ms  ratio {t4 / t1:5.2f}")
+
+
+def cli(seed: int) -> None:
+    """``egress-watch scan`` vs ``detect-secrets scan`` on the same 1 MB file, same run."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    text = "".join(build_document(1.0, seed).parts)
+    bindir = Path(sys.executable).parent
+    ew, ds = shutil.which("egress-watch", path=bindir), shutil.which("detect-secrets", path=bindir)
+    if ew is None or ds is None:
+        print("\n(cli: egress-watch or detect-secrets not installed beside this python)")
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        doc, empty = Path(folder) / "doc.txt", Path(folder) / "empty.txt"
+        doc.write_text(text)
+        empty.write_text("")
+        env = {**os.environ, "EGRESS_WATCH_HOME": str(Path(folder) / "home")}
+
+        def run(*args: str) -> float:
+            start = time.perf_counter()
+            # cwd outside any git repository: inside one, detect-secrets scans tracked files only
+            subprocess.run(args, env=env, cwd=folder, capture_output=True, check=False)
+            return time.perf_counter() - start
+
+        run(ew, "scan", str(empty))  # first start compiles kingfisher's rules into the home
+        base = min(run(ew, "scan", str(empty)) for _ in range(3))
+        ours = min(run(ew, "scan", str(doc)) for _ in range(3))
+        theirs = run(ds, "scan", str(doc))
+    net = max(ours - base, 1e-3)
+    print("\n== CLI on the same 1 MB file")
+    print(
+        f"egress-watch scan:   {ours * 1e3:8.0f} ms "
+        f"({net * 1e3:.0f} ms net of {base * 1e3:.0f} ms start-up)"
+    )
+    print(f"detect-secrets scan: {theirs * 1e3:8.0f} ms")
+    print(f"ratio: {theirs / ours:.0f}x with start-up, {theirs / net:.0f}x net of start-up")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
@@ -320,7 +428,18 @@ def main() -> None:
     parser.add_argument(
         "--ds-full", action="store_true", help="let detect-secrets scan whole documents (slow)"
     )
+    parser.add_argument("--scaling", action="store_true", help="0.5..8 MB in process, ratios")
+    parser.add_argument("--hostile", action="store_true", help="hostile shapes, 4 MB / 1 MB")
+    parser.add_argument("--cli", action="store_true", help="egress-watch scan vs detect-secrets")
     args = parser.parse_args()
+    if args.scaling or args.hostile or args.cli:
+        if args.scaling:
+            scaling(args.seed)
+        if args.hostile:
+            hostile()
+        if args.cli:
+            cli(args.seed)
+        return
     for mb in args.mb:
         measure(mb, args.seed, args.ds_kb, args.ds_full)
 

@@ -31,6 +31,7 @@ from egress_watch.model import (
     Action,
     Capture,
     FailMode,
+    Finding,
     HostSighting,
     Mode,
     ProcessInfo,
@@ -144,6 +145,7 @@ class EgressWatch:
         self.vault = Vault()  # survives a reconfigure; a restart empties it
         self.answers: Answers | None = None
         self._history_alerted = False
+        self.verifier: Any = None  # Verifier when [secrets] verify is on
 
     def load(self, loader: Loader) -> None:
         loader.add_option(
@@ -207,6 +209,7 @@ class EgressWatch:
         naming = Naming(key, self.vault, settings.restore.redact_style)
         self.inspector = Inspector(catalog_with(settings.services), engine, policy, naming)
         self.answers = Answers(naming, writer)
+        self._start_verifier(paths, settings)
         self.processes = ConnectionProcesses(engine.classify_text)
         self.allowlist = AllowlistWatcher(paths.database)
         self.allowlist.refresh()
@@ -214,6 +217,27 @@ class EgressWatch:
             self._allowlist_task.cancel()
             self._allowlist_task = asyncio.get_running_loop().create_task(self.allowlist.watch())
         log.info("egress-watch: recording to %s (mode %s)", paths.database, settings.mode.value)
+
+    def _start_verifier(self, paths: HomePaths, settings: Settings) -> None:
+        """``[secrets] verify``: a background checker that asks issuers about new secrets."""
+        from egress_watch.classify.verify import Verifier
+        from egress_watch.store.verifications import VerificationStore
+
+        if self.verifier is not None:
+            self.verifier.close()
+            self.verifier = None
+        if not settings.verify_secrets:
+            return
+        store = VerificationStore(paths.database)
+        base = paths.config.parent
+        self.verifier = Verifier(
+            store.record,
+            rule_files=[base / name for name in settings.verify_rules],
+            per_minute=settings.verify_per_minute,
+            allow_internal_ips=settings.verify_private_networks,
+            known=store.known,
+        )
+        log.warning("egress-watch: [secrets] verify is on: new secrets are sent to their issuer")
 
     def running(self) -> None:
         self._write_state()
@@ -229,6 +253,9 @@ class EgressWatch:
         if self.writer is not None:
             self.writer.close()
             self.writer = None
+        if self.verifier is not None:
+            self.verifier.close()
+            self.verifier = None
         if self.paths is not None:
             self.paths.state.unlink(missing_ok=True)
 
@@ -350,6 +377,7 @@ class EgressWatch:
         inspected = await self._inspect_and_record(flow, capture, route, fallback=flow.id)
         if inspected is not None:
             self._apply(flow, *inspected)
+            self._verify(inspected[0])
 
     async def websocket_message(self, flow: http.HTTPFlow) -> None:
         """Each text message a client sends on an AI service's WebSocket is one event."""
@@ -457,6 +485,18 @@ class EgressWatch:
         self.stats.events += event_id != LOST
         if inspection.event.uninspected_reason:
             self.stats.uninspected += 1
+
+    def _verify(self, inspection: Inspection) -> None:
+        """Queue a forwarded request's new secrets for live verification (when enabled)."""
+        if self.verifier is None or inspection.decision.action is Action.BLOCK:
+            return
+        segments = inspection.extraction.segments
+        by_segment: dict[int, list[Finding]] = {}
+        for finding in inspection.event.findings:
+            by_segment.setdefault(finding.segment_index, []).append(finding)
+        for index, findings in by_segment.items():
+            if index < len(segments):
+                self.verifier.submit(segments[index].text, findings)
 
     def _apply(self, flow: http.HTTPFlow, inspection: Inspection, event_id: int) -> None:
         self._count(inspection, event_id)

@@ -24,17 +24,25 @@ def short_fingerprint(fp: str) -> str:
     return fp.removeprefix(FINGERPRINT_PREFIX)[:4]
 
 
+MIN_SHOWN = 16  # shorter values show no character at all
+
+
+def hidden(value: str) -> str:
+    """A preview with no character of the value: ``…(9 chars)``."""
+    return f"…({len(value)} chars)"
+
+
 def mask(value: str) -> str:
     """Show a value's shape without its content: ``AKIA…MPLE (20 chars)``.
 
-    Short values show nothing at all, because four characters of an eight-character
-    password are half of it.
+    Values under 16 characters show nothing at all, because four characters of an
+    eight-character password are half of it.
     """
     length = len(value)
     if length >= 20:
         shown = 4
-    elif length >= 12:
+    elif length >= MIN_SHOWN:
         shown = 2
     else:
-        return f"…({length} chars)"
+        return hidden(value)
     return f"{value[:shown]}…{value[-shown:]} ({length} chars)"

@@ -155,6 +155,19 @@ domains = []
 words = []
 # Copyright holders: a "Copyright ... <name>" line is a marker finding, e.g. ["Acme Corp"].
 copyright_holders = []
+
+# Live verification of leaked secrets, OFF by default: when on, each newly seen secret is SENT
+# TO ITS ISSUER (the provider's API, through kingfisher's validators) after the request was
+# forwarded, once per value, to learn whether it is still active. Active values come first in
+# the dashboard and the weekly report ("rotate now"). The value is never written anywhere.
+[secrets]
+verify = false
+# Extra kingfisher rule files (YAML) for your own issuers; relative to this file's folder.
+verify_rules = []
+# Most verification requests started per minute.
+verify_per_minute = 30
+# Let validators reach private and loopback addresses (self-hosted issuers only).
+verify_private_networks = false
 """
 
 
@@ -211,6 +224,14 @@ class Settings:
     """``[markers] words``: codenames and other words that are marker findings."""
     marker_owners: tuple[str, ...] = ()
     """``[markers] copyright_holders``: names whose copyright lines are marker findings."""
+    verify_secrets: bool = False
+    """``[secrets] verify``: ask each new secret's issuer whether it is live (sends the value)."""
+    verify_rules: tuple[str, ...] = ()
+    """``[secrets] verify_rules``: extra kingfisher rule files (custom issuers), config-relative."""
+    verify_per_minute: int = 30
+    """``[secrets] verify_per_minute``: most verification requests started per minute."""
+    verify_private_networks: bool = False
+    """``[secrets] verify_private_networks``: validators may reach private/loopback addresses."""
 
     @property
     def fail_mode(self) -> FailMode:
@@ -308,6 +329,10 @@ _SCHEMA: dict[tuple[str, str], tuple[str, Callable[[object], Any]]] = {
     ("infra", "domains"): ("infra_domains", _strings),
     ("markers", "words"): ("marker_words", _strings),
     ("markers", "copyright_holders"): ("marker_owners", _strings),
+    ("secrets", "verify"): ("verify_secrets", _bool),
+    ("secrets", "verify_rules"): ("verify_rules", _strings),
+    ("secrets", "verify_per_minute"): ("verify_per_minute", _positive_int),
+    ("secrets", "verify_private_networks"): ("verify_private_networks", _bool),
 }
 _SECTIONS = {section for section, _ in _SCHEMA}
 

@@ -9,14 +9,27 @@ from typing import Any
 
 import pytest
 
+from egress_watch.classify import kingfisher
+from egress_watch.classify.kingfisher import CACHE_ENV
 from egress_watch.paths import HOME_ENV, HomePaths
 
 
+@pytest.fixture(scope="session")
+def rule_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One private cache of kingfisher's compiled rules for every test process, across runs:
+    compiling takes seconds, loading a fraction of one. Filled here, before any test starts a
+    proxy process that would otherwise compile within its start-up deadline."""
+    path = tmp_path_factory.getbasetemp().parent / "egress-watch-rule-cache"
+    kingfisher._compile(path)
+    return path
+
+
 @pytest.fixture(autouse=True)
-def ew_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> HomePaths:
+def ew_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rule_cache: Path) -> HomePaths:
     """Every test gets its own data home, so nothing touches the real user's history."""
     home = tmp_path / "ew-home"
     monkeypatch.setenv(HOME_ENV, str(home))
+    monkeypatch.setenv(CACHE_ENV, str(rule_cache))
     return HomePaths(home)
 
 

@@ -168,6 +168,16 @@ def _shape(text: str) -> str:
     return text.encode("ascii", "replace").translate(_SHAPE_BYTES).decode("ascii")
 
 
+def _in_url_userinfo(text: str, start: int) -> bool:
+    """Whether ``start`` is inside ``scheme://user:password`` (before its ``@host``)."""
+    token_start = max(0, start - 512)
+    for stop in " \t\n\r\"'<>":
+        token_start = max(token_start, text.rfind(stop, token_start, start) + 1)
+    token = text[token_start:start]
+    scheme = token.find("://")
+    return scheme >= 0 and ":" in token[scheme + 3 :] and "/" not in token[scheme + 3 :]
+
+
 def _emails(text: str) -> Iterator[re.Match[str]]:
     """Email addresses, looked for only around each ``@`` (decorators are common in code).
 
@@ -183,6 +193,8 @@ def _emails(text: str) -> Iterator[re.Match[str]]:
         while start < at and not _word_boundary(text, start):
             start += 1
         match = _EMAIL.match(text, start, at + 256) if start < at else None
+        if match is not None and _in_url_userinfo(text, match.start()):
+            match = None  # ``scheme://user:password@host``: a password, not an address
         if match is not None:
             yield match
             floor = match.end()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import logging
 import sqlite3
 import time
 from collections.abc import Sequence
+from itertools import accumulate
 from pathlib import Path
 
 from egress_watch.classify.allowlist import Allowlist, allowlist_from_settings
@@ -31,6 +33,22 @@ CONTEXT_AFTER: int = 80 * 1024  # more than a private key block (64 KB), the lon
 
 
 log = logging.getLogger(__name__)
+
+
+def _hide_overlaps(found: list[Finding], secrets: list[Finding]) -> list[Finding]:
+    """A finding overlapping a secret previews no character: its mask would show the secret's."""
+    if not secrets or not found:
+        return found
+    spans = sorted((f.start, f.end) for f in secrets)
+    starts = [s for s, _ in spans]
+    reach = list(accumulate((e for _, e in spans), max))
+    out = []
+    for f in found:
+        i = bisect.bisect_left(starts, f.end)
+        if i and reach[i - 1] > f.start:
+            f = dataclasses.replace(f, masked=f"…({f.end - f.start} chars)")
+        out.append(f)
+    return out
 
 
 class Engine:
@@ -215,7 +233,7 @@ class Engine:
                 continue
             findings.append(self._value_finding(text, Category.SECRET, match))
         if self._categories is not None:
-            findings += self._category_findings(text)
+            findings += _hide_overlaps(self._category_findings(text), findings)
         if self._code is not None and len(text) >= MIN_CODE_CHARS:
             findings += [self._code_finding(text, m) for m in self._code.match(text)]
         return tuple(findings)

@@ -110,7 +110,9 @@ PLUGINS: Final[dict[str, PluginRow]] = {
     "Stripe Access Key": _row("stripe-key", _C, "Stripe live key", gate("rk_live_ sk_live_")),
     "Telegram Bot Token": _row("telegram-bot-token", _H, "Telegram bot token",
         Gate((), (Shape(r":(?<=\d{8}:)(?=[\w-]{35})"),))),
-    "Twilio API Key": _row("twilio-key", _H, "Twilio key",
+    "Twilio API Key": PluginRow(
+        (Kind("twilio-account-sid", _H, "Twilio account SID", identifier=True),
+         Kind("twilio-key", _H, "Twilio key")),
         Gate((), (Shape("AC[a-z0-9]{32}", lowered=False), Shape("SK[a-z0-9]{32}", lowered=False)))),
 }
 # fmt: on

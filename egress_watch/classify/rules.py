@@ -27,11 +27,18 @@ class Rule:
 
 
 def _rule(
-    rule: str, pattern: str, severity: Severity, reason: str, literals: str, confirm: str = ""
+    rule: str,
+    pattern: str,
+    severity: Severity,
+    reason: str,
+    literals: str,
+    confirm: str = "",
+    identifier: bool = False,
 ) -> Rule:
     """A row of ``RULES``; patterns are ASCII-only, so ``\\w`` never runs into other scripts."""
     gate = anchors(literals, confirm or None)
-    return Rule(Kind(rule, severity, reason), re.compile(pattern, re.ASCII), gate)
+    kind = Kind(rule, severity, reason, identifier=identifier)
+    return Rule(kind, re.compile(pattern, re.ASCII), gate)
 
 
 # fmt: off
@@ -51,7 +58,7 @@ RULES: Final[tuple[Rule, ...]] = (
     _rule("aws-session-token", r"(?i:aws_?session_?token)[\"']?\s*(?::=|=>|[:=])\s*[\"']?"
           r"([A-Za-z0-9/+=]{100,})", _C, "AWS session token", "aws", r"aws_?session_?token"),
     _rule("gcp-service-account", r"\"private_key_id\"\s*:\s*\"([0-9a-f]{40})\"", _C,
-          "GCP service-account key id (service-account JSON)", "private_key_id"),
+          "service-account key id", "private_key_id", identifier=True),
     _rule("google-oauth-secret", r"GOCSPX-[A-Za-z0-9_-]{28}(?![\w-])", _H,
           "Google OAuth client secret", "gocspx-"),
     _rule("google-oauth-token", r"ya29\.[A-Za-z0-9_-]{30,}", _H, "Google OAuth access token",

@@ -9,10 +9,13 @@ one ``SecretScanner`` can be shared by threads. Where to look is the prefilter's
 
 from __future__ import annotations
 
+import bisect
 import re
 import string
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Final
 
 from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
@@ -22,7 +25,16 @@ from detect_secrets.plugins.base import RegexBasedDetector
 from detect_secrets.plugins.high_entropy_strings import Base64HighEntropyString
 from detect_secrets.plugins.private_key import PrivateKeyDetector
 
-from egress_watch.classify.kinds import Hit, Kind, describe_pairs, echoes, resolve
+from egress_watch.classify import kingfisher, phrasings
+from egress_watch.classify.kinds import (
+    Detector,
+    Hit,
+    Kind,
+    describe_pairs,
+    echoes,
+    pair_identifiers,
+    resolve,
+)
 from egress_watch.classify.placeholders import is_placeholder
 from egress_watch.classify.plugin_table import CUSTOM, LEFT_OUT, PLUGINS, PluginRow, gate
 from egress_watch.classify.prefilter import Anchor, Gate, Prefilter, anchors
@@ -78,14 +90,7 @@ def _is_noise(value: str) -> bool:
 # --- detectors -----------------------------------------------------------------------------------
 
 
-class _Detector:
-    """A family of rules plus its gate: the anchors present wherever any of the rules match."""
-
-    gate: Gate
-
-    def find(self, text: str, start: int, chunk: str, low: str) -> Iterator[Hit]:
-        """Hits in ``chunk`` (= ``text[start:...]``, ``low`` lower-cased), in text offsets."""
-        raise NotImplementedError
+_Detector = Detector
 
 
 class _OwnRules(_Detector):
@@ -141,6 +146,7 @@ class _PrivateKeys(_Detector):
     def __init__(self) -> None:
         self.gate = Gate((Anchor("private key"), Anchor("putty-user-key-file-")))
         self._headers = (*PrivateKeyDetector.denylist, *self.EXTRA)
+        self._local = threading.local()  # per thread: the text scanned, its next END markers
 
     def find(self, text: str, start: int, chunk: str, low: str) -> Iterator[Hit]:
         for regex in self._headers:
@@ -162,13 +168,36 @@ class _PrivateKeys(_Detector):
     def _end(self, text: str, header: str, body: int) -> int:
         limit = body + self.MAX_BLOCK
         if header.startswith("PuTTY"):
-            mac = self.PUTTY_MAC.search(text, body, limit)
-            return mac.end() if mac else body
+            start, end = self._next(text, "MAC", body)
+            return end if 0 <= start < limit else body
         marker = "END " + header.removeprefix("BEGIN ")
-        found = text.find(marker, body, limit)
-        if found >= 0:
-            return skip(self.ARMOR, text, found + len(marker))
+        found, end = self._next(text, marker, body)
+        if 0 <= found < limit:
+            return skip(self.ARMOR, text, end)
         return skip(self.BODY, text, body)
+
+    def forget(self) -> None:
+        """Drop this thread's reference to the last text scanned."""
+        self._local.text, self._local.found = None, {}
+
+    def _next(self, text: str, marker: str, body: int) -> tuple[int, int]:
+        """The next END marker (or PuTTY MAC) at or after ``body``: searched once per text and
+        reused while headers come before it, so a thousand headers without an END cost one
+        pass, not a thousand."""
+        local = self._local
+        if getattr(local, "text", None) is not text:
+            local.text, local.found = text, {}
+        cached = local.found.get(marker)
+        if cached is not None and cached[0] <= body and (cached[1] < 0 or cached[1] >= body):
+            return cached[1], cached[2]
+        if marker == "MAC":
+            mac = self.PUTTY_MAC.search(text, body)
+            at, end = (mac.start(), mac.end()) if mac else (-1, -1)
+        else:
+            at = text.find(marker, body)
+            end = at + len(marker) if at >= 0 else -1
+        local.found[marker] = (body, at, end)
+        return at, end
 
 
 # A character each keyword regex cannot match without: a line lacking it skips that regex.
@@ -326,7 +355,14 @@ def _build_detectors() -> tuple[_Detector, ...]:
     """Our rules, private keys, each mapped plugin, then the keyword and entropy families."""
     classes: Mapping[str, type[RegexBasedDetector]] = get_mapping_from_secret_type_to_class()
     plugins = [_PluginDetector(classes[name](), row) for name, row in PLUGINS.items()]
-    return (_OwnRules(RULES), _PrivateKeys(), *plugins, _Assignments(), _HighEntropy())
+    return (
+        _OwnRules(RULES),
+        _PrivateKeys(),
+        *plugins,
+        _Assignments(),
+        _HighEntropy(),
+        *phrasings.detectors(),
+    )
 
 
 def _unmapped_secret_types() -> set[str]:
@@ -346,12 +382,42 @@ def _lower(text: str) -> str:
     return lowered if len(lowered) == len(text) else text.translate(_ASCII_LOWER)
 
 
+# Publishable keys are public by design (they ship in web pages): identifiers, not secrets.
+_PUBLISHABLE: Final = re.compile(r"pk_(?:live|test)_")
+
+
+def _not_covered(vendor: list[Hit], own: list[Hit]) -> list[Hit]:
+    """kingfisher's hits except where one of our vendor rules found the same value: ours keep
+    their established rule ids; kingfisher's win over our generic (keyword, entropy) guesses."""
+    spans = sorted((s, e) for s, e, k in own if not k.generic)
+    if not spans:
+        return vendor
+    starts = [s for s, _ in spans]
+    reach = list(accumulate((e for _, e in spans), max))
+    kept = []
+    for hit in vendor:
+        i = bisect.bisect_left(starts, hit[1])  # own spans starting before this hit ends
+        if i == 0 or reach[i - 1] <= hit[0]:
+            kept.append(hit)
+    return kept
+
+
 class SecretScanner:
     """Thread-safe after construction; construct once, call scan() many times."""
 
-    def __init__(self) -> None:
+    def __init__(self, vendor_rules: bool = True) -> None:
+        """Args:
+            vendor_rules: also run kingfisher's catalog (compiled once per process, here).
+
+        Raises:
+            ConfigError: kingfisher's rules cannot be loaded (the message names the fix).
+        """
         self._detectors = _build_detectors()
+        self._private_keys = next(d for d in self._detectors if isinstance(d, _PrivateKeys))
         self._prefilter = Prefilter([d.gate for d in self._detectors])
+        self._vendor = vendor_rules
+        if vendor_rules:
+            kingfisher.shared_scanner()
 
     def scan(self, text: str) -> list[SecretMatch]:
         """Secrets in ``text``, sorted by start, with no two spans overlapping.
@@ -362,6 +428,7 @@ class SecretScanner:
         Returns:
             One match per occurrence of a secret; the value itself is ``text[start:end]``.
         """
+        vendor = kingfisher.scan_async(text) if self._vendor else None
         lowered = _lower(text)
         detectors = self._detectors
         hits = [
@@ -370,7 +437,15 @@ class SecretScanner:
             for index in families
             for hit in detectors[index].find(text, start, text[start:end], lowered[start:end])
         ]
+        self._private_keys.forget()
+        if vendor is not None:
+            hits += _not_covered(vendor.result(), hits)
         hits = [hit for hit in hits if not is_placeholder(text[hit[0] : hit[1]])]
+        ids = [hit for hit in hits if hit[2].identifier or _PUBLISHABLE.match(text, hit[0])]
+        if ids:
+            hits = [
+                hit for hit in hits if not (hit[2].identifier or _PUBLISHABLE.match(text, hit[0]))
+            ]
         hits += echoes(text, hits)
-        kept = describe_pairs(text, resolve(hits))
+        kept = pair_identifiers(text, describe_pairs(text, resolve(hits)), ids)
         return [SecretMatch(k.rule, k.severity, s, e, k.reason, k.confidence) for s, e, k in kept]

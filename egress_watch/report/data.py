@@ -109,6 +109,9 @@ class Exposure:
     tools: tuple[str, ...]
     new: bool
     status: str
+    verification: str = ""
+    """``active``, ``inactive`` or ``unknown`` when ``[secrets] verify`` asked the issuer."""
+    verified_at: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,13 +216,17 @@ def _exposure(row: dict[str, Any], period: Period) -> Exposure:
         tools=_names(row["tools"]),
         new=first_seen >= period.start_iso,
         status=_status(row),
+        verification=row.get("verification") or "",
+        verified_at=row.get("verified_at") or "",
     )
 
 
-def _priority(item: Exposure) -> tuple[bool, int, bool, str, str]:
-    """Unacknowledged first, then the most severe, then new values, then the oldest."""
+def _priority(item: Exposure) -> tuple[bool, bool, int, bool, str, str]:
+    """Verified-active values first (rotate now), then unacknowledged, the most severe, new
+    values, the oldest."""
     rank = int(Severity.parse(item.severity))
-    return (item.status != OPEN, -rank, not item.new, item.first_seen, item.rule)
+    active = item.verification == "active"
+    return (not active, item.status != OPEN, -rank, not item.new, item.first_seen, item.rule)
 
 
 def merged_line_count(spans: Iterable[tuple[int, int]]) -> int:

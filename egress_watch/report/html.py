@@ -136,13 +136,18 @@ def _kpis(data: ReportData) -> str:
     )
 
 
+_ROTATE_NOW = " <strong>verified active: rotate now</strong>"
+
+
 def _attention(items: Sequence[Exposure]) -> str:
     if not items:
         return '<p class="ok">Nothing critical is unacknowledged.</p>'
     return (
         '<ol class="attention">'
         + "".join(
-            f"<li>{_sev(i.severity)} {_code(i.rule)} {_code(i.masked)}: first seen "
+            f"<li>{_sev(i.severity)} {_code(i.rule)} {_code(i.masked)}"
+            f"{_ROTATE_NOW if i.verification == 'active' else ''}"
+            ": first seen "
             f"{escape(when(i.first_seen))}, sent in {i.requests} request(s) to "
             f"<b>{escape(joined(i.services))}</b> via <b>{escape(joined(i.tools))}</b>. "
             f"{'Rotate it' if i.category == 'secret' else 'Review it'}, then acknowledge it.</li>"

@@ -52,11 +52,15 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 _NUMERIC = NUMERIC_COLUMNS
 
 
+_ROTATE_NOW = " **verified active: rotate now**"
+
+
 def _attention(items: Sequence[Exposure]) -> list[str]:
     if not items:
         return ["Nothing critical is unacknowledged."]
     return [
-        f"{n}. **{text(item.severity)}** {code(item.rule)} {code(item.masked)}: first seen "
+        f"{n}. **{text(item.severity)}** {code(item.rule)} {code(item.masked)}"
+        f"{_ROTATE_NOW if item.verification == 'active' else ''}: first seen "
         f"{when(item.first_seen)}, sent in {item.requests} request(s) to "
         f"{text(joined(item.services))} via {text(joined(item.tools))}. "
         f"{'Rotate it' if item.category == 'secret' else 'Review it'}, then acknowledge it."

@@ -42,11 +42,13 @@ SELECT f.fingerprint, f.category, f.rule, max(f.severity_rank) AS rank,
     json_group_array(DISTINCT e.service) AS services,
     json_group_array(DISTINCT coalesce(e.process_name, '')) AS tools,
     sum(f.status = 'open' AND a.event_id IS NULL) AS open_findings,
-    max(al.fingerprint IS NOT NULL) AS allowlisted
+    max(al.fingerprint IS NOT NULL) AS allowlisted,
+    max(v.outcome) AS verification, max(v.checked_at) AS verified_at
 FROM events e JOIN findings f ON f.event_id = e.id
 LEFT JOIN acknowledgements a ON a.event_id = e.id
 LEFT JOIN exposures x ON x.fingerprint = f.fingerprint
 LEFT JOIN allowlist al ON al.fingerprint = f.fingerprint
+LEFT JOIN verifications v ON v.fingerprint = f.fingerprint
 WHERE {_IN_PERIOD} AND {_LEFT} AND f.category != 'proprietary'
 GROUP BY f.fingerprint
 """  # noqa: S608 - fixed text

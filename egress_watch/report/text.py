@@ -65,6 +65,8 @@ def _items(title: str, items: Sequence[Exposure], empty: str) -> list[Renderable
         line.append(f"{status_text(item):<14}", style="bold" if item.status == OPEN else "dim")
         line.append(f" {item.severity:<8}", style=SEVERITY_STYLE[item.severity])
         line.append(f" {item.rule}  {item.masked}  fp {short_fingerprint(item.fingerprint)}")
+        if item.verification == "active":
+            line.append("  VERIFIED ACTIVE: rotate now", style="bold red")
         seen = "new" if item.new else "seen before"
         line.append(
             f"\n     first seen {when(item.first_seen)} ({seen}), {item.requests} request(s) "

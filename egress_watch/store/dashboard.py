@@ -103,6 +103,7 @@ def event_detail(db: Database, event_id: int) -> dict[str, Any] | None:
     fingerprints = sorted({str(f["fingerprint"]) for f in event["findings"]})
     event["allowlisted"] = {}
     event["sightings"] = {}
+    event["verified"] = {}
     if fingerprints:
         marks = ",".join("?" * len(fingerprints))
         for row in db.query(
@@ -115,6 +116,16 @@ def event_detail(db: Database, event_id: int) -> dict[str, Any] | None:
             fingerprints,
         ):
             event["sightings"][row["fingerprint"]] = row["sightings"]
+        for row in db.query(
+            f"SELECT fingerprint, outcome, checked_at FROM verifications "  # noqa: S608
+            f"WHERE fingerprint IN ({marks})",
+            fingerprints,
+        ):
+            event["verified"][row["fingerprint"]] = (row["outcome"], row["checked_at"])
+    # Verified-active values first: rotate those now.
+    event["findings"].sort(
+        key=lambda f: event["verified"].get(str(f["fingerprint"]), ("",))[0] != "active"
+    )
     return event
 
 

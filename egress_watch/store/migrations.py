@@ -189,3 +189,13 @@ def m005_where_it_went(db: Database) -> None:
     """Where each request went: its destination's jurisdictions (JSON list) and region."""
     db.execute("ALTER TABLE events ADD COLUMN jurisdictions TEXT")
     db.execute("ALTER TABLE events ADD COLUMN region TEXT")
+
+
+@migrations()
+def m006_secret_verifications(db: Database) -> None:
+    """Live-verification outcomes by fingerprint (``[secrets] verify``): never a value."""
+    db.table("verifications").create(
+        {"fingerprint": str, "outcome": str, "checked_at": str},
+        pk="fingerprint",
+        not_null={"outcome", "checked_at"},
+    )

@@ -126,6 +126,11 @@ def event_count(db: Database) -> int:
 
 
 def exposures(db: Database, since: datetime | None = None) -> list[dict[str, Any]]:
-    """Unique values exposed (by fingerprint), most severe and most recent first."""
-    sql = "SELECT * FROM exposures WHERE last_seen >= ? ORDER BY severity_rank DESC, last_seen DESC"
+    """Unique values exposed (by fingerprint): verified-active first (rotate now), then the most
+    severe and most recent; ``verification`` / ``verified_at`` when ``[secrets] verify`` ran."""
+    sql = (
+        "SELECT x.*, v.outcome AS verification, v.checked_at AS verified_at FROM exposures x "
+        "LEFT JOIN verifications v ON v.fingerprint = x.fingerprint WHERE x.last_seen >= ? "
+        "ORDER BY coalesce(v.outcome = 'active', 0) DESC, x.severity_rank DESC, x.last_seen DESC"
+    )
     return [dict(row) for row in db.query(sql, [utc_iso(since) if since else ""])]

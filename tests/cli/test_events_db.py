@@ -115,7 +115,7 @@ def test_db_path_check_vacuum_migrate(seeded: HomePaths) -> None:
     assert "bytes" in err
     code, _, err = invoke("db", "migrate")
     assert code == 0
-    assert "m005_where_it_went" in err
+    assert "m006_secret_verifications" in err
 
 
 def test_db_check_reports_a_damaged_database(seeded: HomePaths) -> None:

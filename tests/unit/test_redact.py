@@ -11,7 +11,8 @@ from egress_watch.redact import fingerprint, mask, short_fingerprint
     ("value", "expected"),
     [
         ("AKIA" + "Q3EXT7PLN2ZRW5YB", "AKIA…W5YB (20 chars)"),
-        ("abcdefghijklmn", "ab…mn (14 chars)"),
+        ("abcdefghijklmnop", "ab…op (16 chars)"),
+        ("abcdefghijklmn", "…(14 chars)"),
         ("hunter2", "…(7 chars)"),
     ],
 )

@@ -166,7 +166,7 @@ POSITIVES: list[tuple[str, str, str, Severity]] = [
         H,
     ),
     ("secret-key-dotenv", "SECRET_KEY={v}", "secret-assignment", H),
-    ("entropy-token", 'auth_token = "{v}"', "high-entropy-string", L),
+    ("entropy-token", 'authTokenValue = "{v}"', "high-entropy-string", L),
     ("ibm-cos", 'cos_hmac_secret_access_key = "{v}"', "ibm-cos-hmac-key", H),
     ("softlayer", 'softlayer_api_key = "{v}"', "softlayer-key", H),
     ("pem", "key:\n{v}\n", "private-key", C),

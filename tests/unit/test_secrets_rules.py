@@ -27,8 +27,6 @@ LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 # (case id, text before, value, text after, rule, severity)
 CASES: list[tuple[str, str, str, str, str, Severity]] = [
     ("aws-session", "aws_session_token = ", fake("sess", 300, B64), "\n", "aws-session-token", C),
-    ("gcp-sa", '{"type": "service_account", "private_key_id": "', fake("said", 40, HEX),
-     '", "client_email": "x@p.iam.gserviceaccount.com"}', "gcp-service-account", C),
     ("google-oauth-secret", "client_secret: ", "GOC" + "SPX-" + fake("gocspx", 28, URLSAFE), "\n",
      "google-oauth-secret", H),
     ("google-oauth-token", "Authorization: Bearer ", "ya" + "29." + fake("ya29", 120, URLSAFE),

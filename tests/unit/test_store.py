@@ -76,6 +76,7 @@ def test_schema_after_all_migrations(tmp_path: Path) -> None:
             "sink", "active", "delivered_id", "delivered", "delivered_at", "errors",
             "last_error", "last_error_at", "dropped",
         ],
+        "verifications": ["fingerprint", "outcome", "checked_at"],
     }  # fmt: skip
     assert db.journal_mode == "wal"
     assert [m["name"] for m in db["_sqlite_migrations"].rows] == [
@@ -84,6 +85,7 @@ def test_schema_after_all_migrations(tmp_path: Path) -> None:
         "m003_create_outbox",
         "m004_restore_counts",
         "m005_where_it_went",
+        "m006_secret_verifications",
     ]
 
 

@@ -104,6 +104,12 @@ def finding_detail(finding: Mapping[str, Any], event: Mapping[str, Any]) -> Text
     text.append(f"fingerprint {short_fingerprint(fp)}", style="dim")
     if seen:
         text.append(f" · seen {seen:,} time{'s' if seen != 1 else ''}", style="dim")
+    verified = event.get("verified", {}).get(fp)
+    if verified:
+        outcome, checked = verified
+        style = "bold red" if outcome == "active" else "dim"
+        note = "verified ACTIVE: rotate now" if outcome == "active" else f"verified {outcome}"
+        text.append(f"\n{note} (asked the issuer {checked})", style=style)
     reason = event.get("allowlisted", {}).get(fp)
     if reason:
         text.append(f"\nallowlisted: {reason}", style="green")
