@@ -82,6 +82,8 @@ def test_small_requests_stay_fast_while_a_4_mb_body_is_inspected_within_its_budg
     # Had the big body blocked the proxy, every request during it would wait for it whole.
     # (The slowest few wait for the single writer to commit the big event's findings.)
     assert len(during) >= 3, f"only {len(during)} small requests in {big_seconds:.1f} s"
-    assert statistics.median(during) <= 4 * usual + 0.05, (usual, during)
+    # The inspection thread and the event loop share one interpreter lock, so a small request
+    # is slowed by tens of milliseconds on a busy machine, but never by the big body's seconds.
+    assert statistics.median(during) <= min(4 * usual + 0.15, big_seconds / 10), (usual, during)
     nearly_all = sorted(during)[int(len(during) * 0.9) - 1]
     assert nearly_all < big_seconds / 2, (nearly_all, big_seconds)
