@@ -52,6 +52,8 @@ class Action(enum.StrEnum):
     PASS = "pass"  # noqa: S105 - an action name
     REDACT = "redact"
     BLOCK = "block"
+    FAILED = "failed"
+    """Forwarded, but the upstream never got it (connection error or reset)."""
 
 
 class Mode(enum.StrEnum):
@@ -144,6 +146,8 @@ class Finding:
     source: Source | None = None
     confidence: str = "high"
     """high, medium or low: how likely the match is what its rule says."""
+    stopped: bool = False
+    """The proxy kept this value from leaving: redacted in flight, or its request blocked."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from egress_watch.model import (
     Severity,
     utc_iso,
 )
+from egress_watch.outcome import mark_stopped
 from egress_watch.policy import PolicyTable, decide, enforceable
 from egress_watch.rewrite import redacted_body
 from egress_watch.services import Catalog
@@ -115,7 +116,7 @@ class Inspector:
             path=capture.path.split("?", 1)[0],
             bytes_out=len(capture.body or b""),
             action=decision.action,
-            findings=findings,
+            findings=mark_stopped(findings, decision),
             segment_count=len(extraction.segments),
             uninspected_reason=extraction.uninspected_reason,
             client=_client(capture),

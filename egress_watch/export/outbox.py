@@ -24,7 +24,7 @@ FROM events WHERE id IN ({marks})
 _FINDING_SQL = """
 SELECT event_id, category, rule, severity_rank, start, "end", masked, fingerprint, segment_index,
     reason, role, message_index, path_hint, source_repo, source_path, source_start_line,
-    source_end_line, score
+    source_end_line, score, stopped
 FROM findings WHERE event_id IN ({marks}) ORDER BY id
 """
 
@@ -183,6 +183,8 @@ def load_events(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, Event
                 message_index=row[11],
                 path_hint=row[12],
                 source=_source(row[13:18]),
+                # Unmarked (older) findings: their event's action alone decides the outcome.
+                stopped=row[18] is None or bool(row[18]),
             )
         )
     events = {}

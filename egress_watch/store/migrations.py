@@ -175,3 +175,12 @@ def m003_create_outbox(db: Database) -> None:
         pk="sink",
         defaults={"active": 0, "delivered_id": 0, "delivered": 0, "errors": 0, "dropped": 0},
     )
+
+
+@migrations()
+def m004_finding_stopped(db: Database) -> None:
+    """findings.stopped: 1 when the proxy kept the value from leaving (redacted or blocked).
+
+    NULL on findings recorded before: their event's action decides (see egress_watch.outcome).
+    """
+    db.execute("ALTER TABLE findings ADD COLUMN stopped INTEGER")

@@ -16,7 +16,7 @@ EVENT_COLUMNS = (
 FINDING_COLUMNS = (
     "event_id", "category", "rule", "severity", "severity_rank", "masked", "fingerprint", "start",
     '"end"', "segment_index", "role", "message_index", "reason", "path_hint", "source_repo",
-    "source_path", "source_start_line", "source_end_line", "score", "confidence",
+    "source_path", "source_start_line", "source_end_line", "score", "confidence", "stopped",
 )  # fmt: skip
 
 
@@ -52,7 +52,7 @@ def finding_row(event_id: int, f: Finding) -> tuple[Any, ...]:
         f.fingerprint, f.start, f.end, f.segment_index, f.role, f.message_index, f.reason,
         f.path_hint, source.repo if source else None, source.path if source else None,
         source.start_line if source else None, source.end_line if source else None,
-        source.score if source else None, f.confidence,
+        source.score if source else None, f.confidence, int(f.stopped),
     )  # fmt: skip
 
 

@@ -56,7 +56,7 @@ def test_schema_after_all_migrations(tmp_path: Path) -> None:
             "id", "event_id", "category", "rule", "severity", "severity_rank", "masked",
             "fingerprint", "start", "end", "segment_index", "role", "message_index", "reason",
             "path_hint", "source_repo", "source_path", "source_start_line", "source_end_line",
-            "score", "status", "confidence",
+            "score", "status", "confidence", "stopped",
         ],
         "exposures": [
             "fingerprint", "category", "rule", "severity", "severity_rank", "masked",
@@ -81,6 +81,7 @@ def test_schema_after_all_migrations(tmp_path: Path) -> None:
         "m001_create_events",
         "m002_history_v2",
         "m003_create_outbox",
+        "m004_finding_stopped",
     ]
 
 
