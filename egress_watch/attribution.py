@@ -20,6 +20,7 @@ import psutil
 
 from egress_watch.model import Finding, ProcessInfo
 from egress_watch.rewrite import redact_text
+from egress_watch.toolname import tool_name
 
 log = logging.getLogger(__name__)
 
@@ -159,14 +160,16 @@ def describe(pid: int, classify: Classify) -> ProcessInfo | None:
         return None
     args = _try(process.cmdline)
     cwd = _try(process.cwd)
+    exe = _try(process.exe) or None
     return ProcessInfo(
         pid=pid,
         name=name,
-        exe=_try(process.exe) or None,
+        exe=exe,
         cmdline=masked_cmdline(args, classify) if args else None,
         parents=parent_chain(process),
         cwd=cwd or None,
         repo=repo_root(cwd),
+        tool=_try(lambda: tool_name(name, exe, args, cwd)),
     )
 
 

@@ -191,6 +191,12 @@ class ProcessInfo:
     parents: tuple[str, ...] = ()
     cwd: str | None = None
     repo: str | None = None
+    tool: str | None = None
+    """The tool, not its runtime: ``claude`` for ``node …/claude-code/cli.js`` (toolname.py)."""
+
+    @property
+    def tool_or_name(self) -> str:
+        return self.tool or self.name
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,7 +47,7 @@ def compose(
 ) -> Note:
     """Say what left (or was stopped), to which service, from which process."""
     verb = {Action.BLOCK: "blocked", Action.REDACT: "redacted"}.get(action, "sent")
-    who = f" by {process.name} (pid {process.pid})" if process else ""
+    who = f" by {process.tool_or_name} (pid {process.pid})" if process else ""
     lines = [f"{f.severity.label} {f.rule}: {f.masked}" for f in findings[:3]]
     if len(findings) > 3:
         lines.append(f"and {len(findings) - 3} more")

@@ -249,7 +249,7 @@ class EgressWatch:
         reason = None if decrypted else ai_suspicion(host, self.inspector.catalog)
         process = await self.process_of(flow)
         now = utc_iso(datetime.now(UTC))
-        name = process.name if process else None
+        name = process.tool_or_name if process else None
         self.writer.record_host(HostSighting(host, now, decrypted, reason, name))
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:

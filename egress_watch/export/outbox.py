@@ -18,7 +18,7 @@ from egress_watch.model import Action, Category, Event, Finding, ProcessInfo, Se
 _EVENT_SQL = """
 SELECT id, ts, service, family, host, method, path, bytes_out, action, segment_count,
     uninspected_reason, error, client, model, conversation_key, process_pid, process_name,
-    process_exe, process_cmdline, process_parents, process_cwd, process_repo
+    process_exe, process_cmdline, process_parents, process_cwd, process_repo, tool
 FROM events WHERE id IN ({marks})
 """
 _FINDING_SQL = """
@@ -199,6 +199,7 @@ def load_events(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, Event
                 parents=tuple(json.loads(row[19] or "[]")),
                 cwd=row[20],
                 repo=row[21],
+                tool=row[22],
             )
         events[row[0]] = Event(
             timestamp=row[1],

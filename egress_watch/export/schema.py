@@ -67,6 +67,7 @@ def _process(event: Event, drop_paths: bool) -> dict[str, Any] | None:
     shown: dict[str, Any] = {
         "pid": process.pid,
         "name": process.name,
+        "tool": process.tool_or_name,
         "parents": list(process.parents),
     }
     if not drop_paths:
@@ -101,6 +102,7 @@ def export_record(
         "segment_count": event.segment_count,
         "uninspected_reason": event.uninspected_reason,
         "error": event.error,
+        "tool": event.process.tool_or_name if event.process else None,
         "process": _process(event, drop_paths),
         "categories": sorted({f.category.value for f in event.findings}),
         "rules": sorted({f.rule for f in event.findings}),

@@ -30,7 +30,9 @@ SELECT {key} AS name, count(*) AS requests,
 FROM events e WHERE {where} GROUP BY 1 ORDER BY requests DESC, name
 """
 USAGE_BY_SERVICE = USAGE_BY.format(key="e.service", where=_IN_PERIOD, left=_LEFT)
-USAGE_BY_TOOL = USAGE_BY.format(key="coalesce(e.process_name, '')", where=_IN_PERIOD, left=_LEFT)
+USAGE_BY_TOOL = USAGE_BY.format(
+    key="coalesce(e.tool, e.process_name, '')", where=_IN_PERIOD, left=_LEFT
+)
 
 FINDINGS_BY_CATEGORY = f"""
 SELECT f.category, f.severity_rank AS rank, count(*) AS findings,
@@ -44,7 +46,7 @@ SELECT f.fingerprint, f.category, f.rule, max(f.severity_rank) AS rank,
     coalesce(x.masked, f.masked) AS masked, count(DISTINCT e.id) AS requests,
     min(e.ts) AS first_in_period, max(e.ts) AS last_in_period, x.first_seen,
     json_group_array(DISTINCT e.service) AS services,
-    json_group_array(DISTINCT coalesce(e.process_name, '')) AS tools,
+    json_group_array(DISTINCT coalesce(e.tool, e.process_name, '')) AS tools,
     sum(f.status = 'open' AND a.event_id IS NULL) AS open_findings,
     max(al.fingerprint IS NOT NULL) AS allowlisted
 FROM events e JOIN findings f ON f.event_id = e.id
@@ -65,7 +67,7 @@ SELECT s.fingerprint, s.category, s.rule, max(s.severity_rank) AS rank,
     json_group_array(DISTINCT s.tool) AS tools
 FROM (
     SELECT f.fingerprint, f.category, f.rule, f.severity_rank, f.masked, e.ts, e.id AS event_id,
-        e.service, coalesce(e.process_name, '') AS tool, {_OUTCOME} AS outcome
+        e.service, coalesce(e.tool, e.process_name, '') AS tool, {_OUTCOME} AS outcome
     FROM events e JOIN findings f ON f.event_id = e.id
     WHERE {_IN_PERIOD} AND f.category != 'proprietary'
 ) s
@@ -79,7 +81,7 @@ REPOSITORIES = f"""
 SELECT f.source_repo AS repo, count(*) AS findings, count(DISTINCT e.id) AS requests,
     count(DISTINCT f.source_path) AS files,
     json_group_array(DISTINCT e.service) AS services,
-    json_group_array(DISTINCT coalesce(e.process_name, '')) AS tools
+    json_group_array(DISTINCT coalesce(e.tool, e.process_name, '')) AS tools
 FROM events e JOIN findings f ON f.event_id = e.id
 WHERE {_IN_PERIOD} AND f.category = 'proprietary' AND f.source_repo IS NOT NULL
     AND {_OUTCOME} = 'sent'

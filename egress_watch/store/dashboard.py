@@ -29,7 +29,7 @@ SELECT e.service AS name, count(*) AS n FROM events e INDEXED BY idx_events_ts
 WHERE e.ts >= ? AND {_LEFT} GROUP BY e.service ORDER BY n DESC, name LIMIT ?
 """  # noqa: S608 - fixed text
 _TOP_PROCESSES = f"""
-SELECT coalesce(e.process_name, 'unknown') AS name, count(*) AS n
+SELECT coalesce(e.tool, e.process_name, 'unknown') AS name, count(*) AS n
 FROM events e INDEXED BY idx_events_ts WHERE e.ts >= ? AND {_LEFT}
 GROUP BY name ORDER BY n DESC, name LIMIT ?
 """  # noqa: S608 - fixed text

@@ -184,3 +184,10 @@ def m004_finding_stopped(db: Database) -> None:
     NULL on findings recorded before: their event's action decides (see egress_watch.outcome).
     """
     db.execute("ALTER TABLE findings ADD COLUMN stopped INTEGER")
+
+
+@migrations()
+def m005_event_tool(db: Database) -> None:
+    """events.tool: the tool behind the process (``claude``, not ``node``); NULL before."""
+    db.execute("ALTER TABLE events ADD COLUMN tool TEXT")
+    db.execute("CREATE INDEX idx_events_tool_ts ON events (tool, ts) WHERE tool IS NOT NULL")

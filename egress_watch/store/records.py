@@ -11,7 +11,7 @@ EVENT_COLUMNS = (
     "ts", "service", "family", "host", "method", "path", "bytes_out", "action", "severity",
     "severity_rank", "finding_count", "segment_count", "uninspected_reason", "error", "client",
     "model", "conversation_key", "process_pid", "process_name", "process_exe", "process_cmdline",
-    "process_parents", "process_cwd", "process_repo",
+    "process_parents", "process_cwd", "process_repo", "tool",
 )  # fmt: skip
 FINDING_COLUMNS = (
     "event_id", "category", "rule", "severity", "severity_rank", "masked", "fingerprint", "start",
@@ -42,6 +42,7 @@ def event_row(event: Event) -> tuple[Any, ...]:
         process.exe if process else None, process.cmdline if process else None,
         json.dumps(list(process.parents)) if process else None,
         process.cwd if process else None, process.repo if process else None,
+        process.tool if process else None,
     )  # fmt: skip
 
 
@@ -98,7 +99,7 @@ def exposure_params(event_id: int, event: Event, f: Finding) -> dict[str, Any]:
         "ts": event.timestamp,
         "event_id": event_id,
         "service": event.service,
-        "process": event.process.name if event.process else None,
+        "process": event.process.tool_or_name if event.process else None,
     }
 
 

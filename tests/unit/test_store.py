@@ -51,6 +51,7 @@ def test_schema_after_all_migrations(tmp_path: Path) -> None:
             "severity", "severity_rank", "finding_count", "segment_count", "uninspected_reason",
             "error", "client", "model", "conversation_key", "process_pid", "process_name",
             "process_exe", "process_cmdline", "process_parents", "process_cwd", "process_repo",
+            "tool",
         ],
         "findings": [
             "id", "event_id", "category", "rule", "severity", "severity_rank", "masked",
@@ -82,6 +83,7 @@ def test_schema_after_all_migrations(tmp_path: Path) -> None:
         "m002_history_v2",
         "m003_create_outbox",
         "m004_finding_stopped",
+        "m005_event_tool",
     ]
 
 
