@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 from egress_watch.classify.engine import Engine
 from egress_watch.decode import decode_body
@@ -120,7 +122,7 @@ class Inspector:
             segment_count=len(extraction.segments),
             uninspected_reason=extraction.uninspected_reason,
             client=_client(capture),
-            model=model_of(extraction.document),
+            model=model_of(extraction.document) or model_from_path(capture.path),
             process=process,
         )
         rewritten = None
@@ -146,6 +148,19 @@ def model_of(document: Any) -> str | None:
     if isinstance(document, dict) and isinstance(document.get("model"), str):
         return str(document["model"])[:200]
     return None
+
+
+_MODEL_IN_PATH = re.compile(r"/models/([\w.@-]{1,200})(?::[A-Za-z]+)?(?:[/?]|$)")
+
+
+def model_from_path(path: str) -> str | None:
+    """The model Gemini and Vertex name in the path: ``…/models/gemini-2.5-pro:generateContent``
+    (also ``publishers/google/models/…`` and Bedrock's ``/model/<id>/invoke``)."""
+    found = _MODEL_IN_PATH.search(path.split("?", 1)[0] + "/")
+    if found:
+        return found.group(1)
+    bedrock = re.search(r"/model/([^/]{1,200})/(?:invoke|converse)", path)
+    return unquote(bedrock.group(1)) if bedrock else None
 
 
 def _client(capture: Capture) -> str | None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from egress_watch.extract.generic import leaf_segments, text_segment
 from egress_watch.extract.hints import hint_from_mapping
+from egress_watch.extract.openai import tool_definitions
 from egress_watch.model import JsonPath, Segment
 
 TEXT_MIME_PREFIXES = ("text/", "application/json", "application/x-", "application/xml")
@@ -26,16 +27,32 @@ def field(node: dict[str, Any], camel: str) -> tuple[str, Any]:
     return snake, node.get(snake)
 
 
+UNTYPED_MIMES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
+"""Mime types that say nothing: the data is scanned when it decodes to printable text."""
+
+
+def _printable(text: str) -> bool:
+    return sum(c.isprintable() or c in "\n\r\t" for c in text[:4096]) >= 0.95 * min(len(text), 4096)
+
+
 def decode_text_data(data: Any, mime: Any) -> str | None:
-    """Decode base64 ``data`` when its mime type is textual; None for media and bad base64."""
-    if not isinstance(data, str) or not isinstance(mime, str):
+    """Decode base64 ``data`` when its mime type is textual (or untyped and the bytes are text);
+    None for media and bad base64. Line breaks and the URL-safe alphabet are accepted."""
+    if not isinstance(data, str) or len(data) > MAX_INLINE_TEXT * 4 // 3:
         return None
-    if not mime.lower().startswith(TEXT_MIME_PREFIXES) or len(data) > MAX_INLINE_TEXT * 4 // 3:
+    kind = mime.lower().strip() if isinstance(mime, str) else ""
+    untyped = kind in UNTYPED_MIMES
+    if not untyped and not kind.startswith(TEXT_MIME_PREFIXES):
         return None
+    compact = "".join(data.split())
+    if "-" in compact or "_" in compact:
+        compact = compact.replace("-", "+").replace("_", "/")
+    compact += "=" * (-len(compact) % 4)
     try:
-        return base64.b64decode(data, validate=True).decode("utf-8")
+        text = base64.b64decode(compact, validate=True).decode("utf-8")
     except (binascii.Error, ValueError):
         return None
+    return text if not untyped or _printable(text) else None
 
 
 def _part(
@@ -116,6 +133,9 @@ def generate_request(document: dict[str, Any], where: JsonPath = ()) -> list[Seg
                 else "user"
             )
             segments += parts_segments(content, role, (*where, "contents", index), index, hints)
+    tools_key, tools = field(document, "tools")  # functionDeclarations: names, descriptions
+    if isinstance(tools, list):
+        segments += tool_definitions(tools, (*where, tools_key))
     nested_key, nested = field(document, "generateContentRequest")  # countTokens variant
     if isinstance(nested, dict):
         segments += generate_request(nested, (*where, nested_key))
