@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
+from egress_watch.boilerplate import KNOWN, without_boilerplate
 from egress_watch.classify.engine import Engine
 from egress_watch.decode import decode_body
 from egress_watch.extract import Extraction, extract_body
@@ -80,6 +81,7 @@ class Inspector:
         self.catalog = catalog
         self.engine = engine
         self.policy = policy
+        self.boilerplate = frozenset(engine.fingerprint(v) for vs in KNOWN.values() for v in vs)
 
     def route(self, host: str, path: str) -> Route | None:
         return self.catalog.route(host, path)
@@ -97,7 +99,9 @@ class Inspector:
         ``allowed`` fingerprints (triage) are recorded but never acted on.
         """
         extraction = self._extract(capture, route)
-        findings = _with_places(self.engine.classify_segments(extraction.segments), extraction)
+        found = self.engine.classify_segments(extraction.segments)
+        found = without_boilerplate(found, extraction.segments, self.boilerplate)
+        findings = _with_places(found, extraction)
         policy = self.policy
         verdict = decide(
             findings,

@@ -165,15 +165,17 @@ def _shape(text: str) -> str:
 def _emails(text: str) -> Iterator[re.Match[str]]:
     """Email addresses, looked for only around each ``@`` (decorators are common in code)."""
     at = text.find("@")
+    floor = 0  # the end of the last address: a search must not find that one again
     while at != -1:
-        start = max(0, at - 64)
-        while start > 0 and start < at and text[start - 1] not in " \t\n<(\"':,;[":
+        start = max(floor, at - 64)
+        while start > floor and start < at and text[start - 1] not in " \t\n<(\"':,;[":
             start -= 1
             if at - start > 64:
                 break
         match = _EMAIL.search(text, start, at + 256)
         if match is not None and match.start() <= at < match.end():
             yield match
+            floor = match.end()
             at = text.find("@", match.end())
         else:
             at = text.find("@", at + 1)

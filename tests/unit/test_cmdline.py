@@ -83,7 +83,7 @@ CASES = [
      ["env", f"ANTHROPIC_API_KEY={MASK}", "GIT_DIR=/src/.git", "claude"]),
     (["qwen", "--auth-type", "openai", "--token-file", "/home/u/.tok", "-p", "hi"],
      ["qwen", "--auth-type", "openai", "--token-file", "/home/u/.tok", "-p", "hi"]),
-    (["ssh-agent", "SSH_AUTH_SOCK=/tmp/agent.sock"], ["ssh-agent", "SSH_AUTH_SOCK=/tmp/agent.sock"]),
+    (["ssh-add", "SSH_AUTH_SOCK=/tmp/a.sock"], ["ssh-add", "SSH_AUTH_SOCK=/tmp/a.sock"]),
     (["mysql", "-h", "db", "-P", "3306", f"-p{P}"],
      ["mysql", "-h", "db", "-P", "3306", f"-p{MASK}"]),
 ]  # fmt: skip
