@@ -1,9 +1,10 @@
 """Text a tool sends with every request, which is not the user's data: not reported.
 
-Claude Code's tool definitions tell the model to sign commits ``Co-Authored-By: Claude
-<noreply@anthropic.com>``, so every request would carry a PII finding. Such values are known per
-tool and dropped only where the tool itself writes them (tool definitions and system prompts):
-the same address typed into a prompt or read from a file is still reported.
+Claude Code's tool definitions and its own reminders tell the model to sign commits
+``Co-Authored-By: Claude <noreply@anthropic.com>``, so every request would carry a PII finding.
+Such values are known per tool and dropped where the tool itself writes them: anywhere in a
+request the tool sent (its process was named that tool), else only in tool definitions and
+system prompts. The same address typed into another tool's prompt is still reported.
 """
 
 from __future__ import annotations
@@ -22,11 +23,17 @@ TOOL_ROLES = frozenset({"tool_definition", "system"})
 
 
 def without_boilerplate(
-    findings: Sequence[Finding], segments: Sequence[Segment], known: frozenset[str]
+    findings: Sequence[Finding],
+    segments: Sequence[Segment],
+    known: Mapping[str, frozenset[str]],
+    tool: str | None = None,
 ) -> list[Finding]:
-    """The findings minus known boilerplate values sitting in the tool's own text."""
+    """The findings minus known boilerplate: ``known`` maps a tool to its values' fingerprints."""
+    own = known.get(tool or "", frozenset())
+    anyone = frozenset().union(*known.values()) if known else frozenset()
     return [
         f
         for f in findings
-        if f.fingerprint not in known or segments[f.segment_index].role not in TOOL_ROLES
+        if f.fingerprint not in own
+        and (f.fingerprint not in anyone or segments[f.segment_index].role not in TOOL_ROLES)
     ]

@@ -81,7 +81,9 @@ class Inspector:
         self.catalog = catalog
         self.engine = engine
         self.policy = policy
-        self.boilerplate = frozenset(engine.fingerprint(v) for vs in KNOWN.values() for v in vs)
+        self.boilerplate = {
+            tool: frozenset(engine.fingerprint(v) for v in values) for tool, values in KNOWN.items()
+        }
 
     def route(self, host: str, path: str) -> Route | None:
         return self.catalog.route(host, path)
@@ -100,7 +102,8 @@ class Inspector:
         """
         extraction = self._extract(capture, route)
         found = self.engine.classify_segments(extraction.segments)
-        found = without_boilerplate(found, extraction.segments, self.boilerplate)
+        tool = process.tool_or_name if process else None
+        found = without_boilerplate(found, extraction.segments, self.boilerplate, tool)
         findings = _with_places(found, extraction)
         policy = self.policy
         verdict = decide(

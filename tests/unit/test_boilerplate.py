@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from egress_watch.classify.engine import Engine
-from egress_watch.model import Capture, Event
+from egress_watch.model import Capture, Event, ProcessInfo
 from egress_watch.pipeline import Inspector, Policy
 from egress_watch.services import builtin_catalog
 from egress_watch.settings import Settings
@@ -47,3 +47,23 @@ def test_the_same_address_from_the_user_is_reported(tmp_path: Path) -> None:
     )
     emails = [(f.rule, f.role) for f in event.findings]
     assert emails == [("email", "user"), ("email", "user")]
+
+
+def test_claude_codes_address_anywhere_in_claude_codes_own_requests(tmp_path: Path) -> None:
+    """Claude Code also repeats it in reminders inside user turns: known per tool."""
+    reminder = "<system-reminder>" + BASH_TOOL + "</system-reminder> hi"
+    body = {"model": "claude-sonnet-4-5", "max_tokens": 64,
+            "messages": [{"role": "user", "content": reminder}]}  # fmt: skip
+    headers = (("content-type", "application/json"),)
+    capture = Capture("POST", "https", "api.anthropic.com", 443, "/v1/messages", headers,
+                      json.dumps(body).encode())  # fmt: skip
+    catalog = builtin_catalog()
+    route = catalog.route(capture.host, capture.path)
+    assert route is not None
+    inspector = Inspector(catalog, Engine.configured(b"k" * 32, Settings(), tmp_path), Policy())
+    claude = ProcessInfo(7, "claude", tool="claude")
+    assert inspector.inspect(capture, route, process=claude).event.findings == ()
+    other = ProcessInfo(8, "node", tool="aider")
+    assert [f.rule for f in inspector.inspect(capture, route, process=other).event.findings] == [
+        "email"
+    ]
