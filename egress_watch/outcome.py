@@ -78,7 +78,9 @@ def mark_stopped(findings: Sequence[Finding], decision: Decision) -> tuple[Findi
 
 SOMETHING_LEFT_SQL = (
     "(e.severity_rank > 0 AND e.action NOT IN ('block', 'failed') "
+    "AND e.service != 'egress-watch-demo' "
     "AND (e.action != 'redact' OR EXISTS (SELECT 1 FROM findings lf "
     "WHERE lf.event_id = e.id AND NOT coalesce(lf.stopped, 1))))"
 )
-"""SQL over an events row ``e``: true when the request let at least one value reach the service."""
+"""SQL over an events row ``e``: true when the request let at least one value reach the service
+(``egress-watch demo``'s test events never count)."""

@@ -22,7 +22,9 @@ from mitmproxy.addonmanager import Loader
 from mitmproxy.exceptions import OptionsError
 
 from egress_watch.attribution import ConnectionProcesses
+from egress_watch.ca import CANARY_HOST
 from egress_watch.classify.engine import Engine
+from egress_watch.demo import DEMO_PATH, DEMO_ROUTE
 from egress_watch.discovery import ai_suspicion
 from egress_watch.errors import EgressWatchError
 from egress_watch.home import load_hmac_key, prepare_home
@@ -216,6 +218,8 @@ class EgressWatch:
         """Route on the connection's destination, and on the Host header as a second chance."""
         assert self.inspector is not None
         request = flow.request
+        if request.pretty_host == CANARY_HOST and request.path.startswith(DEMO_PATH):
+            return DEMO_ROUTE  # `egress-watch demo`: inspected and recorded, answered locally
         return self.inspector.route(request.host, request.path) or self.inspector.route(
             request.pretty_host, request.path
         )

@@ -18,7 +18,8 @@ from egress_watch.outcome import outcome_sql
 _OUTCOME = outcome_sql("e", "f")
 _LEFT = "e.action NOT IN ('block', 'failed')"
 """The request reached the upstream (passed or redacted): its bytes count as sent."""
-_IN_PERIOD = "e.ts >= :start AND e.ts < :end"
+_IN_PERIOD = "e.ts >= :start AND e.ts < :end AND e.service != 'egress-watch-demo'"
+"""The window; ``egress-watch demo``'s test events are never part of a report."""
 
 USAGE_BY = """
 SELECT {key} AS name, count(*) AS requests,

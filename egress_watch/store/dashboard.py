@@ -180,7 +180,7 @@ _WEEK_VALUES = f"""
 SELECT sum(secret AND sent > 0), sum(sent > 0), sum(sent = 0) FROM (
     SELECT max(f.category = 'secret') AS secret, sum({_OUTCOME} = 'sent') AS sent
     FROM events e INDEXED BY idx_events_ts JOIN findings f ON f.event_id = e.id
-    WHERE e.ts >= ? GROUP BY f.fingerprint
+    WHERE e.ts >= ? AND e.service != 'egress-watch-demo' GROUP BY f.fingerprint
 )
 """  # noqa: S608 - fixed text
 """Distinct values of the week: secrets that left, anything that left, and values that never did."""

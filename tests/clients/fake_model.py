@@ -77,6 +77,9 @@ class FakeModel:
 
     def __call__(self, request: RecordedRequest) -> UpstreamResponse | None:
         path = request.path.split("?", 1)[0]
+        if (request.header("upgrade") or "").lower() == "websocket":
+            # Codex tries the Responses WebSocket first; a plain refusal sends it to HTTPS SSE
+            return UpstreamResponse.json({"error": {"message": "no websocket here"}}, 404)
         if request.method != "POST":
             return UpstreamResponse.json({"object": "list", "data": []})
         try:
