@@ -31,6 +31,12 @@ _HEADER = re.compile(
 )
 _AUTH_SCHEME = re.compile(r"(?i)^((?:bearer|basic|token|digest|apikey)\s+)\S+")
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/@\s:]*)(?::([^/@\s]*))?@")
+_QUERY_SECRET = re.compile(
+    r"(?i)([?&;][\w.-]*(?:key|token|secret|passw(?:or)?d|sig(?:nature)?|auth)[\w.-]*=)[^&#\s]+"
+)
+_JSON_SECRET = re.compile(
+    r"(?i)(\"[\w.-]*(?:key|token|secret|passw(?:or)?d|auth)[\w.-]*\"\s*:\s*\")[^\"]+(\")"
+)
 _HEADER_OPTIONS = frozenset({"-H", "--header", "--proxy-header", "--headers"})
 _USER_OPTIONS = {
     "curl": frozenset({"-u", "--user", "-U", "--proxy-user", "-E", "--cert"}),
@@ -72,6 +78,13 @@ def mask_urls(text: str) -> str:
     return _URL_USERINFO.sub(hide, text)
 
 
+def mask_inline(text: str) -> str:
+    """Credentials inside one word: URL userinfo, ``?api_key=`` query values, JSON fields
+    (``-d '{"api_key": "…"}'``) with secret-like names."""
+    text = _QUERY_SECRET.sub(rf"\g<1>{MASK}", mask_urls(text))
+    return _JSON_SECRET.sub(rf"\g<1>{MASK}\g<2>", text)
+
+
 def _mask_user_password(value: str) -> str:
     """``user:[REDACTED]``; a lone word stays only when short enough to be a login name
     (``curl -u me`` prompts for the password; ``http -A bearer -a <token>`` is a token)."""
@@ -97,7 +110,7 @@ def _mask_word(arg: str) -> str:
         if secret_option(_last_name(name)):
             return f"{name}={MASK}"
         if name in _HEADER_OPTIONS:
-            return f"{name}={mask_header(value) or mask_urls(value)}"
+            return f"{name}={mask_header(value) or mask_inline(value)}"
         return f"{name}={_mask_word(value)}" if value else arg
     assignment = _ASSIGNMENT.match(arg)
     if assignment:
@@ -110,7 +123,7 @@ def _mask_word(arg: str) -> str:
     scheme = _AUTH_SCHEME.match(arg)
     if scheme:
         return f"{scheme.group(1)}{MASK}"
-    return mask_urls(arg)
+    return mask_inline(arg)
 
 
 def _program(arg: str) -> str | None:

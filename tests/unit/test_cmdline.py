@@ -44,6 +44,9 @@ CASES = [
      ["curl", "--oauth2-bearer", MASK, "-b", f"session={MASK}", "https://x"]),
     (["/usr/bin/curl", f"https://deploy:{P}@git.example.com/a?x=1"],
      ["/usr/bin/curl", f"https://deploy:{MASK}@git.example.com/a?x=1"]),
+    (["curl", f"https://api.example.com/v1?model=x&api_key={K}", "-d", f'{{"token": "{K}"}}'],
+     ["curl", f"https://api.example.com/v1?model=x&api_key={MASK}", "-d",
+      f'{{"token": "{MASK}"}}']),
     # httpie
     (["http", "POST", "api.example.com/v1", f"Authorization:Bearer {K}", "model=gpt"],
      ["http", "POST", "api.example.com/v1", f"Authorization: {MASK}", "model=gpt"]),
