@@ -1,10 +1,10 @@
 """A fake model for real AI CLIs: answers an agent's first turn with a tool call reading a file.
 
 One responder speaks Anthropic Messages (JSON and SSE), OpenAI chat completions (also DashScope's
-OpenAI-compatible mode) and Responses (JSON and SSE), and Gemini ``generateContent`` /
-``streamGenerateContent``. It picks the tool from what the client offers: a read-file tool when
-there is one (its path argument named as the tool's schema names it), else a shell tool that
-runs ``cat``. After the tool result comes back it answers ``DONE_TEXT``.
+OpenAI-compatible mode) and Responses (JSON, SSE and the Responses WebSocket), and Gemini
+``generateContent`` / ``streamGenerateContent``. It picks the tool from what the client
+offers: a read-file tool when there is one (its path argument named as the tool's schema names
+it), else a shell tool that runs ``cat``. After the tool result comes back it answers ``DONE_TEXT``.
 """
 
 from __future__ import annotations
@@ -73,12 +73,15 @@ class FakeModel:
     """The file the tool call reads (absolute path)."""
     calls: list[ToolChoice] = field(default_factory=list)
     tool_results: list[str] = field(default_factory=list)
+    websocket_turns: int = 0
+    """Responses turns that came over the WebSocket (Codex's first choice)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, request: RecordedRequest) -> UpstreamResponse | None:
         path = request.path.split("?", 1)[0]
         if (request.header("upgrade") or "").lower() == "websocket":
-            # Codex tries the Responses WebSocket first; a plain refusal sends it to HTTPS SSE
+            if path.endswith("/responses"):  # Codex's Responses WebSocket
+                return UpstreamResponse(101, websocket=self._responses_socket)
             return UpstreamResponse.json({"error": {"message": "no websocket here"}}, 404)
         if request.method != "POST":
             return UpstreamResponse.json({"object": "list", "data": []})
@@ -208,6 +211,32 @@ class FakeModel:
     # -- OpenAI Responses ----------------------------------------------------------------------
 
     def _responses(self, body: dict[str, Any]) -> UpstreamResponse:
+        response, events = self._responses_events(body)
+        if not body.get("stream"):
+            return UpstreamResponse.json(response)
+        return UpstreamResponse(200, headers={"Content-Type": "text/event-stream"},
+                                chunks=_sse([(e["type"], e) for e in events]))  # fmt: skip
+
+    def _responses_socket(self, text: str) -> list[str]:
+        """One ``response.create`` message in, the same events as the SSE stream out."""
+        try:
+            message = json.loads(text)
+        except ValueError:
+            return []
+        if not isinstance(message, dict) or message.get("type") != "response.create":
+            return []
+        body = message["response"] if isinstance(message.get("response"), dict) else message
+        if body.get("generate") is False:  # a prewarm: Codex opens the turn's context early
+            done = {"id": "resp_warm", "object": "response", "status": "completed",
+                    "output": [], "model": body.get("model", "gpt-fake")}  # fmt: skip
+            return [json.dumps({"type": "response.created", "response": done}),
+                    json.dumps({"type": "response.completed", "response": done})]  # fmt: skip
+        self.websocket_turns += 1
+        return [json.dumps(event) for event in self._responses_events(body)[1]]
+
+    def _responses_events(
+        self, body: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         tools = [
             (t.get("name", t.get("type", "")), t.get("parameters"))
             for t in body.get("tools") or ()
@@ -233,20 +262,14 @@ class FakeModel:
                     "status": "completed", "model": body.get("model", "gpt-fake"),
                     "output": [item], "usage": {"input_tokens": 10, "output_tokens": 5,
                                                 "total_tokens": 15}}  # fmt: skip
-        if not body.get("stream"):
-            return UpstreamResponse.json(response)
-        events: list[tuple[str | None, dict[str, Any]]] = [
-            ("response.created", {"type": "response.created",
-                                  "response": {**response, "status": "in_progress",
-                                               "output": []}}),
-            ("response.output_item.added", {"type": "response.output_item.added",
-                                            "output_index": 0, "item": item}),
-            ("response.output_item.done", {"type": "response.output_item.done",
-                                           "output_index": 0, "item": item}),
-            ("response.completed", {"type": "response.completed", "response": response}),
+        events = [
+            {"type": "response.created",
+             "response": {**response, "status": "in_progress", "output": []}},
+            {"type": "response.output_item.added", "output_index": 0, "item": item},
+            {"type": "response.output_item.done", "output_index": 0, "item": item},
+            {"type": "response.completed", "response": response},
         ]  # fmt: skip
-        return UpstreamResponse(200, headers={"Content-Type": "text/event-stream"},
-                                chunks=_sse(events))  # fmt: skip
+        return response, events
 
     # -- Gemini --------------------------------------------------------------------------------
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from click.testing import CliRunner
 
+from egress_watch.cli import cli
 from egress_watch.demo import DEMO_SERVICE, demo_key
 from tests.integration.conftest import RunningProxy
 
@@ -32,9 +34,9 @@ def test_demo_sends_a_fake_key_through_the_proxy_and_reports_leave_it_out(
     assert DEMO_SERVICE not in report.stdout
 
 
-def test_demo_without_a_running_proxy_says_how_to_start_it(running_proxy: RunningProxy) -> None:
-    running_proxy.process.terminate()
-    running_proxy.process.wait(timeout=20)
-    result = running_proxy.cli("demo")
-    assert result.returncode != 0
+@pytest.mark.usefixtures("ew_home")
+def test_demo_without_a_running_proxy_says_how_to_start_it() -> None:
+    result = CliRunner().invoke(cli, ["demo"])
+    assert result.exit_code != 0
     assert "egress-watch start" in result.stderr
+    assert result.stdout == ""
