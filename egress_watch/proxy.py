@@ -314,8 +314,10 @@ class EgressWatch:
         elif decision.action is Action.BLOCK:
             self.stats.blocked += 1
             message.drop()
-            notice = {"type": "error", "error": {"type": "egress_watch_blocked",
-                                                  "message": decision.reason}}  # fmt: skip
+            # The Responses WebSocket's error event: a 400 is final for Codex, not retried.
+            notice = {"type": "error", "status": 400, "error": {
+                "type": "invalid_request_error", "code": "egress_watch_policy",
+                "message": decision.reason}}  # fmt: skip
             ctx.master.commands.call(
                 "inject.websocket", flow, True, json.dumps(notice).encode(), True
             )
