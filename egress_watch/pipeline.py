@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +14,7 @@ from egress_watch.boilerplate import KNOWN, without_boilerplate
 from egress_watch.classify.engine import Engine
 from egress_watch.decode import decode_body
 from egress_watch.extract import Extraction, extract_body
+from egress_watch.extract.responses import call_id_of
 from egress_watch.model import (
     Action,
     Capture,
@@ -58,17 +59,24 @@ class Policy:
     """Cap every finding at alert: the user asked for ``--mode monitor`` explicitly."""
 
 
-def _with_places(findings: list[Finding], extraction: Extraction) -> tuple[Finding, ...]:
-    """Copy each finding's segment role and message index onto it, for storage."""
+def _with_places(
+    findings: list[Finding], extraction: Extraction, call_hints: Mapping[str, str] | None = None
+) -> tuple[Finding, ...]:
+    """Copy each finding's segment role and message index onto it, for storage.
+
+    ``call_hints`` (call_id -> file) name the file of a tool result whose call is not in this
+    body (a Responses WebSocket message after the first).
+    """
     placed = []
     for finding in findings:
         segment = extraction.segments[finding.segment_index]
+        hint = segment.path_hint
+        if hint is None and call_hints and segment.role == "tool_result":
+            call_id = call_id_of(extraction.document, segment.origin)
+            hint = call_hints.get(call_id) if call_id else None
         placed.append(
             dataclasses.replace(
-                finding,
-                role=segment.role,
-                message_index=segment.message_index,
-                path_hint=segment.path_hint,
+                finding, role=segment.role, message_index=segment.message_index, path_hint=hint
             )
         )
     return tuple(placed)
@@ -95,16 +103,18 @@ class Inspector:
         now: datetime | None = None,
         allowed: Collection[str] = (),
         process: ProcessInfo | None = None,
+        call_hints: Mapping[str, str] | None = None,
     ) -> Inspection:
         """Inspect one captured request that the catalog routed to ``route``.
 
-        ``allowed`` fingerprints (triage) are recorded but never acted on.
+        ``allowed`` fingerprints (triage) are recorded but never acted on; ``call_hints`` are
+        the files earlier tool calls of the same socket named.
         """
         extraction = self._extract(capture, route)
         found = self.engine.classify_segments(extraction.segments)
         tool = process.tool_or_name if process else None
         found = without_boilerplate(found, extraction.segments, self.boilerplate, tool)
-        findings = _with_places(found, extraction)
+        findings = _with_places(found, extraction, call_hints)
         policy = self.policy
         verdict = decide(
             findings,

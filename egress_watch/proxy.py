@@ -27,6 +27,7 @@ from egress_watch.classify.engine import Engine
 from egress_watch.demo import DEMO_PATH, DEMO_ROUTE
 from egress_watch.discovery import ai_suspicion
 from egress_watch.errors import EgressWatchError
+from egress_watch.extract.responses import server_call_hint
 from egress_watch.home import load_hmac_key, prepare_home
 from egress_watch.model import (
     Action,
@@ -289,10 +290,13 @@ class EgressWatch:
         if self.inspector is None or self.writer is None or flow.websocket is None:
             return
         message = flow.websocket.messages[-1]
-        if not message.from_client or message.dropped:
+        if message.dropped:
             return
         route = self.route_of(flow)
         if route is None:
+            return
+        if not message.from_client:
+            _remember_call_hint(flow, message)
             return
         self.stats.requests += 1
         capture = dataclasses.replace(
@@ -331,8 +335,9 @@ class EgressWatch:
         process = await self.process_of(flow)
         allowed = self.allowlist.fingerprints if self.allowlist else frozenset()
         try:
+            hints = flow.metadata.get(CALL_HINTS_KEY) if capture.method == "WS" else None
             inspection = await asyncio.to_thread(
-                self.inspector.inspect, capture, route, None, allowed, process
+                self.inspector.inspect, capture, route, None, allowed, process, hints
             )
             event_id = await asyncio.wrap_future(self.writer.submit(inspection.event))
         except Exception as error:
@@ -429,3 +434,21 @@ class EgressWatch:
 def _response(answer: LocalAnswer) -> http.Response:
     """A mitmproxy response for a local answer; an empty body ends the stream with the headers."""
     return http.Response.make(answer.status, answer.body, dict(answer.headers))
+
+
+CALL_HINTS_KEY = "egress_watch_call_hints"
+MAX_CALL_HINTS = 256
+
+
+def _remember_call_hint(flow: http.HTTPFlow, message: Any) -> None:
+    """Keep the file a server-announced tool call names, for that call's output later on."""
+    if not message.is_text or len(message.content) > 1_000_000:
+        return
+    try:
+        found = server_call_hint(json.loads(message.content))
+    except ValueError:
+        return
+    if found is not None:
+        hints = flow.metadata.setdefault(CALL_HINTS_KEY, {})
+        if len(hints) < MAX_CALL_HINTS:
+            hints[found[0]] = found[1]

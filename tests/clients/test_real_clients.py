@@ -54,10 +54,6 @@ class Client:
     env: dict[str, str] = field(default_factory=dict)
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Files under HOME (relative path -> JSON content) the CLI needs to run headless."""
-    result_has_path: bool = True
-    """The request carrying the tool result also carries the call naming the file. Not so for
-    Codex over the Responses WebSocket: each message after the first holds only the new items
-    (``previous_response_id``), so the path of ``cat FILE`` is in an earlier message."""
 
 
 CLIENTS = {
@@ -86,7 +82,6 @@ CLIENTS = {
                         "--dangerously-bypass-approvals-and-sandbox", "-m", "gpt-5-codex",
                         prompt],
         {"OPENAI_API_KEY": fake_key()},
-        result_has_path=False,
     ),
 }  # fmt: skip
 
@@ -217,8 +212,9 @@ def test_redact_records_prompt_and_file_keeps_values_from_the_upstream_and_the_t
     found = {(f["rule"], f["role"], f.get("path_hint")) for f in run.findings()}
     assert ("aws-access-key", "user", None) in found  # the prompt
     read = {(rule, hint) for rule, role, hint in found if role == "tool_result"}
-    path = str(run.planted) if CLIENTS[name].result_has_path else None
-    assert ("aws-secret-key", path) in read, found  # the file, with its path
+    # Codex over its WebSocket sends only the call's output: the proxy remembers the file the
+    # server-announced call named (per connection)
+    assert ("aws-secret-key", str(run.planted)) in read, found  # the file, with its path
     assert run.model.calls, "the model never asked for the file"
     for body in run.upstream_bodies:  # HTTP bodies and WebSocket messages
         assert fake_aws_key_id() not in body
