@@ -261,3 +261,24 @@ async def test_palette_lists_filter_commands(database: Path, writer: EventWriter
                       "Filter: severity high and above", "Filter: category secret",
                       "Filter: service copilot"):  # fmt: skip
             assert title in titles
+
+
+async def test_a_demo_event_shows_in_the_feed_but_not_in_the_overview(
+    database: Path, writer: EventWriter
+) -> None:
+    """``egress-watch demo``'s test event is visible, and counts as nothing that left."""
+    writer.write(_event(NOW - timedelta(minutes=1), (AWS,), service="egress-watch-demo",
+                        host="canary.egress-watch.invalid"))  # fmt: skip
+    app = _app(database)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.event_table.row_count == 1, "the demo row")
+        service = str(app.event_table.get_row_at(0)[2])  # time, tool, service, ...
+        assert service.startswith("egress-w"), service  # cropped to the column's width
+        await pilot.press("o")
+        await wait_for(pilot, lambda: isinstance(app.screen, OverviewScreen), "the overview")
+        screen = app.screen
+        assert isinstance(screen, OverviewScreen)
+        await wait_for(pilot, lambda: screen.overview is not None, "the figures")
+        assert screen.overview is not None
+        assert screen.overview.secrets_this_week == 0
+        assert screen.overview.top_services == []
