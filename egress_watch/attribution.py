@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import shlex
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -18,8 +17,10 @@ from typing import Any
 
 import psutil
 
+from egress_watch.cmdline import MASK, mask_args
 from egress_watch.model import Finding, ProcessInfo
 from egress_watch.rewrite import redact_text
+from egress_watch.toolname import tool_name
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +43,6 @@ IDE_OR_TERMINAL = frozenset(
         "terminal", "warp", "tmux: server", "tmux", "screen", "sshd", "login",
     }
 )  # fmt: skip
-_SECRETISH = r"[\w.-]*(?:key|token|secret|passw(?:or)?d|pwd|auth|credential|cookie)[\w.-]*"
-_FLAG_WITH_VALUE = re.compile(rf"(?i)^(-{{1,2}}{_SECRETISH}|{_SECRETISH})=(.+)$", re.DOTALL)
-_FLAG_ALONE = re.compile(rf"(?i)^-{{1,2}}{_SECRETISH}$")
-MASK = "[REDACTED]"
 
 
 def _host(address: Address) -> str:
@@ -82,26 +79,11 @@ def _owner_among_own_processes(peer: Address, proxy: Address | None) -> int | No
     return None
 
 
-def mask_args(args: Sequence[str]) -> list[str]:
-    """Hide the values of secret-looking options (``--api-key X``, ``TOKEN=x``) by their name."""
-    masked: list[str] = []
-    hide_next = False
-    for arg in args:
-        if hide_next:
-            masked.append(MASK)
-            hide_next = False
-        elif match := _FLAG_WITH_VALUE.match(arg):
-            masked.append(f"{match.group(1)}={MASK}")
-        else:
-            masked.append(arg)
-            hide_next = bool(_FLAG_ALONE.match(arg))
-    return masked
-
-
 def masked_cmdline(args: Sequence[str], classify: Classify) -> str:
-    """The head of a command line with every secret replaced: by option name, then by content."""
+    """The head of a command line with every secret replaced: by position and name (cmdline.py),
+    then by content."""
     # Quoted like a shell would take it, except our own masks, which hold nothing to escape.
-    words = (a if a.endswith(MASK) else shlex.quote(a) for a in mask_args(args))
+    words = (a if a.endswith(MASK) and " " not in a else shlex.quote(a) for a in mask_args(args))
     text = " ".join(words)[:CMDLINE_SCANNED]
     findings = classify(text)
     if findings:
@@ -159,14 +141,16 @@ def describe(pid: int, classify: Classify) -> ProcessInfo | None:
         return None
     args = _try(process.cmdline)
     cwd = _try(process.cwd)
+    exe = _try(process.exe) or None
     return ProcessInfo(
         pid=pid,
         name=name,
-        exe=_try(process.exe) or None,
+        exe=exe,
         cmdline=masked_cmdline(args, classify) if args else None,
         parents=parent_chain(process),
         cwd=cwd or None,
         repo=repo_root(cwd),
+        tool=_try(lambda: tool_name(name, exe, args, cwd)),
     )
 
 

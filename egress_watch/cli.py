@@ -390,6 +390,10 @@ def _register_commands() -> None:
     cli.add_command(env)
     cli.add_command(doctor)
 
+    from egress_watch.commands.demo import demo
+
+    cli.add_command(demo)
+
     from egress_watch.commands.triage import ack, allow
 
     cli.add_command(ack)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from egress_watch import jsonsafe
-from egress_watch.model import Capture, Finding, Route
+from egress_watch.model import Capture, Finding, JsonPath, Route
 from egress_watch.pipeline import Inspection, Inspector
 from egress_watch.proxy import CREDENTIAL_HEADERS
 from egress_watch.rewrite import redact_text
@@ -29,6 +31,8 @@ class SavedRequest:
 
     entry: int
     capture: Capture
+    message: int | None = None
+    """For a WebSocket message kept in the entry (``_webSocketMessages``): its number there."""
 
 
 def _capture(method: str, url: str, headers: list[tuple[str, str]], body: bytes | None) -> Capture:
@@ -82,7 +86,44 @@ def read_har(document: Any) -> Iterator[SavedRequest]:
         if not encoded:  # HAR text is already decoded: a Content-Encoding header would lie
             headers = [(k, v) for k, v in headers if k.lower() != "content-encoding"]
         capture = _capture(str(request.get("method", "GET")), request["url"], headers, body)
-        yield SavedRequest(number, capture)
+        messages = entry.get("_webSocketMessages")
+        if isinstance(messages, list):
+            yield from _websocket_messages(number, capture, messages)
+        else:
+            yield SavedRequest(number, capture)
+
+
+def _websocket_messages(
+    entry: int, handshake: Capture, messages: list[Any]
+) -> Iterator[SavedRequest]:
+    """What the client sent on a socket recorded by a browser (Chrome and Firefox HAR export):
+    one request per sent message, as the proxy records each (method ``WS``)."""
+    for number, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("type") != "send":
+            continue
+        data = message.get("data")
+        if not isinstance(data, str):
+            continue
+        text = message.get("opcode", 1) == 1
+        body = data.encode("utf-8") if text else _base64_or_raw(data)
+        yield SavedRequest(
+            entry,
+            dataclasses.replace(
+                handshake,
+                method="WS",
+                headers=(),
+                body=body,
+                uninspected_reason=None if text else "binary WebSocket message",
+            ),
+            number,
+        )
+
+
+def _base64_or_raw(data: str) -> bytes:
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return data.encode("utf-8")
 
 
 def read_flows(path: Path) -> Iterator[SavedRequest]:
@@ -129,6 +170,21 @@ def inspect_saved(inspector: Inspector, saved: SavedRequest) -> Inspection | Non
     return inspector.inspect(capture, route)
 
 
+CREDENTIAL_FIELD = re.compile(
+    r"(?i)^(?:x[-_])?(?:api[-_]?key|apikey|access[-_]?token|auth(?:orization)?|auth[-_]?token|"
+    r"bearer|token|id[-_]?token|refresh[-_]?token|session[-_]?(?:id|token)|password|passwd|"
+    r"secret|client[-_]?secret|private[-_]?key|cookie)$"
+)
+"""JSON keys whose string is the request's own credential (Windsurf's ``metadata.api_key``)."""
+HIDDEN = "[credential field: not shown]"
+
+
+def credential_field(origin: JsonPath) -> bool:
+    """True when a segment's JSON path ends at a credential-named key."""
+    last = next((part for part in reversed(origin) if isinstance(part, str)), None)
+    return last is not None and bool(CREDENTIAL_FIELD.match(last))
+
+
 def _finding_json(finding: Finding) -> dict[str, Any]:
     return {"segment": finding.segment_index, **finding_json(finding)}
 
@@ -147,14 +203,17 @@ def entry_json(
             "path_hint": segment.path_hint,
             "length": len(segment.text),
         }
-        if texts:
-            row["text"] = redact_text(
-                segment.text, [f for f in findings if f.segment_index == number]
+        if texts:  # never a credential field in clear, whether or not a rule knows its format
+            row["text"] = (
+                HIDDEN
+                if credential_field(segment.origin)
+                else redact_text(segment.text, [f for f in findings if f.segment_index == number])
             )
         segments.append(row)
     return {
         "path": file,
         "entry": saved.entry,
+        **({"message": saved.message} if saved.message is not None else {}),
         "method": saved.capture.method,
         "host": saved.capture.host,
         "url_path": saved.capture.path.split("?", 1)[0],

@@ -146,6 +146,8 @@ class Finding:
     source: Source | None = None
     confidence: str = "high"
     """high, medium or low: how likely the match is what its rule says."""
+    stopped: bool = False
+    """The proxy kept this value from leaving: redacted in flight, or its request blocked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +191,12 @@ class ProcessInfo:
     parents: tuple[str, ...] = ()
     cwd: str | None = None
     repo: str | None = None
+    tool: str | None = None
+    """The tool, not its runtime: ``claude`` for ``node …/claude-code/cli.js`` (toolname.py)."""
+
+    @property
+    def tool_or_name(self) -> str:
+        return self.tool or self.name
 
 
 @dataclass(frozen=True, slots=True)

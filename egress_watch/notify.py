@@ -48,7 +48,7 @@ def compose(
     """Say what left (or was stopped), to which service, from which process."""
     verb = {Action.BLOCK: "blocked", Action.REDACT: "redacted"}.get(action, "sent")
     what = "request" if all(f.rule == "destination-policy" for f in findings) else "secret"
-    who = f" by {process.name} (pid {process.pid})" if process else ""
+    who = f" by {process.tool_or_name} (pid {process.pid})" if process else ""
     lines = [f"{f.severity.label} {f.rule}: {f.masked}" for f in findings[:3]]
     if len(findings) > 3:
         lines.append(f"and {len(findings) - 3} more")

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
+from egress_watch.boilerplate import KNOWN, without_boilerplate
 from egress_watch.classify.engine import Engine
 from egress_watch.conversation import conversation_anchor, conversation_key
 from egress_watch.decode import decode_body
 from egress_watch.extract import Extraction, extract_body
+from egress_watch.extract.responses import call_id_of
 from egress_watch.model import (
     Action,
     Capture,
@@ -26,6 +30,7 @@ from egress_watch.model import (
     utc_iso,
 )
 from egress_watch.naming import Naming
+from egress_watch.outcome import mark_stopped
 from egress_watch.policy import PolicyTable, decide, enforceable
 from egress_watch.restore_policy import RestorePolicy
 from egress_watch.rewrite import Namer, placeholder, redacted_body
@@ -70,17 +75,24 @@ TIME_BUDGET = "time budget"
 """The uninspected reason of a request whose classification ran out of its time budget."""
 
 
-def _with_places(findings: list[Finding], extraction: Extraction) -> tuple[Finding, ...]:
-    """Copy each finding's segment role and message index onto it, for storage."""
+def _with_places(
+    findings: list[Finding], extraction: Extraction, call_hints: Mapping[str, str] | None = None
+) -> tuple[Finding, ...]:
+    """Copy each finding's segment role and message index onto it, for storage.
+
+    ``call_hints`` (call_id -> file) name the file of a tool result whose call is not in this
+    body (a Responses WebSocket message after the first).
+    """
     placed = []
     for finding in findings:
         segment = extraction.segments[finding.segment_index]
+        hint = segment.path_hint
+        if hint is None and call_hints and segment.role == "tool_result":
+            call_id = call_id_of(extraction.document, segment.origin)
+            hint = call_hints.get(call_id) if call_id else None
         placed.append(
             dataclasses.replace(
-                finding,
-                role=segment.role,
-                message_index=segment.message_index,
-                path_hint=segment.path_hint,
+                finding, role=segment.role, message_index=segment.message_index, path_hint=hint
             )
         )
     return tuple(placed)
@@ -97,6 +109,9 @@ class Inspector:
         self.policy = policy
         self.naming = naming
         """Stable placeholders per conversation; None: plain ones, nothing kept (offline scans)."""
+        self.boilerplate = {
+            tool: frozenset(engine.fingerprint(v) for v in values) for tool, values in KNOWN.items()
+        }
 
     def route(self, host: str, path: str) -> Route | None:
         return self.catalog.route(host, path)
@@ -110,12 +125,14 @@ class Inspector:
         process: ProcessInfo | None = None,
         anchor: str | None = None,
         fallback: str | None = None,
+        call_hints: Mapping[str, str] | None = None,
     ) -> Inspection:
         """Inspect one captured request that the catalog routed to ``route``.
 
         ``allowed`` fingerprints (triage) are recorded but never acted on. ``anchor`` names the
         conversation outright (a WebSocket connection); else it is read from the body, and
         ``fallback`` (the request's own id) stands in when the body does not say.
+        ``call_hints`` are the files earlier tool calls of the same socket named.
         """
         policy = self.policy
         budget = policy.inspect_budget_ms
@@ -124,7 +141,9 @@ class Inspector:
         found, complete = self.engine.classify_within(extraction.segments, deadline)
         if not complete:  # what was found still counts; the rest of the body went unread
             extraction = dataclasses.replace(extraction, uninspected_reason=TIME_BUDGET)
-        findings = _with_places(self._not_ours(found, extraction), extraction)
+        tool = process.tool_or_name if process else None
+        found = without_boilerplate(found, extraction.segments, self.boilerplate, tool)
+        findings = _with_places(self._not_ours(found, extraction), extraction, call_hints)
         anchor = anchor or conversation_anchor(extraction.document)
         stored_key = self._conversation(route, anchor)
         facts = self.facts(route, capture.host)
@@ -149,11 +168,11 @@ class Inspector:
             path=capture.path.split("?", 1)[0],
             bytes_out=len(capture.body or b""),
             action=decision.action,
-            findings=findings,
+            findings=mark_stopped(findings, decision),
             segment_count=len(extraction.segments),
             uninspected_reason=extraction.uninspected_reason,
             client=_client(capture),
-            model=model_of(extraction.document),
+            model=model_of(extraction.document) or model_from_path(capture.path),
             conversation_key=stored_key,
             process=process,
             jurisdictions=facts.jurisdictions,
@@ -210,6 +229,19 @@ def model_of(document: Any) -> str | None:
     if isinstance(document, dict) and isinstance(document.get("model"), str):
         return str(document["model"])[:200]
     return None
+
+
+_MODEL_IN_PATH = re.compile(r"/models/([\w.@-]{1,200})(?::[A-Za-z]+)?(?:[/?]|$)")
+
+
+def model_from_path(path: str) -> str | None:
+    """The model Gemini and Vertex name in the path: ``…/models/gemini-2.5-pro:generateContent``
+    (also ``publishers/google/models/…`` and Bedrock's ``/model/<id>/invoke``)."""
+    found = _MODEL_IN_PATH.search(path.split("?", 1)[0] + "/")
+    if found:
+        return found.group(1)
+    bedrock = re.search(r"/model/([^/]{1,200})/(?:invoke|converse)", path)
+    return unquote(bedrock.group(1)) if bedrock else None
 
 
 def _client(capture: Capture) -> str | None:

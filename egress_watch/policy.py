@@ -348,19 +348,34 @@ def destination_finding(service: str, facts: Facts, why: str) -> Finding:
     )
 
 
+MAX_LISTED = 5
+"""Values a block message names; the rest are counted."""
+
+
 def block(serious: tuple[Finding, ...], why: str = "") -> Decision:
-    """A block decision whose reason names what was found (masked) and how to allow it."""
-    masked = "; ".join(f"{f.rule} {f.masked}" for f in serious[:5])
-    fingerprints = sorted({f.fingerprint for f in serious})[:3]
-    allow = " ".join(fingerprints) if len(fingerprints) == 1 else "FINGERPRINT"
-    listed = f" (fingerprints: {', '.join(fingerprints)})" if len(fingerprints) > 1 else ""
-    return Decision(
-        Action.BLOCK,
-        f"egress-watch blocked this request because it contains {masked}{why}. "
-        "Remove the value and send the request again. If it is not a secret, allow it with: "
-        f"egress-watch allow {allow} --reason TEXT{listed}",
-        serious,
-    )
+    """A block decision whose reason names each value (masked) with its own fingerprint, so
+    the user can allow exactly the one that is not a secret."""
+    values: dict[str, Finding] = {}
+    for finding in serious:
+        values.setdefault(finding.fingerprint, finding)
+    listed = list(values.values())[:MAX_LISTED]
+    if len(values) == 1:
+        only = listed[0]
+        reason = (
+            f"egress-watch blocked this request because it contains {only.rule} {only.masked}"
+            f"{why}. Remove the value and send the request again. If it is not a secret, allow "
+            f"it with: egress-watch allow {only.fingerprint} --reason TEXT"
+        )
+    else:
+        pairs = "; ".join(f"{f.rule} {f.masked} = {f.fingerprint}" for f in listed)
+        more = f"; and {len(values) - len(listed)} more" if len(values) > len(listed) else ""
+        reason = (
+            f"egress-watch blocked this request because it contains {len(values)} values{why}: "
+            f"{pairs}{more}. Remove them and send the request again. If one is not a secret, "
+            "allow it with: egress-watch allow FINGERPRINT --reason TEXT (its fingerprint "
+            "follows its value above)"
+        )
+    return Decision(Action.BLOCK, reason, serious)
 
 
 def enforceable(decision: Decision, rewritable: bool, streamed: bool = False) -> Decision:

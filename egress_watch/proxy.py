@@ -22,9 +22,12 @@ from mitmproxy.exceptions import OptionsError
 
 from egress_watch.answers import Answers
 from egress_watch.attribution import ConnectionProcesses
+from egress_watch.ca import CANARY_HOST
 from egress_watch.classify.engine import Engine
+from egress_watch.demo import DEMO_PATH, DEMO_ROUTE
 from egress_watch.discovery import ai_suspicion
 from egress_watch.errors import EgressWatchError
+from egress_watch.extract.responses import server_call_hint
 from egress_watch.history_health import degraded_note, history_fields, write_state_file
 from egress_watch.home import load_hmac_key, prepare_home
 from egress_watch.model import (
@@ -263,6 +266,8 @@ class EgressWatch:
         """Route on the connection's destination, and on the Host header as a second chance."""
         assert self.inspector is not None
         request = flow.request
+        if request.pretty_host == CANARY_HOST and request.path.startswith(DEMO_PATH):
+            return DEMO_ROUTE  # `egress-watch demo`: inspected and recorded, answered locally
         return self.inspector.route(request.host, request.path) or self.inspector.route(
             request.pretty_host, request.path
         )
@@ -296,7 +301,7 @@ class EgressWatch:
         reason = None if decrypted else ai_suspicion(host, self.inspector.catalog)
         process = await self.process_of(flow)
         now = utc_iso(datetime.now(UTC))
-        name = process.name if process else None
+        name = process.tool_or_name if process else None
         self.writer.record_host(HostSighting(host, now, decrypted, reason, name))
 
     def tls_clienthello(self, data: tls.ClientHelloData) -> None:
@@ -386,10 +391,13 @@ class EgressWatch:
         message = flow.websocket.messages[-1]
         if not message.from_client and self.answers is not None:
             self.answers.server_message(flow, message)
-        if not message.from_client or message.dropped:
+        if message.dropped:
             return
         route = self.route_of(flow)
         if route is None:
+            return
+        if not message.from_client:
+            _remember_call_hint(flow, message)
             return
         self.stats.requests += 1
         capture = dataclasses.replace(
@@ -413,8 +421,10 @@ class EgressWatch:
         elif decision.action is Action.BLOCK:
             self.stats.blocked += 1
             message.drop()
-            notice = {"type": "error", "error": {"type": "egress_watch_blocked",
-                                                  "message": decision.reason}}  # fmt: skip
+            # The Responses WebSocket's error event: a 400 is final for Codex, not retried.
+            notice = {"type": "error", "status": 400, "error": {
+                "type": "invalid_request_error", "code": "egress_watch_policy",
+                "message": decision.reason}}  # fmt: skip
             ctx.master.commands.call(
                 "inject.websocket", flow, True, json.dumps(notice).encode(), True
             )
@@ -433,8 +443,17 @@ class EgressWatch:
         process = await self.process_of(flow)
         allowed = self.allowlist.fingerprints if self.allowlist else frozenset()
         try:
+            hints = flow.metadata.get(CALL_HINTS_KEY) if capture.method == "WS" else None
             inspection = await asyncio.to_thread(
-                self.inspector.inspect, capture, route, None, allowed, process, anchor, fallback
+                self.inspector.inspect,
+                capture,
+                route,
+                None,
+                allowed,
+                process,
+                anchor,
+                fallback,
+                hints,
             )
             event_id = await asyncio.wrap_future(self.writer.submit(inspection.event))
         except SpoolFull:
@@ -602,3 +621,21 @@ class EgressWatch:
 def _response(answer: LocalAnswer) -> http.Response:
     """A mitmproxy response for a local answer; an empty body ends the stream with the headers."""
     return http.Response.make(answer.status, answer.body, dict(answer.headers))
+
+
+CALL_HINTS_KEY = "egress_watch_call_hints"
+MAX_CALL_HINTS = 256
+
+
+def _remember_call_hint(flow: http.HTTPFlow, message: Any) -> None:
+    """Keep the file a server-announced tool call names, for that call's output later on."""
+    if not message.is_text or len(message.content) > 1_000_000:
+        return
+    try:
+        found = server_call_hint(json.loads(message.content))
+    except ValueError:
+        return
+    if found is not None:
+        hints = flow.metadata.setdefault(CALL_HINTS_KEY, {})
+        if len(hints) < MAX_CALL_HINTS:
+            hints[found[0]] = found[1]

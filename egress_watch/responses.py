@@ -12,7 +12,9 @@ import struct
 from dataclasses import dataclass
 from urllib.parse import quote
 
-BLOCK_STATUS = 403
+BLOCK_STATUS = 400
+"""A block is answered as a bad request: the real CLIs print a 400's message as it is, while a
+403 reads as a login problem (Claude Code: "Failed to authenticate") and a 5xx or 429 is retried."""
 ERROR_STATUS = 502
 GRPC_PERMISSION_DENIED = 7
 GRPC_UNAVAILABLE = 14
@@ -33,16 +35,16 @@ class LocalAnswer:
 def error_body(family: str, message: str, denied: bool = True) -> bytes:
     """An API-shaped JSON error body for ``family``."""
     if family.startswith("anthropic"):
-        kind = "permission_error" if denied else "api_error"
+        kind = "invalid_request_error" if denied else "api_error"
         shape: dict[str, object] = {"type": "error", "error": {"type": kind, "message": message}}
     elif family.startswith("gemini"):  # google.rpc.Status, as Google's JSON APIs answer
-        code, status = (403, "PERMISSION_DENIED") if denied else (502, "UNAVAILABLE")
+        code, status = (400, "FAILED_PRECONDITION") if denied else (502, "UNAVAILABLE")
         shape = {"error": {"code": code, "message": message, "status": status}}
     else:  # OpenAI's shape is what most compatible clients parse
         shape = {
             "error": {
                 "message": message,
-                "type": "egress_watch_blocked" if denied else "egress_watch_error",
+                "type": "invalid_request_error" if denied else "egress_watch_error",
                 "param": None,
                 "code": "egress_watch_policy" if denied else "egress_watch_internal_error",
             }
@@ -95,7 +97,7 @@ def local_answer(
     if family == "connect-proto" or kind in {"application/proto", "application/x-protobuf"}:
         return _connect_unary(message, denied)
     if family.startswith(("bedrock", "amazon-q")):  # AWS JSON errors: type in a header
-        kind_header = "AccessDeniedException" if denied else "ServiceUnavailableException"
+        kind_header = "ValidationException" if denied else "ServiceUnavailableException"
         headers = (("content-type", "application/json"), ("x-amzn-errortype", kind_header))
         body = json.dumps({"message": message}).encode()
         return LocalAnswer(BLOCK_STATUS if denied else ERROR_STATUS, headers, body)

@@ -71,6 +71,9 @@ def system_bundle_file() -> Path | None:
     for candidate in (default, *SYSTEM_BUNDLE_CANDIDATES):
         if candidate and Path(candidate).is_file():
             return Path(candidate)
+    chosen = os.environ.get("SSL_CERT_FILE")  # the user's own bundle, unless it is ours
+    if chosen and Path(chosen).is_file() and Path(chosen).name != "ca-bundle.pem":
+        return Path(chosen)
     return None
 
 

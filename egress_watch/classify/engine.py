@@ -113,6 +113,10 @@ class Engine:
             code_index=code_index,
         )
 
+    def fingerprint(self, value: str) -> str:
+        """The per-install fingerprint of ``value``, as findings carry it."""
+        return fingerprint(self._key, value)
+
     def classify_text(
         self, text: str, segment_index: int = 0, path: str | None = None
     ) -> list[Finding]:

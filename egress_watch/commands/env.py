@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import click
 
 from egress_watch.cli import current_paths, home_option, translate_errors
 from egress_watch.commands.common import proxy_env
 from egress_watch.envvars import SHELLS, render_exports, render_unset
+from egress_watch.paths import HomePaths
 
 
 def default_shell() -> str:
@@ -33,10 +35,29 @@ def env(shell: str | None, unset: bool) -> None:
         return
     paths = current_paths()
     variables = proxy_env(paths)
+    _ensure_bundle(paths, Path(variables.bundle))
     click.echo(render_exports(variables, shell), nl=False)
-    if not os.path.exists(variables.bundle):
-        click.echo(
-            f"note: {variables.bundle} does not exist yet; run `egress-watch trust` "
-            "(or `egress-watch trust --bundle-only`)",
-            err=True,
-        )
+
+
+def _ensure_bundle(paths: HomePaths, bundle: Path) -> None:
+    """Write the combined bundle (system CAs + ours, no root needed) when it is missing or older
+    than our CA, so the variables never point at a missing file; or fail with the fix.
+
+    Exiting non-zero with nothing on stdout leaves a shell's ``eval "$(…)"`` unchanged, so a
+    failure never breaks the TLS of the shell it runs in.
+    """
+    from egress_watch.commands.trust import ca_cert_ready
+    from egress_watch.trust import TrustError, write_bundle
+
+    try:
+        cert = ca_cert_ready(paths)
+        if bundle.is_file() and bundle.stat().st_mtime >= cert.stat().st_mtime:
+            return
+        write_bundle(paths, cert)
+    except (TrustError, OSError) as error:
+        raise click.ClickException(
+            f"cannot write the CA bundle {bundle} ({error}); no variables were printed. "
+            "Fix: run `egress-watch trust --bundle-only` and read its message, or set "
+            "SSL_CERT_FILE to your system's CA bundle and run `egress-watch env` again"
+        ) from None
+    click.echo(f"wrote {bundle} (system CAs + egress-watch CA)", err=True)

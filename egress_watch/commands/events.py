@@ -16,7 +16,7 @@ from egress_watch.model import Category, Severity
 CSV_COLUMNS = (
     "id", "ts", "service", "host", "method", "path", "action", "severity", "finding_count",
     "rules", "bytes_out", "model", "process_name", "process_pid", "process_repo",
-    "uninspected_reason", "error", "jurisdictions", "region",
+    "uninspected_reason", "error", "jurisdictions", "region", "tool",
 )  # fmt: skip
 
 
@@ -48,7 +48,8 @@ def event_line(row: dict[str, Any]) -> str:
     if row["uninspected_reason"]:
         found += f" (uninspected: {row['uninspected_reason']})"
     where = f"{row['method']} {row['host']}{row['path']}"
-    who = f" [{row['process_name']}]" if row.get("process_name") else ""
+    tool = row.get("tool") or row.get("process_name")
+    who = f" [{tool}]" if tool else ""
     when = row["ts"][:19]
     return f"{row['id']:>6}  {when}  {row['service']:<10} {row['action']:<6} {where}{who}  {found}"
 

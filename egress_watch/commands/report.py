@@ -91,7 +91,7 @@ def report(
         finally:
             db.conn.close()
     else:  # no history yet: an empty report still tells the reader the proxy saw nothing
-        empty = PeriodRows([], [], [], [], [], [], [], [])
+        empty = PeriodRows([], [], [], [], [], [], [], [], [])
         data = assemble(empty, empty, period, period.previous(), now)
     if fmt == "text":
         from egress_watch.report.text import render_text
@@ -103,7 +103,8 @@ def report(
         content = renderer(fmt)(data)
     t = data.totals
     summary = (
-        f"{t.requests} requests, {t.secrets} secrets ({t.new_secrets} new), "
+        f"{t.requests} requests, {t.secrets} secrets left ({t.new_secrets} new), "
+        f"{t.stopped} stopped before leaving, "
         f"{t.open_critical} unacknowledged critical"
     )
     if output is None:

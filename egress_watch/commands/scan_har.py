@@ -36,13 +36,17 @@ def scan_har(file: Path, engine: Engine, settings: Settings, as_json: bool, text
     return found_any
 
 
+def _message(entry: dict[str, Any]) -> str:
+    return f" message {entry['message']}" if "message" in entry else ""
+
+
 def _text(entry: dict[str, Any], texts: bool) -> str:
     """Human form: one header line per request, then findings and (optionally) texts."""
     service = entry["service"] or "(not in catalog)"
     segments = entry["segments"]
     findings = entry["findings"]
     head = (
-        f"#{entry['entry']} {entry['method']} {entry['host']}{entry['url_path']}  "
+        f"#{entry['entry']}{_message(entry)} {entry['method']} {entry['host']}{entry['url_path']}  "
         f"{service}/{entry['family']}  {len(segments)} segments, {len(findings)} findings"
     )
     lines = [head]

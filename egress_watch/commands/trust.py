@@ -46,7 +46,7 @@ def _confirm(plan_text: str, yes: bool) -> None:
         raise TrustError("system store left unchanged (re-run with --bundle-only to skip it)")
 
 
-def _ca_cert(paths: HomePaths) -> Path:
+def ca_cert_ready(paths: HomePaths) -> Path:
     """The CA certificate, created now if the daemon never ran."""
     catalog = catalog_with(load_settings(paths.config).services)
     reason = ensure_ca(paths.confdir, ca_domains(catalog))
@@ -83,7 +83,7 @@ def trust(bundle_only: bool, yes: bool, vscode: bool, vscode_settings_file: Path
     Example: egress-watch trust && eval "$(egress-watch env)"
     """
     paths = current_paths()
-    cert = _ca_cert(paths)
+    cert = ca_cert_ready(paths)
     bundle = write_bundle(paths, cert)
     click.echo(f"wrote {bundle} (system CAs + egress-watch CA)", err=True)
     record = load_record(paths)

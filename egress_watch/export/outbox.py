@@ -18,13 +18,14 @@ from egress_watch.model import Action, Category, Event, Finding, ProcessInfo, Se
 _EVENT_SQL = """
 SELECT id, ts, service, family, host, method, path, bytes_out, action, segment_count,
     uninspected_reason, error, client, model, conversation_key, process_pid, process_name,
-    process_exe, process_cmdline, process_parents, process_cwd, process_repo, jurisdictions, region
+    process_exe, process_cmdline, process_parents, process_cwd, process_repo, jurisdictions, region,
+    tool
 FROM events WHERE id IN ({marks})
 """
 _FINDING_SQL = """
 SELECT event_id, category, rule, severity_rank, start, "end", masked, fingerprint, segment_index,
     reason, role, message_index, path_hint, source_repo, source_path, source_start_line,
-    source_end_line, score
+    source_end_line, score, stopped
 FROM findings WHERE event_id IN ({marks}) ORDER BY id
 """
 
@@ -183,6 +184,8 @@ def load_events(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, Event
                 message_index=row[11],
                 path_hint=row[12],
                 source=_source(row[13:18]),
+                # Unmarked (older) findings: their event's action alone decides the outcome.
+                stopped=row[18] is None or bool(row[18]),
             )
         )
     events = {}
@@ -197,6 +200,7 @@ def load_events(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, Event
                 parents=tuple(json.loads(row[19] or "[]")),
                 cwd=row[20],
                 repo=row[21],
+                tool=row[22],
             )
         events[row[0]] = Event(
             timestamp=row[1],

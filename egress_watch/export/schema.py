@@ -15,7 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from egress_watch import __version__
-from egress_watch.model import Event, Finding, Severity
+from egress_watch.model import Action, Event, Finding, Severity
+from egress_watch.outcome import Outcome, finding_outcome
 from egress_watch.shapes import finding_json
 
 SCHEMA = "egress-watch.event/1"
@@ -42,10 +43,11 @@ def event_uid(identity: Identity, event_id: int) -> str:
     return f"{identity.install_id}-{event_id}"
 
 
-def _finding(finding: Finding, drop_paths: bool) -> dict[str, Any]:
-    """The ``scan --json`` finding plus where it sat in the request."""
+def _finding(finding: Finding, action: Action, drop_paths: bool) -> dict[str, Any]:
+    """The ``scan --json`` finding plus where it sat in the request and whether it left."""
     found = finding_json(finding)
     found.update(
+        outcome=finding_outcome(action, finding.stopped).value,
         segment_index=finding.segment_index,
         role=finding.role or None,
         message_index=finding.message_index,
@@ -65,6 +67,7 @@ def _process(event: Event, drop_paths: bool) -> dict[str, Any] | None:
     shown: dict[str, Any] = {
         "pid": process.pid,
         "name": process.name,
+        "tool": process.tool_or_name,
         "parents": list(process.parents),
     }
     if not drop_paths:
@@ -101,10 +104,18 @@ def export_record(
         "segment_count": event.segment_count,
         "uninspected_reason": event.uninspected_reason,
         "error": event.error,
+        "tool": event.process.tool_or_name if event.process else None,
         "process": _process(event, drop_paths),
         "categories": sorted({f.category.value for f in event.findings}),
         "rules": sorted({f.rule for f in event.findings}),
-        "findings": [_finding(f, drop_paths) for f in event.findings],
+        "findings": [_finding(f, event.action, drop_paths) for f in event.findings],
+        "values_left": len(
+            {
+                f.fingerprint
+                for f in event.findings
+                if finding_outcome(event.action, f.stopped) is Outcome.SENT
+            }
+        ),
     }
 
 
@@ -115,7 +126,12 @@ _OCSF_SEVERITY = {
     Severity.HIGH: 4,
     Severity.CRITICAL: 5,
 }
-_OCSF_ACTION = {"pass": (1, "Allowed"), "block": (2, "Denied"), "redact": (4, "Modified")}
+_OCSF_ACTION = {
+    "pass": (1, "Allowed"),
+    "block": (2, "Denied"),
+    "redact": (4, "Modified"),
+    "failed": (99, "Other"),
+}
 
 
 def ocsf_record(

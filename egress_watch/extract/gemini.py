@@ -13,6 +13,7 @@ from typing import Any
 from egress_watch.charset import forgiving_text
 from egress_watch.extract.generic import leaf_segments, text_segment
 from egress_watch.extract.hints import hint_from_mapping
+from egress_watch.extract.openai import tool_definitions
 from egress_watch.model import JsonPath, Segment
 
 TEXT_MIME_PREFIXES = ("text/", "application/json", "application/x-", "application/xml")
@@ -27,17 +28,33 @@ def field(node: dict[str, Any], camel: str) -> tuple[str, Any]:
     return snake, node.get(snake)
 
 
+UNTYPED_MIMES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
+"""Mime types that say nothing: the data is scanned when it decodes to printable text."""
+
+
+def _printable(text: str) -> bool:
+    return sum(c.isprintable() or c in "\n\r\t" for c in text[:4096]) >= 0.95 * min(len(text), 4096)
+
+
 def decode_text_data(data: Any, mime: Any) -> str | None:
-    """Decode base64 ``data`` when its mime type is textual; None for media and bad base64."""
-    if not isinstance(data, str) or not isinstance(mime, str):
+    """Decode base64 ``data`` when its mime type is textual (or untyped and the bytes are text);
+    None for media and bad base64. Line breaks and the URL-safe alphabet are accepted."""
+    if not isinstance(data, str) or len(data) > MAX_INLINE_TEXT * 4 // 3:
         return None
-    if not mime.lower().startswith(TEXT_MIME_PREFIXES) or len(data) > MAX_INLINE_TEXT * 4 // 3:
+    kind = mime.lower().strip() if isinstance(mime, str) else ""
+    untyped = kind in UNTYPED_MIMES
+    if not untyped and not kind.startswith(TEXT_MIME_PREFIXES):
         return None
+    compact = "".join(data.split())
+    if "-" in compact or "_" in compact:
+        compact = compact.replace("-", "+").replace("_", "/")
+    compact += "=" * (-len(compact) % 4)
     try:
-        raw = base64.b64decode(data, validate=True)
+        raw = base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError):
         return None
-    return forgiving_text(raw, mime)
+    text = forgiving_text(raw, mime if isinstance(mime, str) else None)
+    return text if text is not None and (not untyped or _printable(text)) else None
 
 
 def _part(
@@ -118,6 +135,9 @@ def generate_request(document: dict[str, Any], where: JsonPath = ()) -> list[Seg
                 else "user"
             )
             segments += parts_segments(content, role, (*where, "contents", index), index, hints)
+    tools_key, tools = field(document, "tools")  # functionDeclarations: names, descriptions
+    if isinstance(tools, list):
+        segments += tool_definitions(tools, (*where, tools_key))
     nested_key, nested = field(document, "generateContentRequest")  # countTokens variant
     if isinstance(nested, dict):
         segments += generate_request(nested, (*where, nested_key))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from typing import Any
 
 from egress_watch import jsonsafe
@@ -32,6 +33,30 @@ _TEXT_HINTS = (
     re.compile(r"^\[(?:read_file|write_to_file|replace_in_file) for '([^']+)'\]", re.MULTILINE),
 )
 _MAX_SCAN = 4096
+READERS = frozenset({"cat", "head", "tail", "less", "more", "bat", "nl", "sed", "awk", "grep"})
+"""Shell commands whose file arguments are what the tool result shows."""
+_SHELLS = frozenset({"bash", "sh", "zsh", "/bin/bash", "/bin/sh", "/usr/bin/bash"})
+
+
+def hint_from_command(command: Any) -> str | None:
+    """The file a shell tool call reads: ``cat config/.env``, ``["bash", "-lc", "head -5 x"]``."""
+    if isinstance(command, list) and command and all(isinstance(c, str) for c in command):
+        if command[0] in _SHELLS and len(command) >= 3:
+            return hint_from_command(command[-1])
+        words = list(command)
+    elif isinstance(command, str) and len(command) < 1024:
+        try:
+            words = shlex.split(command)
+        except ValueError:
+            return None
+    else:
+        return None
+    if not words or words[0].rsplit("/", 1)[-1] not in READERS or "|" in words:
+        return None
+    files = [w for w in words[1:] if not w.startswith("-") and "'" not in w]
+    if words[0].endswith(("sed", "awk", "grep")):
+        files = files[1:]  # the script or pattern comes first
+    return files[-1] if files else None
 
 
 def hint_from_mapping(node: Any) -> str | None:
@@ -42,6 +67,9 @@ def hint_from_mapping(node: Any) -> str | None:
         value = node.get(key)
         if isinstance(value, str) and value.strip() and len(value) < 1024:
             return value.strip()
+    for key in ("command", "cmd"):
+        if key in node:
+            return hint_from_command(node[key])
     return None
 
 

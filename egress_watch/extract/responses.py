@@ -101,6 +101,33 @@ def input_items(items: Any, where: JsonPath) -> list[Segment]:
     return segments
 
 
+def call_id_of(document: Any, origin: JsonPath) -> str | None:
+    """The ``call_id`` of the input item a segment came from (``("input", 3, "output")``)."""
+    if len(origin) < 2 or not isinstance(document, dict) or not isinstance(origin[1], int):
+        return None
+    items = document.get(str(origin[0]))
+    if not isinstance(items, list) or not 0 <= origin[1] < len(items):
+        return None
+    item = items[origin[1]]
+    call_id = item.get("call_id") if isinstance(item, dict) else None
+    return call_id if isinstance(call_id, str) else None
+
+
+def server_call_hint(message: Any) -> tuple[str, str] | None:
+    """(call_id, file) of a function call the *server* announced on a Responses WebSocket.
+
+    Over the socket, a later client message carries only the call's output (the call itself
+    was the server's), so the proxy remembers the file each call named, per connection.
+    """
+    if not isinstance(message, dict) or message.get("type") != "response.output_item.done":
+        return None
+    item = message.get("item")
+    if not isinstance(item, dict) or not isinstance(item.get("call_id"), str):
+        return None
+    hint = _call_hint(item)
+    return (item["call_id"], hint) if hint else None
+
+
 def extract_responses(document: Any) -> list[Segment]:
     """Segments of a ``/responses`` request: instructions, input items, prompt variables."""
     if not isinstance(document, dict):

@@ -9,6 +9,7 @@ from egress_watch.report.data import (
     ALLOWLISTED,
     Exposure,
     ReportData,
+    StoppedValue,
     TrendRow,
     UsageRow,
 )
@@ -17,7 +18,7 @@ SEVERITIES = ("critical", "high", "medium", "low")
 NUMERIC_COLUMNS = frozenset({
     "Requests", "Bytes sent", "Findings", "Redacted", "Blocked", "Uninspected", "Files", "Lines",
     "Unique values", "Connections (all time)", "This period", "Previous", "Change", "Secrets",
-    "Proprietary files",
+    "Proprietary files", "Not sent",
 })  # fmt: skip
 """Column headers whose cells are numbers: right-aligned in every format."""
 _UNITS = ("KiB", "MiB", "GiB", "TiB")
@@ -45,7 +46,9 @@ def when(iso: str) -> str:
     return iso[:16].replace("T", " ")
 
 
-USAGE_COLUMNS = ("Requests", "Bytes sent", "Findings", "Redacted", "Blocked", "Uninspected")
+USAGE_COLUMNS = (
+    "Requests", "Bytes sent", "Findings", "Redacted", "Blocked", "Not sent", "Uninspected",
+)  # fmt: skip
 """The number columns of a usage table (per service, per process), after its name column."""
 
 
@@ -57,7 +60,35 @@ def usage_cells(row: UsageRow) -> list[str]:
         str(row.findings),
         str(row.redacted),
         str(row.blocked),
+        str(row.not_sent),
         str(row.uninspected),
+    ]
+
+
+STOPPED_TITLE = "Stopped before leaving"
+STOPPED_NOTE = (
+    "Values egress-watch kept from the service every time they were sent: redacted in flight, "
+    "request blocked, or never received by the upstream. Nothing to rotate."
+)
+STOPPED_COLUMNS = (
+    "Severity", "Rule", "Masked value", "Redacted", "Blocked", "Not sent", "Services", "Tools",
+    "Last seen",
+)  # fmt: skip
+"""The columns of the "Stopped before leaving" table; counts are requests."""
+
+
+def stopped_cells(item: StoppedValue) -> list[str]:
+    """A stopped value's cells under ``STOPPED_COLUMNS`` (plain text; formats escape)."""
+    return [
+        item.severity,
+        item.rule,
+        item.masked,
+        str(item.redacted),
+        str(item.blocked),
+        str(item.not_sent),
+        joined(item.services),
+        joined(item.tools),
+        when(item.last_seen),
     ]
 
 
@@ -95,6 +126,7 @@ def headline(data: ReportData) -> str:
     return (
         f"{t.requests} requests inspected ({human_bytes(t.bytes_out)} sent), "
         f"{t.findings} findings, "
-        f"{t.secrets} unique secrets exposed ({t.new_secrets} new), "
+        f"{t.secrets} unique secrets left ({t.new_secrets} new), "
+        f"{t.stopped} values stopped before leaving, "
         f"{t.open_critical} unacknowledged critical."
     )

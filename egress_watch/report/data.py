@@ -21,7 +21,8 @@ from egress_watch.report.queries import PeriodRows, read_period
 from egress_watch.report.where import WhereItWent, read_where
 from egress_watch.services import Catalog, builtin_catalog
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: exposures, secrets and bytes count only what reached the service; ``stopped`` added."""
 UNKNOWN_TOOL = "(unknown process)"
 OPEN, ACKNOWLEDGED, ALLOWLISTED = "open", "acknowledged", "allowlisted"
 
@@ -38,6 +39,8 @@ class Totals:
     open_critical: int = 0
     redacted: int = 0
     blocked: int = 0
+    not_sent: int = 0
+    stopped: int = 0
     uninspected: int = 0
     errors: int = 0
     repositories: int = 0
@@ -48,11 +51,13 @@ TREND_LABELS: tuple[tuple[str, str], ...] = (
     ("requests", "Requests inspected"),
     ("bytes_out", "Bytes sent"),
     ("findings", "Findings"),
-    ("secrets", "Unique secrets exposed"),
+    ("secrets", "Unique secrets that left"),
     ("new_secrets", "New secrets"),
     ("open_critical", "Unacknowledged critical"),
     ("redacted", "Requests redacted"),
     ("blocked", "Requests blocked"),
+    ("not_sent", "Requests the upstream never got"),
+    ("stopped", "Values stopped before leaving"),
     ("uninspected", "Requests uninspected"),
     ("errors", "Requests with errors"),
     ("repositories", "Repositories exposed"),
@@ -83,6 +88,7 @@ class UsageRow:
     redacted: int
     blocked: int
     uninspected: int
+    not_sent: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +118,26 @@ class Exposure:
     verification: str = ""
     """``active``, ``inactive`` or ``unknown`` when ``[secrets] verify`` asked the issuer."""
     verified_at: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StoppedValue:
+    """A value that never left in this window: every request carrying it was stopped."""
+
+    fingerprint: str
+    category: str
+    rule: str
+    severity: str
+    masked: str
+    last_seen: str
+    redacted: int
+    """Requests that went out with this value replaced."""
+    blocked: int
+    """Requests answered locally."""
+    not_sent: int
+    """Requests the upstream never got."""
+    services: tuple[str, ...]
+    tools: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +187,7 @@ class ReportData:
     trend: tuple[TrendRow, ...]
     attention: tuple[Exposure, ...]
     secrets: tuple[Exposure, ...]
+    stopped: tuple[StoppedValue, ...]
     services: tuple[UsageRow, ...]
     tools: tuple[UsageRow, ...]
     findings: tuple[FindingCount, ...]
@@ -190,6 +217,7 @@ def _usage(rows: list[dict[str, Any]]) -> tuple[UsageRow, ...]:
             int(r["redacted"]),
             int(r["blocked"]),
             int(r["uninspected"]),
+            int(r["not_sent"]),
         )
         for r in rows
     )
@@ -218,6 +246,22 @@ def _exposure(row: dict[str, Any], period: Period) -> Exposure:
         status=_status(row),
         verification=row.get("verification") or "",
         verified_at=row.get("verified_at") or "",
+    )
+
+
+def _stopped(row: dict[str, Any]) -> StoppedValue:
+    return StoppedValue(
+        fingerprint=row["fingerprint"],
+        category=row["category"],
+        rule=row["rule"],
+        severity=Severity(int(row["rank"])).label,
+        masked=row["masked"],
+        last_seen=row["last_in_period"],
+        redacted=int(row["redacted"]),
+        blocked=int(row["blocked"]),
+        not_sent=int(row["not_sent"]),
+        services=_names(row["services"]),
+        tools=_names(row["tools"]),
     )
 
 
@@ -290,6 +334,8 @@ def _totals(rows: PeriodRows, exposed: list[Exposure], repos: int, shadow_hosts:
         ),
         redacted=sum(int(r["redacted"]) for r in services),
         blocked=sum(int(r["blocked"]) for r in services),
+        not_sent=sum(int(r["not_sent"]) for r in services),
+        stopped=len(rows.stopped),
         uninspected=sum(int(r["uninspected"]) for r in services),
         errors=sum(int(r["errors"]) for r in services),
         repositories=repos,
@@ -327,6 +373,7 @@ def assemble(
             e for e in exposed if e.severity == Severity.CRITICAL.label and e.status == OPEN
         ),
         secrets=tuple(e for e in exposed if e.category == Category.SECRET),
+        stopped=tuple(_stopped(r) for r in rows.stopped),
         services=_usage(rows.services),
         tools=_usage(rows.tools),
         findings=tuple(

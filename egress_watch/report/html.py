@@ -12,18 +12,22 @@ from html import escape
 
 from egress_watch.report.common import (
     NUMERIC_COLUMNS,
+    STOPPED_COLUMNS,
+    STOPPED_NOTE,
+    STOPPED_TITLE,
     USAGE_COLUMNS,
     headline,
     human_bytes,
     joined,
     short_fingerprint,
     status_text,
+    stopped_cells,
     trend_change,
     trend_value,
     usage_cells,
     when,
 )
-from egress_watch.report.data import OPEN, Exposure, ReportData, UsageRow
+from egress_watch.report.data import OPEN, Exposure, ReportData, StoppedValue, UsageRow
 from egress_watch.report.svg import SEVERITY_COLORS, bar_chart, severity_chart, trend_chart
 
 CSS = """
@@ -71,7 +75,7 @@ footer{color:var(--muted);font-size:.8rem;margin-top:2rem}
  .kpis{grid-template-columns:repeat(4,1fr)}tr,.kpi,.chart{break-inside:avoid}}
 """
 
-TREND_CHART = {"requests": "Requests", "findings": "Findings", "secrets": "Secrets exposed",
+TREND_CHART = {"requests": "Requests", "findings": "Findings", "secrets": "Secrets that left",
                "open_critical": "Open critical", "redacted": "Redacted"}  # fmt: skip
 _NUMERIC = NUMERIC_COLUMNS
 
@@ -119,7 +123,8 @@ def _kpis(data: ReportData) -> str:
         ("Requests inspected", str(t.requests), False),
         ("Bytes sent", human_bytes(t.bytes_out), False),
         ("Findings", str(t.findings), False),
-        ("Unique secrets exposed", f"{t.secrets} ({t.new_secrets} new)", t.secrets > 0),
+        ("Unique secrets that left", f"{t.secrets} ({t.new_secrets} new)", t.secrets > 0),
+        ("Stopped before leaving", str(t.stopped), False),
         ("Unacknowledged critical", str(t.open_critical), t.open_critical > 0),
         ("Redacted / blocked", f"{t.redacted} / {t.blocked}", False),
         ("Uninspected", str(t.uninspected), t.uninspected > 0),
@@ -177,6 +182,20 @@ def _secrets(items: Sequence[Exposure]) -> str:
             for s in items
         ],
     )  # fmt: skip
+
+
+def _stopped(items: Sequence[StoppedValue]) -> str:
+    """Values kept from the service: how often each was redacted, blocked or never received."""
+    if not items:
+        return '<p class="none">None this period.</p>'
+    cells = [
+        [
+            _code(cell) if column in ("Rule", "Masked value") else escape(cell)
+            for column, cell in zip(STOPPED_COLUMNS, stopped_cells(v), strict=True)
+        ]
+        for v in items
+    ]
+    return f"<p>{escape(STOPPED_NOTE)}</p>" + table(STOPPED_COLUMNS, cells)
 
 
 def _section(anchor: str, title: str, *body: str) -> str:
@@ -242,6 +261,7 @@ def render_html(data: ReportData) -> str:
             trend_chart("This period against the previous one", trend),
         ),
         _section("secrets", "Secrets to rotate", _secrets(data.secrets)),
+        _section("stopped", STOPPED_TITLE, _stopped(data.stopped)),
         _section(
             "services",
             "Traffic per service",

@@ -33,6 +33,7 @@ def report_json(data: ReportData) -> dict[str, Any]:
         "previous_totals": asdict(data.previous_totals),
         "attention": rows(data.attention),
         "secrets": rows(data.secrets),
+        "stopped": rows(data.stopped),
         "services": rows(data.services),
         "tools": rows(data.tools),
         "findings": rows(data.findings),

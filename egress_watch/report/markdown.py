@@ -6,12 +6,16 @@ from collections.abc import Sequence
 
 from egress_watch.report.common import (
     NUMERIC_COLUMNS,
+    STOPPED_COLUMNS,
+    STOPPED_NOTE,
+    STOPPED_TITLE,
     USAGE_COLUMNS,
     headline,
     human_bytes,
     joined,
     short_fingerprint,
     status_text,
+    stopped_cells,
     trend_change,
     trend_value,
     usage_cells,
@@ -131,6 +135,20 @@ def render_markdown(data: ReportData) -> str:
                     code(short_fingerprint(s.fingerprint)),
                 ]
                 for s in data.secrets
+            ],
+        ),
+        "",
+        f"## {STOPPED_TITLE}",
+        "",
+        *([STOPPED_NOTE, ""] if data.stopped else []),
+        *table(
+            list(STOPPED_COLUMNS),
+            [
+                [
+                    code(cell) if column in ("Rule", "Masked value") else text(cell)
+                    for column, cell in zip(STOPPED_COLUMNS, stopped_cells(v), strict=True)
+                ]
+                for v in data.stopped
             ],
         ),
         "",

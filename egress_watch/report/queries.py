@@ -13,20 +13,27 @@ from typing import Any
 
 from sqlite_utils import Database
 
-_IN_PERIOD = "e.ts >= :start AND e.ts < :end"
-_LEFT = "e.action != 'failed'"
-"""A request whose upstream failed (down, reset) never left: its bytes and values were not sent."""
+from egress_watch.outcome import outcome_sql
+
+_OUTCOME = outcome_sql("e", "f")
+_LEFT = "e.action NOT IN ('block', 'failed')"
+"""The request reached the upstream (passed or redacted): its bytes count as sent."""
+_IN_PERIOD = "e.ts >= :start AND e.ts < :end AND e.service != 'egress-watch-demo'"
+"""The window; ``egress-watch demo``'s test events are never part of a report."""
 
 USAGE_BY = """
 SELECT {key} AS name, count(*) AS requests,
-    coalesce(sum(CASE WHEN e.action != 'failed' THEN e.bytes_out END), 0) AS bytes_out,
+    coalesce(sum(CASE WHEN {left} THEN e.bytes_out ELSE 0 END), 0) AS bytes_out,
     coalesce(sum(e.finding_count), 0) AS findings,
     sum(e.action = 'redact') AS redacted, sum(e.action = 'block') AS blocked,
+    sum(e.action = 'failed') AS not_sent,
     sum(e.uninspected_reason IS NOT NULL) AS uninspected, sum(e.error IS NOT NULL) AS errors
 FROM events e WHERE {where} GROUP BY 1 ORDER BY requests DESC, name
 """
-USAGE_BY_SERVICE = USAGE_BY.format(key="e.service", where=_IN_PERIOD)
-USAGE_BY_TOOL = USAGE_BY.format(key="coalesce(e.process_name, '')", where=_IN_PERIOD)
+USAGE_BY_SERVICE = USAGE_BY.format(key="e.service", where=_IN_PERIOD, left=_LEFT)
+USAGE_BY_TOOL = USAGE_BY.format(
+    key="coalesce(e.tool, e.process_name, '')", where=_IN_PERIOD, left=_LEFT
+)
 
 FINDINGS_BY_CATEGORY = f"""
 SELECT f.category, f.severity_rank AS rank, count(*) AS findings,
@@ -40,7 +47,7 @@ SELECT f.fingerprint, f.category, f.rule, max(f.severity_rank) AS rank,
     coalesce(x.masked, f.masked) AS masked, count(DISTINCT e.id) AS requests,
     min(e.ts) AS first_in_period, max(e.ts) AS last_in_period, x.first_seen,
     json_group_array(DISTINCT e.service) AS services,
-    json_group_array(DISTINCT coalesce(e.process_name, '')) AS tools,
+    json_group_array(DISTINCT coalesce(e.tool, e.process_name, '')) AS tools,
     sum(f.status = 'open' AND a.event_id IS NULL) AS open_findings,
     max(al.fingerprint IS NOT NULL) AS allowlisted,
     max(v.outcome) AS verification, max(v.checked_at) AS verified_at
@@ -49,17 +56,38 @@ LEFT JOIN acknowledgements a ON a.event_id = e.id
 LEFT JOIN exposures x ON x.fingerprint = f.fingerprint
 LEFT JOIN allowlist al ON al.fingerprint = f.fingerprint
 LEFT JOIN verifications v ON v.fingerprint = f.fingerprint
-WHERE {_IN_PERIOD} AND {_LEFT} AND f.category != 'proprietary'
+WHERE {_IN_PERIOD} AND f.category != 'proprietary' AND {_OUTCOME} = 'sent'
 GROUP BY f.fingerprint
 """  # noqa: S608 - fixed text
+
+STOPPED_VALUES = f"""
+SELECT s.fingerprint, s.category, s.rule, max(s.severity_rank) AS rank,
+    coalesce(x.masked, s.masked) AS masked, max(s.ts) AS last_in_period,
+    count(DISTINCT s.event_id) FILTER (WHERE s.outcome = 'redacted') AS redacted,
+    count(DISTINCT s.event_id) FILTER (WHERE s.outcome = 'blocked') AS blocked,
+    count(DISTINCT s.event_id) FILTER (WHERE s.outcome = 'not_sent') AS not_sent,
+    json_group_array(DISTINCT s.service) AS services,
+    json_group_array(DISTINCT s.tool) AS tools
+FROM (
+    SELECT f.fingerprint, f.category, f.rule, f.severity_rank, f.masked, e.ts, e.id AS event_id,
+        e.service, coalesce(e.tool, e.process_name, '') AS tool, {_OUTCOME} AS outcome
+    FROM events e JOIN findings f ON f.event_id = e.id
+    WHERE {_IN_PERIOD} AND f.category != 'proprietary'
+) s
+LEFT JOIN exposures x ON x.fingerprint = s.fingerprint
+GROUP BY s.fingerprint HAVING sum(s.outcome = 'sent') = 0
+ORDER BY rank DESC, last_in_period DESC, s.rule
+"""  # noqa: S608 - fixed text
+"""Values stopped every time they were sent in the window: they never left."""
 
 REPOSITORIES = f"""
 SELECT f.source_repo AS repo, count(*) AS findings, count(DISTINCT e.id) AS requests,
     count(DISTINCT f.source_path) AS files,
     json_group_array(DISTINCT e.service) AS services,
-    json_group_array(DISTINCT coalesce(e.process_name, '')) AS tools
+    json_group_array(DISTINCT coalesce(e.tool, e.process_name, '')) AS tools
 FROM events e JOIN findings f ON f.event_id = e.id
-WHERE {_IN_PERIOD} AND {_LEFT} AND f.category = 'proprietary' AND f.source_repo IS NOT NULL
+WHERE {_IN_PERIOD} AND f.category = 'proprietary' AND f.source_repo IS NOT NULL
+    AND {_OUTCOME} = 'sent'
 GROUP BY 1 ORDER BY requests DESC, repo
 """  # noqa: S608 - fixed text
 
@@ -69,6 +97,7 @@ SELECT DISTINCT f.source_repo AS repo, f.source_path AS path,
 FROM events e JOIN findings f ON f.event_id = e.id
 WHERE {_IN_PERIOD} AND {_LEFT} AND f.category = 'proprietary' AND f.source_repo IS NOT NULL
     AND f.source_start_line IS NOT NULL AND f.source_end_line IS NOT NULL
+    AND {_OUTCOME} = 'sent'
 """  # noqa: S608 - fixed text
 
 UNINSPECTED = f"""
@@ -94,6 +123,7 @@ class PeriodRows:
     tools: list[dict[str, Any]]
     findings: list[dict[str, Any]]
     exposed: list[dict[str, Any]]
+    stopped: list[dict[str, Any]]
     repositories: list[dict[str, Any]]
     spans: list[dict[str, Any]]
     uninspected: list[dict[str, Any]]
@@ -117,6 +147,7 @@ def read_period(db: Database, start_iso: str, end_iso: str) -> PeriodRows:
         tools=_rows(db, USAGE_BY_TOOL, params),
         findings=_rows(db, FINDINGS_BY_CATEGORY, params),
         exposed=_rows(db, EXPOSED_VALUES, params),
+        stopped=_rows(db, STOPPED_VALUES, params),
         repositories=_rows(db, REPOSITORIES, params),
         spans=_rows(db, REPOSITORY_SPANS, params),
         uninspected=_rows(db, UNINSPECTED, params),

@@ -8,12 +8,16 @@ from typing import TYPE_CHECKING
 
 from egress_watch.report.common import (
     NUMERIC_COLUMNS,
+    STOPPED_COLUMNS,
+    STOPPED_NOTE,
+    STOPPED_TITLE,
     USAGE_COLUMNS,
     headline,
     human_bytes,
     joined,
     short_fingerprint,
     status_text,
+    stopped_cells,
     trend_change,
     trend_value,
     usage_cells,
@@ -26,7 +30,9 @@ if TYPE_CHECKING:
     from rich.table import Table
     from rich.text import Text
 
-WRAPPING = {"Where it went", "Via", "Services", "Tools", "Why", "Reason", "Repository", "Operator"}
+WRAPPING = {
+    "Where it went", "Via", "Services", "Tools", "Why", "Reason", "Repository", "Operator", "Rule",
+}  # fmt: skip
 """Columns that may wrap onto more lines; the rest (dates, counts, masks) stay on one line."""
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
 
@@ -97,6 +103,14 @@ def _sections(data: ReportData) -> list[RenderableType]:
             ],
         ),
         *_items("Secrets to rotate", data.secrets, "Secrets to rotate: none this period."),
+        *(
+            [
+                _table(STOPPED_TITLE, STOPPED_COLUMNS, [stopped_cells(v) for v in data.stopped]),
+                Text(STOPPED_NOTE, style="dim"),
+            ]
+            if data.stopped
+            else [Text(f"{STOPPED_TITLE}: none this period.")]
+        ),
         _usage("Traffic per service", "Service", data.services),
         _usage("Traffic per tool", "Tool", data.tools),
     ]

@@ -14,6 +14,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from egress_watch.model import utc_iso
+from egress_watch.outcome import SOMETHING_LEFT_SQL, outcome_sql
 from egress_watch.store.queries import (
     EventFilter,
     attach_findings,
@@ -21,6 +22,30 @@ from egress_watch.store.queries import (
     with_jurisdictions,
 )
 
+_LEFT = SOMETHING_LEFT_SQL
+_OUTCOME = outcome_sql("e", "f")
+# Overview figures count requests that let a value reach the service (egress_watch.outcome).
+_PER_DAY = f"""
+SELECT substr(e.ts, 1, 10) AS day, count(*) AS n FROM events e INDEXED BY idx_events_ts
+WHERE e.ts >= ? AND {_LEFT} GROUP BY day
+"""  # noqa: S608 - fixed text
+_TOP_SERVICES = f"""
+SELECT e.service AS name, count(*) AS n FROM events e INDEXED BY idx_events_ts
+WHERE e.ts >= ? AND {_LEFT} GROUP BY e.service ORDER BY n DESC, name LIMIT ?
+"""  # noqa: S608 - fixed text
+_TOP_PROCESSES = f"""
+SELECT coalesce(e.tool, e.process_name, 'unknown') AS name, count(*) AS n
+FROM events e INDEXED BY idx_events_ts WHERE e.ts >= ? AND {_LEFT}
+GROUP BY name ORDER BY n DESC, name LIMIT ?
+"""  # noqa: S608 - fixed text
+_TOP_REPOS = f"""
+SELECT repo AS name, count(*) AS n FROM (
+    SELECT e.process_repo AS repo FROM events e WHERE e.process_repo IS NOT NULL
+        AND e.ts >= ? AND {_LEFT}
+    UNION ALL SELECT f.source_repo FROM findings f JOIN events e ON e.id = f.event_id
+    WHERE f.source_repo IS NOT NULL AND e.ts >= ? AND {_OUTCOME} = 'sent'
+) GROUP BY repo ORDER BY n DESC, name LIMIT ?
+"""  # noqa: S608 - fixed text
 SEARCH_WINDOW = 50_000
 """Event ids a free-text page scans at most: a rare word must not walk a year of history at once.
 
@@ -134,7 +159,7 @@ class Overview:
     """The figures of the overview screen for the days up to ``now``."""
 
     days: list[tuple[str, int]]
-    """(UTC day ``YYYY-MM-DD``, requests that exposed something), oldest first, gaps as 0."""
+    """(UTC day ``YYYY-MM-DD``, requests that let a value reach the service), oldest first."""
     top_services: list[tuple[str, int]] = field(default_factory=list)
     top_processes: list[tuple[str, int]] = field(default_factory=list)
     top_repos: list[tuple[str, int]] = field(default_factory=list)
@@ -142,20 +167,21 @@ class Overview:
     """Requests (all of them, not only exposing ones) per country of the destination's operator
     or parent; ``unknown`` for events recorded without catalog facts."""
     secrets_this_week: int = 0
-    """Distinct secret values (by fingerprint) seen in the last seven days."""
+    """Distinct secret values (by fingerprint) that reached a service in the last seven days."""
     exposures_this_week: int = 0
-    """Distinct sensitive values of any category seen in the last seven days."""
+    """Distinct sensitive values of any category that reached a service in the last seven days."""
+    stopped_this_week: int = 0
+    """Distinct values seen in the last seven days that never left (redacted, blocked, failed)."""
 
 
 def exposures_per_day(db: Database, now: datetime, days: int) -> list[tuple[str, int]]:
-    """Requests with at least one finding per UTC day over the last ``days`` days, oldest first."""
+    """Requests that let a value out per UTC day over the last ``days`` days, oldest first."""
     first = (now - timedelta(days=days - 1)).date()
     since = first.isoformat()
     counts = {
         row["day"]: row["n"]
         for row in db.query(
-            "SELECT substr(ts, 1, 10) AS day, count(*) AS n FROM events INDEXED BY idx_events_ts "
-            "WHERE ts >= ? AND severity_rank > 0 GROUP BY day",
+            _PER_DAY,
             [since],
         )
     }
@@ -169,31 +195,33 @@ def _top(db: Database, sql: str, params: list[object]) -> list[tuple[str, int]]:
     return [(str(row["name"]), int(row["n"])) for row in db.query(sql, params)]
 
 
+_WEEK_VALUES = f"""
+SELECT sum(secret AND sent > 0), sum(sent > 0), sum(sent = 0) FROM (
+    SELECT max(f.category = 'secret') AS secret, sum({_OUTCOME} = 'sent') AS sent
+    FROM events e INDEXED BY idx_events_ts JOIN findings f ON f.event_id = e.id
+    WHERE e.ts >= ? AND e.service != 'egress-watch-demo' GROUP BY f.fingerprint
+)
+"""  # noqa: S608 - fixed text
+"""Distinct values of the week: secrets that left, anything that left, and values that never did."""
+
+
 def overview(db: Database, now: datetime, days: int = 14, top: int = 5) -> Overview:
     """Everything the overview screen shows, for exposing requests of the last ``days`` days."""
     since = utc_iso(now - timedelta(days=days))
     week = utc_iso(now - timedelta(days=7))
     services = _top(
         db,
-        "SELECT service AS name, count(*) AS n FROM events INDEXED BY idx_events_ts "
-        "WHERE ts >= ? AND severity_rank > 0 GROUP BY service ORDER BY n DESC, name LIMIT ?",
+        _TOP_SERVICES,
         [since, top],
     )
     processes = _top(
         db,
-        "SELECT coalesce(process_name, 'unknown') AS name, count(*) AS n "
-        "FROM events INDEXED BY idx_events_ts WHERE ts >= ? AND severity_rank > 0 "
-        "GROUP BY name ORDER BY n DESC, name LIMIT ?",
+        _TOP_PROCESSES,
         [since, top],
     )
     repos = _top(
         db,
-        "SELECT repo AS name, count(*) AS n FROM ("
-        " SELECT process_repo AS repo FROM events WHERE process_repo IS NOT NULL AND ts >= ?"
-        " AND severity_rank > 0"
-        " UNION ALL SELECT f.source_repo FROM findings f JOIN events e ON e.id = f.event_id"
-        " WHERE f.source_repo IS NOT NULL AND e.ts >= ?"
-        ") GROUP BY repo ORDER BY n DESC, name LIMIT ?",
+        _TOP_REPOS,
         [since, since, top],
     )
     jurisdictions = _top(
@@ -204,11 +232,7 @@ def overview(db: Database, now: datetime, days: int = 14, top: int = 5) -> Overv
         "WHERE e.ts >= ? GROUP BY name ORDER BY n DESC, name LIMIT ?",
         [since, top],
     )
-    secrets, everything = db.execute(
-        "SELECT count(*) FILTER (WHERE category = 'secret'), count(*) FROM exposures "
-        "WHERE last_seen >= ?",
-        [week],
-    ).fetchone()
+    secrets, everything, stopped = db.execute(_WEEK_VALUES, [week]).fetchone()
     return Overview(
         days=exposures_per_day(db, now, days),
         top_services=services,
@@ -217,4 +241,5 @@ def overview(db: Database, now: datetime, days: int = 14, top: int = 5) -> Overv
         top_jurisdictions=jurisdictions,
         secrets_this_week=int(secrets or 0),
         exposures_this_week=int(everything or 0),
+        stopped_this_week=int(stopped or 0),
     )

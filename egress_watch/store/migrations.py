@@ -199,3 +199,19 @@ def m006_secret_verifications(db: Database) -> None:
         pk="fingerprint",
         not_null={"outcome", "checked_at"},
     )
+
+
+@migrations()
+def m007_finding_stopped(db: Database) -> None:
+    """findings.stopped: 1 when the proxy kept the value from leaving (redacted or blocked).
+
+    NULL on findings recorded before: their event's action decides (see egress_watch.outcome).
+    """
+    db.execute("ALTER TABLE findings ADD COLUMN stopped INTEGER")
+
+
+@migrations()
+def m008_event_tool(db: Database) -> None:
+    """events.tool: the tool behind the process (``claude``, not ``node``); NULL before."""
+    db.execute("ALTER TABLE events ADD COLUMN tool TEXT")
+    db.execute("CREATE INDEX idx_events_tool_ts ON events (tool, ts) WHERE tool IS NOT NULL")

@@ -65,12 +65,14 @@ def where_clause(query: EventFilter) -> tuple[str, list[object]]:
         ("ts < ?", utc_iso(query.until) if query.until else None),
         ("severity_rank >= ?", int(query.min_severity) if query.min_severity else None),
         ("service = ?", query.service),
-        ("process_name = ?", query.process),
         ("id > ?", query.after_id),
     ):
         if value is not None:
             clauses.append(condition)
             params.append(value)
+    if query.process is not None:  # a tool (claude) or a process name (node)
+        clauses.append("(tool = ? OR process_name = ?)")
+        params += [query.process, query.process]
     # EXISTS, not IN: the time and severity conditions narrow the events first, then each
     # candidate is checked through the findings(event_id) index.
     if query.category is not None:

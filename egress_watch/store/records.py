@@ -11,12 +11,12 @@ EVENT_COLUMNS = (
     "ts", "service", "family", "host", "method", "path", "bytes_out", "action", "severity",
     "severity_rank", "finding_count", "segment_count", "uninspected_reason", "error", "client",
     "model", "conversation_key", "process_pid", "process_name", "process_exe", "process_cmdline",
-    "process_parents", "process_cwd", "process_repo", "jurisdictions", "region",
+    "process_parents", "process_cwd", "process_repo", "jurisdictions", "region", "tool",
 )  # fmt: skip
 FINDING_COLUMNS = (
     "event_id", "category", "rule", "severity", "severity_rank", "masked", "fingerprint", "start",
     '"end"', "segment_index", "role", "message_index", "reason", "path_hint", "source_repo",
-    "source_path", "source_start_line", "source_end_line", "score", "confidence",
+    "source_path", "source_start_line", "source_end_line", "score", "confidence", "stopped",
 )  # fmt: skip
 
 
@@ -47,6 +47,7 @@ def event_row(event: Event) -> tuple[Any, ...]:
         json.dumps(list(process.parents)) if process else None,
         process.cwd if process else None, process.repo if process else None,
         json.dumps(list(event.jurisdictions)) if event.jurisdictions else None, event.region,
+        process.tool if process else None,
     )  # fmt: skip
 
 
@@ -57,7 +58,7 @@ def finding_row(event_id: int, f: Finding) -> tuple[Any, ...]:
         f.fingerprint, f.start, f.end, f.segment_index, f.role, f.message_index, f.reason,
         f.path_hint, source.repo if source else None, source.path if source else None,
         source.start_line if source else None, source.end_line if source else None,
-        source.score if source else None, f.confidence,
+        source.score if source else None, f.confidence, int(f.stopped),
     )  # fmt: skip
 
 
@@ -103,7 +104,7 @@ def exposure_params(event_id: int, event: Event, f: Finding) -> dict[str, Any]:
         "ts": event.timestamp,
         "event_id": event_id,
         "service": event.service,
-        "process": event.process.name if event.process else None,
+        "process": event.process.tool_or_name if event.process else None,
     }
 
 

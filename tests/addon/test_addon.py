@@ -76,7 +76,7 @@ def test_block_mode_answers_in_the_services_error_shape(
     flow = chat_flow(f"key {fake_aws_key_id()}")
     run(instance.request(flow))
     assert flow.response is not None
-    assert flow.response.status_code == 403
+    assert flow.response.status_code == 400
     error = json.loads(flow.response.content or b"")["error"]
     assert "aws-access-key" in error["message"]
     assert fake_aws_key_id() not in error["message"]
@@ -261,9 +261,9 @@ def test_gemini_block_is_a_google_rpc_status(
     flow = tflow.tflow(req=request)
     run(instance.request(flow))
     assert flow.response is not None
-    assert flow.response.status_code == 403
+    assert flow.response.status_code == 400
     error = json.loads(flow.response.content or b"")["error"]
-    assert (error["code"], error["status"]) == (403, "PERMISSION_DENIED")
+    assert (error["code"], error["status"]) == (400, "FAILED_PRECONDITION")
     assert "aws-access-key" in error["message"]
 
 
@@ -291,7 +291,7 @@ def test_policy_per_service_from_config(ew_home: HomePaths) -> None:
     assert openai.response is None
     assert anthropic.response is not None
     error = json.loads(anthropic.response.content or b"")
-    assert error["error"]["type"] == "permission_error"
+    assert error["error"]["type"] == "invalid_request_error"
     assert rows(ew_home, "select service, action from events order by id") == [
         ("openai", "pass"), ("anthropic", "block"),
     ]  # fmt: skip

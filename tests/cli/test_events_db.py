@@ -33,7 +33,7 @@ def seeded(ew_home: HomePaths) -> HomePaths:
     prepare_home(ew_home)
     writer = EventWriter(ew_home.database)
     claude = ProcessInfo(41, "claude", repo="/src/app")
-    codex = ProcessInfo(42, "codex")
+    codex = ProcessInfo(42, "node", tool="codex")  # a script run by node: named by its package
     lib_source = Source("/src/lib", "core.py", 10, 40, 0.9)
     events = [
         ("2026-11-01T09:00:00.000000+00:00", "openai", None, ()),
@@ -75,6 +75,7 @@ def ids(out: str) -> list[int]:
         (["--category", "proprietary"], [3]),
         (["--service", "anthropic"], [2]),
         (["--process", "codex"], [4, 3]),
+        (["--process", "node"], [4, 3]),
         (["--repo", "/src/app"], [2]),
         (["--repo", "/src/lib"], [3]),
         (["--since", "2026-11-20", "--until", "2026-11-26T09:30:00+00:00"], [3, 2]),
@@ -94,6 +95,20 @@ def test_events_csv_has_a_header_and_one_row_per_event(seeded: HomePaths) -> Non
     assert [r["id"] for r in rows] == ["4", "3", "2", "1"]
     assert rows[2]["rules"] == "aws-access-key"
     assert rows[2]["process_name"] == "claude"
+    assert (rows[0]["process_name"], rows[0]["tool"]) == ("node", "codex")
+
+
+def test_the_tool_not_its_runtime_is_named_everywhere(seeded: HomePaths) -> None:
+    _, out, _ = invoke("events", "--process", "codex")
+    assert "[codex]" in out
+    assert "[node]" not in out
+    _, out, _ = invoke("events", "--json", "--process", "codex")
+    assert {json.loads(line)["tool"] for line in out.splitlines()} == {"codex"}
+    code, out, _ = invoke(
+        "report", "--from", "2026-11-01", "--to", "2026-11-30", "--format", "json"
+    )
+    assert code == 0
+    assert {t["name"] for t in json.loads(out)["tools"]} == {"claude", "codex", "(unknown process)"}
 
 
 def test_events_text_names_the_process(seeded: HomePaths) -> None:
@@ -115,7 +130,7 @@ def test_db_path_check_vacuum_migrate(seeded: HomePaths) -> None:
     assert "bytes" in err
     code, _, err = invoke("db", "migrate")
     assert code == 0
-    assert "m006_secret_verifications" in err
+    assert "m008_event_tool" in err
 
 
 def test_db_check_reports_a_damaged_database(seeded: HomePaths) -> None:

@@ -204,3 +204,90 @@ def test_services_with_a_bad_config_names_the_key(ew_home: Any) -> None:
     result = CliRunner().invoke(cli, ["services"])
     assert result.exit_code == 2
     assert "services[0]: service 'corp': family: unknown family 'nope'" in result.stderr
+
+
+def codeium_key() -> str:
+    """A Codeium/Windsurf API key: a UUID no secret rule knows, assembled at run time."""
+    return "3f9c2a71" + "-" + "5b8e" + "-" + "4d0f" + "-" + "9a6c" + "-" + "e1b47d2c9f35"
+
+
+def ws_entry(url: str, sent: list[str], received: list[str]) -> dict[str, Any]:
+    """A HAR entry of a WebSocket as Chrome exports it (``_webSocketMessages``)."""
+    messages = [
+        {"type": "send", "time": 1.0 + n, "opcode": 1, "data": d} for n, d in enumerate(sent)
+    ]
+    messages += [{"type": "receive", "time": 9.0, "opcode": 1, "data": r} for r in received]
+    return {
+        "request": {"method": "GET", "url": url, "headers": [
+            {"name": "Upgrade", "value": "websocket"}]},
+        "response": {"status": 101},
+        "_webSocketMessages": messages,
+    }  # fmt: skip
+
+
+def test_websocket_messages_in_a_har_are_read(tmp_path: Path) -> None:
+    """Codex's Responses socket: each sent message is one request; received ones are not."""
+    key = fake_aws_key_id()
+    create = {"type": "response.create", "model": "gpt-5-codex", "input": [
+        {"type": "message", "role": "user", "content": [
+            {"type": "input_text", "text": f"use {key} to deploy"}]}]}  # fmt: skip
+    echo = {"type": "response.output_text.delta", "delta": f"the key {key}"}
+    socket = ws_entry("wss://api.openai.com/v1/responses", [json.dumps(create)], [json.dumps(echo)])
+    path = write_har(tmp_path / "ws.har", [socket])
+    code, out = invoke("scan", "--har", str(path), "--json")
+    assert code == 1
+    entries = [json.loads(line) for line in out.splitlines()]
+    assert [(e["method"], e["service"], e["message"]) for e in entries] == [("WS", "openai", 0)]
+    assert [f["rule"] for f in entries[0]["findings"]] == ["aws-access-key"]
+    assert entries[0]["findings"][0]["segment"] is not None
+    assert key not in out
+    code, text = invoke("scan", "--har", str(path))
+    assert "#0 message 0 WS api.openai.com/v1/responses" in text
+
+
+def test_zed_nested_provider_bodies_are_read(tmp_path: Path) -> None:
+    key = fake_aws_key_id()
+    message = {"role": "user", "content": [{"type": "text", "text": f"key {key}"}]}
+    inner = {"model": "claude-sonnet-4", "max_tokens": 100, "system": "You are Zed",
+             "messages": [message]}  # fmt: skip
+    entries = []
+    for host, path in (("cloud.zed.dev", "/completions"), ("llm.zed.dev", "/completion")):
+        body = {"thread_id": "t1", "prompt_id": "p1", "intent": "user_prompt",
+                "provider": "anthropic", "model": "claude-sonnet-4",
+                "provider_request": inner}  # fmt: skip
+        entries.append({"request": {"method": "POST", "url": f"https://{host}{path}",
+                        "headers": [], "postData": {"mimeType": "application/json",
+                                                    "text": json.dumps(body)}}})  # fmt: skip
+    code, out = invoke("scan", "--har", str(write_har(tmp_path / "zed.har", entries)), "--json")
+    assert code == 1
+    found = [json.loads(line) for line in out.splitlines()]
+    assert [(e["service"], [f["rule"] for f in e["findings"]]) for e in found] == [
+        ("zed", ["aws-access-key"]),
+        ("zed", ["aws-access-key"]),
+    ]
+    assert all(e["segments"][e["findings"][0]["segment"]]["role"] == "user" for e in found)
+
+
+def test_segments_never_print_a_credential_field(tmp_path: Path) -> None:
+    """Windsurf sends its own API key in ``metadata.api_key``: no rule knows the format, so
+    ``--segments`` must hide the field by its name."""
+    body = {  # GetCompletions as the language server sends it with the JSON codec
+        "metadata": {"ide_name": "windsurf", "extension_version": "1.48.2",
+                     "api_key": codeium_key(), "locale": "en"},
+        "document": {"text": "def add(a, b):\n    return a + b\n", "cursor_offset": 20,
+                     "language": "python", "absolute_path": "/src/app/calc.py"},
+        "editor_options": {"tab_size": 4, "insert_spaces": True},
+    }  # fmt: skip
+    urls = (  # Windsurf's own endpoint, and a host the catalog does not know (every string read)
+        "https://server.codeium.com/exa.language_server_pb.LanguageServerService/GetCompletions",
+        "https://llm.unknown.example/v1/complete",
+    )
+    entries = [{"request": {"method": "POST", "url": url, "headers": [], "postData": {
+        "mimeType": "application/json", "text": json.dumps(body)}}} for url in urls]  # fmt: skip
+    path = write_har(tmp_path / "windsurf.har", entries)
+    for extra in (["--json"], []):
+        _, out = invoke("scan", "--har", str(path), "--segments", *extra)
+        assert codeium_key() not in out
+        assert codeium_key()[:8] not in out
+        assert out.count("return a + b") == 2  # the prompt itself is still shown
+        assert "[credential field: not shown]" in out

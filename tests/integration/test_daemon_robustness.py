@@ -87,14 +87,14 @@ def test_sighup_reloads_the_config_and_a_bad_file_changes_nothing(
     running_proxy.process.send_signal(signal.SIGHUP)
     wait_until(running_proxy, lambda: "reloaded" in running_proxy.log_path.read_text(),
                "reload logged")  # fmt: skip
-    assert chat(running_proxy, secret).status_code == 403
+    assert chat(running_proxy, secret).status_code == 400
 
     ew_home.config.write_text(config.replace('mode = "monitor"', 'mode = "sometimes"'))
     running_proxy.process.send_signal(signal.SIGHUP)
     wait_until(running_proxy, lambda: "reload refused" in running_proxy.log_path.read_text(),
                "refusal logged")  # fmt: skip
     assert running_proxy.process.poll() is None
-    assert chat(running_proxy, secret).status_code == 403  # still the last good config
+    assert chat(running_proxy, secret).status_code == 400  # still the last good config
 
     # Bytes that are not UTF-8: one clear log line naming file and key, no traceback.
     ew_home.config.write_bytes(config.encode().replace(b"retention_days", b"retenti\xf3n_days"))

@@ -31,7 +31,7 @@ def test_an_allow_applies_to_the_running_daemon_within_a_second(
     with start_proxy(tmp_path, test_ca, ew_home, "--mode", "block") as proxy:
         prompt = f"use {fake_aws_key_id()} please"
         blocked = send(proxy, prompt)
-        assert blocked.status_code == 403
+        assert blocked.status_code == 400
         (event,) = proxy.events()
         fingerprint = event["findings"][0]["fingerprint"]  # type: ignore[index]
         result = proxy.cli("allow", fingerprint, "--reason", "documented test key")
@@ -39,7 +39,7 @@ def test_an_allow_applies_to_the_running_daemon_within_a_second(
         allowed_at = time.monotonic()
         deadline = allowed_at + 10
         last_blocked_at = allowed_at
-        while (response := send(proxy, prompt)).status_code == 403:
+        while (response := send(proxy, prompt)).status_code == 400:
             last_blocked_at = time.monotonic()
             assert last_blocked_at < deadline, "the allow was never applied"
         # No request sent more than a second after the allow was still blocked.

@@ -157,10 +157,10 @@ def test_redact_and_block_through_the_real_proxy(
             assert sent.endswith("] please")
             assert key_id.encode() not in proxy.upstream.requests[0].body
         else:
-            assert response.status_code == 403
+            assert response.status_code == 400
             error = response.json()
             assert error["type"] == "error"
-            assert error["error"]["type"] == "permission_error"
+            assert error["error"]["type"] == "invalid_request_error"
             assert "aws-access-key" in error["error"]["message"]
             fingerprint = events[0]["findings"][0]["fingerprint"]  # type: ignore[index]
             assert f"egress-watch allow {fingerprint} --reason TEXT" in error["error"]["message"]

@@ -337,6 +337,9 @@ class UpstreamResponse:
     headers: dict[str, str] = field(default_factory=dict)
     chunks: Iterable[bytes] | None = None
     """When set, the body is sent chunked, one write per item, as a streaming API does (SSE)."""
+    websocket: Callable[[str], list[str]] | None = None
+    """For a WebSocket upgrade: accept it, then answer each client text message with these
+    text messages (each client message is also recorded, as method ``WS``)."""
 
     @classmethod
     def json(cls, payload: Any, status: int = 200) -> UpstreamResponse:
@@ -500,6 +503,9 @@ class _UpstreamHandler(http.server.BaseHTTPRequestHandler):
         resp = self.server.owner.respond(req) if self.server.owner.respond else None
         if resp is None:
             resp = default_response(req)
+        if resp.websocket is not None and self.headers.get("Sec-WebSocket-Key"):
+            self._websocket(req, resp.websocket)
+            return
         self.send_response(resp.status)
         for k, v in resp.headers.items():
             self.send_header(k, v)
@@ -515,6 +521,54 @@ class _UpstreamHandler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(resp.body)
+
+    def _websocket(self, req: RecordedRequest, answer: Callable[[str], list[str]]) -> None:
+        """Accept the upgrade, then serve text messages until the client closes (wsproto)."""
+        import base64
+        import hashlib
+
+        from wsproto.connection import Connection, ConnectionType
+        from wsproto.events import CloseConnection, Ping, TextMessage
+
+        key = self.headers["Sec-WebSocket-Key"].strip()
+        accept = base64.b64encode(
+            hashlib.sha1(  # noqa: S324 - RFC 6455's handshake digest, not a security hash
+                (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()
+            ).digest()
+        ).decode()
+        self.send_response(101)
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept)
+        self.end_headers()
+        self.wfile.flush()
+        self.close_connection = True
+        ws = Connection(ConnectionType.SERVER)
+        parts: list[str] = []  # a message may arrive in several frames or reads
+        while True:
+            data = self.connection.recv(65536)
+            if not data:
+                return
+            ws.receive_data(data)
+            for event in ws.events():
+                if isinstance(event, TextMessage):
+                    parts.append(event.data)
+                    if not event.message_finished:
+                        continue
+                    text, parts = "".join(parts), []
+                    self.server.owner._record(
+                        RecordedRequest(
+                            "WS", req.host, req.path, req.headers, req.raw_headers,
+                            text.encode(), req.sni,
+                        )
+                    )  # fmt: skip
+                    for reply in answer(text):
+                        self.connection.sendall(ws.send(TextMessage(data=reply)))
+                elif isinstance(event, Ping):
+                    self.connection.sendall(ws.send(event.response()))
+                elif isinstance(event, CloseConnection):
+                    self.connection.sendall(ws.send(event.response()))
+                    return
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 

@@ -167,14 +167,15 @@ async def test_feed_lists_events_newest_first_with_their_cells(
     writer.write(_event(datetime(2025, 11, 3, 17, 0, tzinfo=UTC)))
     writer.write(_event(NOW - timedelta(days=40)))
     writer.write(_secret_event(NOW - timedelta(minutes=2)))
-    writer.write(_event(NOW - timedelta(minutes=1), (EMAIL,)))
+    qwen = ProcessInfo(pid=77, name="node", exe="/usr/bin/node", tool="qwen")
+    writer.write(replace(_event(NOW - timedelta(minutes=1), (EMAIL,)), process=qwen))
 
     app = _app(database)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.event_table.row_count == 4, "the four seeded rows")
 
-        assert rows(app) == [
-            ["11:59:00", "—", "openai", "1 pii: email", "low", "passed",
+        assert rows(app) == [  # the tool, not its runtime (node)
+            ["11:59:00", "qwen", "openai", "1 pii: email", "low", "passed",
              "api.o…/v1/chat/completions"],
             ["11:58:00", "claude", "anthropic", "2 secret: aws-access-key, github-token",
              "critical", "blocked", "api.anthropic…/v1/messages"],

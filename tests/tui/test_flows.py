@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from test_app import (
 )
 from textual.widgets import Static
 
+from egress_watch.model import Action
 from egress_watch.store.writer import EventWriter
 from egress_watch_tui import app as app_module
 from egress_watch_tui.app import make_app
@@ -183,6 +185,33 @@ async def test_detail_shows_the_request_and_allowlisting_needs_a_reason(
 
 
 async def test_overview_counts_and_health(database: Path, writer: EventWriter) -> None:
+    _seed(writer)  # the secret event there was blocked: its values did not leave then
+    writer.write(replace(_secret_event(NOW - timedelta(seconds=30)), action=Action.PASS))
+    app = _app(database)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.event_table.row_count == 4, "the seeded rows")
+        await pilot.press("o")
+        await wait_for(pilot, lambda: isinstance(app.screen, OverviewScreen), "the overview")
+        screen = app.screen
+        assert isinstance(screen, OverviewScreen)
+        await wait_for(pilot, lambda: screen.overview is not None, "the figures")
+        await pilot.pause()
+        text = screen_text(app)
+        for present in (
+            "2 unique secrets left this week", "3 sensitive values left",
+            "0 stopped before leaving", "top services",
+            "anthropic", "copilot", "top processes", "claude", "top repositories",
+            "● running on 127.0.0.1:8080", "0 errors",
+        ):  # fmt: skip
+            assert present in text, present
+        assert screen.overview is not None
+        assert screen.overview.days[-1][1] == 2  # the blocked request let nothing out
+        assert ("anthropic", 1) in screen.overview.top_services
+        assert not app.active_bindings.get("s") or not app.active_bindings["s"].enabled
+
+
+async def test_overview_counts_only_what_left(database: Path, writer: EventWriter) -> None:
+    """A blocked request's secrets are stopped, not exposed (the report says the same)."""
     _seed(writer)
     app = _app(database)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -194,15 +223,10 @@ async def test_overview_counts_and_health(database: Path, writer: EventWriter) -
         await wait_for(pilot, lambda: screen.overview is not None, "the figures")
         await pilot.pause()
         text = screen_text(app)
-        for present in (
-            "2 unique secrets exposed this week", "3 sensitive values", "top services",
-            "anthropic", "copilot", "top processes", "claude", "top repositories",
-            "● running on 127.0.0.1:8080", "0 errors",
-        ):  # fmt: skip
-            assert present in text, present
+        assert "0 unique secrets left this week" in text
+        assert "2 stopped before leaving" in text
         assert screen.overview is not None
-        assert screen.overview.days[-1][1] == 2
-        assert not app.active_bindings.get("s") or not app.active_bindings["s"].enabled
+        assert screen.overview.top_services == [("copilot", 1)]
 
 
 async def test_overview_offers_to_start_a_stopped_daemon(
@@ -237,3 +261,24 @@ async def test_palette_lists_filter_commands(database: Path, writer: EventWriter
                       "Filter: severity high and above", "Filter: category secret",
                       "Filter: service copilot"):  # fmt: skip
             assert title in titles
+
+
+async def test_a_demo_event_shows_in_the_feed_but_not_in_the_overview(
+    database: Path, writer: EventWriter
+) -> None:
+    """``egress-watch demo``'s test event is visible, and counts as nothing that left."""
+    writer.write(_event(NOW - timedelta(minutes=1), (AWS,), service="egress-watch-demo",
+                        host="canary.egress-watch.invalid"))  # fmt: skip
+    app = _app(database)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.event_table.row_count == 1, "the demo row")
+        service = str(app.event_table.get_row_at(0)[2])  # time, tool, service, ...
+        assert service.startswith("egress-w"), service  # cropped to the column's width
+        await pilot.press("o")
+        await wait_for(pilot, lambda: isinstance(app.screen, OverviewScreen), "the overview")
+        screen = app.screen
+        assert isinstance(screen, OverviewScreen)
+        await wait_for(pilot, lambda: screen.overview is not None, "the figures")
+        assert screen.overview is not None
+        assert screen.overview.secrets_this_week == 0
+        assert screen.overview.top_services == []

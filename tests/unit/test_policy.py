@@ -139,6 +139,20 @@ def test_block_reason_with_several_values_lists_their_fingerprints() -> None:
     assert FP_B in reason
 
 
+def test_block_reason_pairs_each_value_with_its_fingerprint() -> None:
+    """Rules and fingerprints listed pairwise: 7 findings of 6 values, 5 named, 1 counted."""
+    fps = [f"hmac-sha256:{n:064x}" for n in range(6)]
+    found = [
+        finding(Severity.CRITICAL, f"rule-{n}", fingerprint=fp) for n, fp in enumerate(fps)
+    ] + [finding(Severity.CRITICAL, "rule-0", fingerprint=fps[0])]
+    reason = decide(found, "openai", mode=Mode.BLOCK).decision.reason
+    assert "contains 6 values" in reason
+    for n in range(5):
+        assert f"rule-{n} AKIA…W5YB (20 chars) = {fps[n]}" in reason
+    assert fps[5] not in reason
+    assert "and 1 more" in reason
+
+
 def test_redact_of_a_body_that_cannot_be_rewritten_blocks_instead() -> None:
     redact = decide([finding(Severity.CRITICAL, "aws-access-key")], "x", mode=Mode.REDACT).decision
     assert enforceable(redact, rewritable=True) is redact

@@ -19,30 +19,32 @@ def header(headers: tuple[tuple[str, str], ...], name: str) -> str:
 @pytest.mark.parametrize(
     ("family", "expected"),
     [
-        ("openai-chat", {"error": {"message": MESSAGE, "type": "egress_watch_blocked",
+        ("openai-chat", {"error": {"message": MESSAGE, "type": "invalid_request_error",
                                    "param": None, "code": "egress_watch_policy"}}),
         ("anthropic-messages", {"type": "error",
-                                "error": {"type": "permission_error", "message": MESSAGE}}),
-        ("gemini", {"error": {"code": 403, "message": MESSAGE, "status": "PERMISSION_DENIED"}}),
-        ("gemini-code-assist", {"error": {"code": 403, "message": MESSAGE,
-                                          "status": "PERMISSION_DENIED"}}),
-        ("generic-json", {"error": {"message": MESSAGE, "type": "egress_watch_blocked",
+                                "error": {"type": "invalid_request_error", "message": MESSAGE}}),
+        ("gemini", {"error": {"code": 400, "message": MESSAGE, "status": "FAILED_PRECONDITION"}}),
+        ("gemini-code-assist", {"error": {"code": 400, "message": MESSAGE,
+                                          "status": "FAILED_PRECONDITION"}}),
+        ("generic-json", {"error": {"message": MESSAGE, "type": "invalid_request_error",
                                     "param": None, "code": "egress_watch_policy"}}),
     ],
 )  # fmt: skip
 def test_json_families_get_their_providers_error_object(
     family: str, expected: dict[str, object]
 ) -> None:
+    """A 400: the real CLIs print its message as it is (a 403 reads as a login problem,
+    Claude Code says "Failed to authenticate"; a 5xx or 429 is retried)."""
     answer = local_answer(family, "application/json", MESSAGE)
-    assert answer.status == 403
+    assert answer.status == 400
     assert header(answer.headers, "content-type") == "application/json"
     assert json.loads(answer.body) == expected
 
 
-def test_bedrock_gets_an_aws_access_denied() -> None:
+def test_bedrock_gets_an_aws_validation_error() -> None:
     answer = local_answer("bedrock-converse", "application/json", MESSAGE)
-    assert answer.status == 403
-    assert header(answer.headers, "x-amzn-errortype") == "AccessDeniedException"
+    assert answer.status == 400
+    assert header(answer.headers, "x-amzn-errortype") == "ValidationException"
     assert json.loads(answer.body) == {"message": MESSAGE}
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from egress_watch.paths import HomePaths
 from egress_watch.report import FORMATS, renderer
-from egress_watch.report.common import human_bytes, trend_change, trend_value
+from egress_watch.report.common import human_bytes, trend_change, trend_value, when
 from egress_watch.report.data import TREND_LABELS, ReportData, TrendRow, assemble, build_report
 from egress_watch.report.html import render_html
 from egress_watch.report.json_format import report_json
@@ -102,7 +102,11 @@ def expected_rows(doc: dict[str, object]) -> list[list[str]]:
         for r in doc[section]:  # type: ignore[attr-defined]
             rows.append([r["name"], str(r["requests"]), human_bytes(r["bytes_out"]),
                          str(r["findings"]), str(r["redacted"]), str(r["blocked"]),
-                         str(r["uninspected"])])  # fmt: skip
+                         str(r["not_sent"]), str(r["uninspected"])])  # fmt: skip
+    for v in doc["stopped"]:  # type: ignore[attr-defined]
+        rows.append([v["severity"], v["rule"], v["masked"], str(v["redacted"]), str(v["blocked"]),
+                     str(v["not_sent"]), ", ".join(v["services"]), ", ".join(v["tools"]),
+                     when(v["last_seen"])])  # fmt: skip
     for f in doc["findings"]:  # type: ignore[attr-defined]
         rows.append([f["category"], f["severity"], str(f["findings"]), str(f["unique_values"])])
     for r in doc["repositories"]:  # type: ignore[attr-defined]
@@ -116,7 +120,7 @@ def expected_rows(doc: dict[str, object]) -> list[list[str]]:
 
 def test_json_has_the_seeded_numbers_and_a_schema_version(report: ReportData) -> None:
     doc = json.loads(renderer("json")(report))
-    assert doc["schema_version"] == 1
+    assert doc["schema_version"] == 2
     assert doc["period"] == {"start": "2026-11-16T00:00:00.000000+00:00",
                              "end": "2026-11-23T00:00:00.000000+00:00"}  # fmt: skip
     assert doc["totals"] == EXPECTED["totals"]
@@ -125,6 +129,10 @@ def test_json_has_the_seeded_numbers_and_a_schema_version(report: ReportData) ->
         e[:4] for e in EXPECTED["secrets"]
     ]
     assert [a["rule"] for a in doc["attention"]] == ["openai-project-key", "aws-access-key"]
+    # the blocked github token never left: stopped, not on the rotation checklist
+    assert [(v["rule"], v["blocked"], v["redacted"], v["tools"]) for v in doc["stopped"]] == [
+        ("github-token", 1, 0, ["cursor"])
+    ]
     assert {r["repo"]: (r["files"], r["lines"], r["requests"]) for r in doc["repositories"]} == (
         EXPECTED["repositories"]
     )
@@ -181,16 +189,17 @@ def hostile() -> ReportData:
     """A report whose names are markup in every format."""
     evil = "<script>alert(1)</script>|[bold]x[/bold]|`tick`"
     usage = {"name": evil, "requests": 1, "bytes_out": 5, "findings": 0, "redacted": 0,
-             "blocked": 0, "uninspected": 1, "errors": 0}  # fmt: skip
+             "blocked": 0, "not_sent": 0, "uninspected": 1, "errors": 0}  # fmt: skip
     rows = PeriodRows(
-        services=[usage], tools=[usage], findings=[], exposed=[], repositories=[], spans=[],
+        services=[usage], tools=[usage], findings=[], exposed=[], stopped=[], repositories=[],
+        spans=[],
         uninspected=[{"service": evil, "host": evil, "reason": evil, "requests": 1,
                       "bytes_out": 5}],
         shadow_hosts=[{"host": evil, "first_seen": "2026-11-17T00:00:00+00:00",
                        "last_seen": "2026-11-17T00:00:00+00:00", "connections": 1,
                        "reason": evil, "tool": evil}],
     )  # fmt: skip
-    empty = PeriodRows([], [], [], [], [], [], [], [])
+    empty = PeriodRows([], [], [], [], [], [], [], [], [])
     period = Period(datetime.fromisoformat(WEEK[0]), datetime.fromisoformat(WEEK[1]))
     return assemble(rows, empty, period, period.previous(), NOW)
 
@@ -250,7 +259,9 @@ def _keys(doc: object, prefix: str = "") -> set[str]:
 def test_the_schema_document_names_every_json_key(report: ReportData) -> None:
     doc = report_json(report)
     text = SCHEMA_DOC.read_text()
-    assert f"schema_version: {doc['schema_version']}" in text or '"schema_version": 1' in text
+    version = doc["schema_version"]
+    assert f"schema version {version}" in text
+    assert f'"schema_version": {version}' in text
     missing = sorted(key for key in _keys(json.loads(json.dumps(doc))) if f"`{key}`" not in text)
     assert not missing, f"docs/report-schema.md does not describe {missing}"
 

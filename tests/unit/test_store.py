@@ -51,13 +51,13 @@ def test_schema_after_all_migrations(tmp_path: Path) -> None:
             "severity", "severity_rank", "finding_count", "segment_count", "uninspected_reason",
             "error", "client", "model", "conversation_key", "process_pid", "process_name",
             "process_exe", "process_cmdline", "process_parents", "process_cwd", "process_repo",
-            "restored_count", "unrestored_count", "jurisdictions", "region",
+            "restored_count", "unrestored_count", "jurisdictions", "region", "tool",
         ],
         "findings": [
             "id", "event_id", "category", "rule", "severity", "severity_rank", "masked",
             "fingerprint", "start", "end", "segment_index", "role", "message_index", "reason",
             "path_hint", "source_repo", "source_path", "source_start_line", "source_end_line",
-            "score", "status", "confidence",
+            "score", "status", "confidence", "stopped",
         ],
         "exposures": [
             "fingerprint", "category", "rule", "severity", "severity_rank", "masked",
@@ -86,6 +86,8 @@ def test_schema_after_all_migrations(tmp_path: Path) -> None:
         "m004_restore_counts",
         "m005_where_it_went",
         "m006_secret_verifications",
+        "m007_finding_stopped",
+        "m008_event_tool",
     ]
 
 

@@ -47,9 +47,10 @@ def feed_commands(app: EgressWatchApp) -> Iterator[SystemCommand]:
         "Only the highlighted event's service",
         _setter(app, service=event["service"]),
     )
-    if event.get("process_name"):
+    tool = event.get("tool") or event.get("process_name")
+    if tool:
         yield SystemCommand(
-            f"Filter: tool {event['process_name']}",
-            "Only the highlighted event's sending process",
-            _setter(app, process=event["process_name"]),
+            f"Filter: tool {tool}",
+            "Only the highlighted event's sending tool",
+            _setter(app, process=tool),
         )

@@ -20,8 +20,11 @@ from egress_watch.redact import short_fingerprint
 NOTHING = "—"
 
 SEVERITY_STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "dim"}
-ACTION_STYLES = {"blocked": "bold red", "redacted": "yellow", "passed": "", "uninspected": "italic"}
-ACTION_WORDS = {"block": "blocked", "redact": "redacted", "pass": "passed"}
+ACTION_STYLES = {
+    "blocked": "bold red", "redacted": "yellow", "passed": "", "uninspected": "italic",
+    "not sent": "dim",
+}  # fmt: skip
+ACTION_WORDS = {"block": "blocked", "redact": "redacted", "pass": "passed", "failed": "not sent"}
 
 
 def local_time(ts: str, today: date) -> str:

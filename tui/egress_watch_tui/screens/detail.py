@@ -34,7 +34,9 @@ def process_chain(event: Mapping[str, Any]) -> str:
     name = event.get("process_name")
     if not name:
         return "unknown (the sending process could not be identified)"
-    chain = [f"{name} (pid {event.get('process_pid')})"]
+    tool = event.get("tool")
+    runtime = f"{name}, " if tool and tool != name else ""
+    chain = [f"{tool or name} ({runtime}pid {event.get('process_pid')})"]
     chain += [str(parent) for parent in event.get("process_parents") or []]
     return " ← ".join(chain)
 

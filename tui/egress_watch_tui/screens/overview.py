@@ -83,7 +83,7 @@ def days_caption(overview: Overview) -> Text:
     if not days:
         return Text("")
     peak_day, peak = max(days, key=lambda item: item[1])
-    text = Text(f"requests exposing something, per day, {days[0][0]} → {days[-1][0]} (UTC)",
+    text = Text(f"requests that let a value out, per day, {days[0][0]} → {days[-1][0]} (UTC)",
                 style="dim")  # fmt: skip
     text.append(f"\npeak {peak:,} on {peak_day} · today {days[-1][1]:,}")
     return text
@@ -93,9 +93,11 @@ def week_text(overview: Overview) -> Text:
     """The week's distinct values: secrets first, since those need rotating."""
     text = Text.assemble(
         (f"{overview.secrets_this_week:,}", "bold red" if overview.secrets_this_week else "bold"),
-        " unique secrets exposed this week · ",
+        " unique secrets left this week · ",
         (f"{overview.exposures_this_week:,}", "bold"),
-        " sensitive values in all",
+        " sensitive values left in all · ",
+        (f"{overview.stopped_this_week:,}", "bold green" if overview.stopped_this_week else "bold"),
+        " stopped before leaving",
     )
     return text
 

@@ -225,7 +225,7 @@ class EventTable(DataTable[Cell]):
             found.stylize(SEVERITY_STYLES.get(str(event["severity"]), ""))
         cells: dict[str, Cell] = {
             "time": Stamp(int(event["id"]), Text(local_time(event["ts"], today), end="")),
-            "tool": _plain(str(event.get("process_name") or NOTHING)),
+            "tool": _plain(str(event.get("tool") or event.get("process_name") or NOTHING)),
             "service": _plain(str(event["service"])),
             "findings": _styled(found),
             "severity": severity_text(event.get("severity")),
