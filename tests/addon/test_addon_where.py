@@ -31,7 +31,7 @@ def test_a_jurisdiction_block_answers_in_the_api_shape_and_records_the_codes(
         finally:
             instance.done()
     assert blocked.response is not None
-    assert blocked.response.status_code == 403
+    assert blocked.response.status_code == 400
     message = json.loads(blocked.response.content or b"")["error"]["message"]
     assert "JINGSHENG HENGXING TECHNOLOGY PTE. LTD." in message
     assert "jurisdiction CN" in message

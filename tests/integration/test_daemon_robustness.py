@@ -106,7 +106,7 @@ def test_sighup_reloads_the_config_and_a_bad_file_changes_nothing(
     assert "UnicodeDecodeError" not in log
     assert f"{ew_home.config}: key store.retenti" in log
     assert running_proxy.process.poll() is None
-    assert chat(running_proxy, secret).status_code == 403
+    assert chat(running_proxy, secret).status_code == 400
 
 
 def test_a_pidfile_naming_another_live_program_does_not_block_start(

@@ -78,10 +78,10 @@ def test_block_and_redact_mode_never_send_a_key_hidden_by_bad_bytes_or_nesting(
 ) -> None:
     key = fake_aws_key_id()
     with start_proxy(tmp_path, test_ca, ew_home, "--mode", "block") as proxy:
-        assert post(proxy, with_bad_byte(key)) == 403
-        assert post(proxy, deep(key)) == 403
+        assert post(proxy, with_bad_byte(key)) == 400
+        assert post(proxy, deep(key)) == 400
         unreadable = send(proxy, BINARY, "application/octet-stream")  # blocked, saying why
-        assert unreadable.status_code == 403
+        assert unreadable.status_code == 400
         assert "could not inspect its body" in unreadable.json()["error"]["message"]
         assert post(proxy, chat("hello")) == 200  # the proxy still forwards clean requests
         assert len(sent_bodies(proxy)) == 1
@@ -92,8 +92,8 @@ def test_block_and_redact_mode_never_send_a_key_hidden_by_bad_bytes_or_nesting(
         reload(proxy, '[proxy]\nmode = "redact"\n', "redact")
         proxy.upstream.clear()
         # Bytes that were replaced cannot be re-encoded, nor can hostile nesting: blocked.
-        assert post(proxy, with_bad_byte(key)) == 403
-        assert post(proxy, deep(key)) == 403
+        assert post(proxy, with_bad_byte(key)) == 400
+        assert post(proxy, deep(key)) == 400
         latin1 = json.dumps({"model": "m", "messages": [
             {"role": "user", "content": f"Schl\u00fcssel {key}"}]}, ensure_ascii=False)  # fmt: skip
         assert post(proxy, latin1.encode("latin-1"), "application/json; charset=ISO-8859-1") == 200
@@ -111,7 +111,7 @@ def test_policy_uninspected_decides_in_monitor_and_in_block_mode(
 ) -> None:
     write_config(ew_home, '[policy]\nuninspected = "block"\n')
     with start_proxy(tmp_path, test_ca, ew_home) as proxy:  # monitor mode
-        assert post(proxy, BINARY, "application/octet-stream") == 403
+        assert post(proxy, BINARY, "application/octet-stream") == 400
         assert post(proxy, chat("hello")) == 200
         assert len(sent_bodies(proxy)) == 1
         events = proxy.events()
@@ -122,4 +122,4 @@ def test_policy_uninspected_decides_in_monitor_and_in_block_mode(
         reload(proxy, '[proxy]\nmode = "block"\n[policy]\nuninspected = "monitor"\n', "block")
         assert post(proxy, BINARY, "application/octet-stream") == 200
         assert sent_bodies(proxy)[-1] == BINARY
-        assert post(proxy, chat(f"key {fake_aws_key_id()}")) == 403  # block mode is in force
+        assert post(proxy, chat(f"key {fake_aws_key_id()}")) == 400  # block mode is in force

@@ -55,13 +55,13 @@ def test_a_cn_rule_blocks_by_operator_and_parent_after_sighup(
         wait_for(proxy, "reloaded")
 
         blocked = post(proxy, deepseek)
-        assert blocked.status_code == 403
+        assert blocked.status_code == 400
         message = blocked.json()["error"]["message"]
         assert "jurisdiction CN" in message
         assert "Hangzhou DeepSeek" in message
 
         by_parent = post(proxy, intl)
-        assert by_parent.status_code == 403
+        assert by_parent.status_code == 400
         message = by_parent.json()["error"]["message"]
         assert "jurisdiction CN" in message
         assert "Alibaba Cloud (Singapore) Pte. Ltd." in message  # the operator
