@@ -7,6 +7,7 @@ exact / reformatted / re-commented excerpts, the renamed channel catches renamed
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from array import array
@@ -17,7 +18,7 @@ from pathlib import Path
 from egress_watch.proprietary.index import MAX_POSTINGS_PER_HASH, open_index
 from egress_watch.proprietary.lines import KnownLines, windows
 from egress_watch.proprietary.prompt import Region, code_regions
-from egress_watch.proprietary.tokenize import PYTHON, Tokens, tokenize
+from egress_watch.proprietary.tokenize import GO, JS, PYTHON, Tokens, tokenize
 from egress_watch.proprietary.winnow import (
     CHANNELS,
     RAW,
@@ -270,41 +271,83 @@ class Matcher:
         return out
 
 
-def _tokens(region: Region) -> Tokens:
-    """Tokens of a region; a Python excerpt cut inside a docstring is re-read as such.
+_OPENERS = {PYTHON: ('"""', "'''"), GO: ("`",), JS: ("`",)}
+"""Quotes whose string may span lines: an excerpt can start or end inside one."""
 
-    An excerpt that starts inside a docstring inverts the lexer (the closing quotes open a
-    string that eats the code), so when its triple quotes are unbalanced, its start is also
-    read with an opening quote prepended, and the reading with more tokens there decides how
-    the whole region is read.
+
+def _tokens(region: Region) -> Tokens:
+    """Tokens of a region; an excerpt cut inside a multi-line string is re-read as such.
+
+    An excerpt that starts inside a docstring (or a Go raw string, a JS template) inverts the
+    lexer: its closing quotes open a string that eats the code. So when the text before the
+    first such quote reads as prose (or, when nothing comes before it, the text after it reads
+    as code), the region is read with an opening quote prepended. An excerpt that ends inside
+    a string reads right as it is.
     """
-    code = region.code
-    if region.language != PYTHON:
-        return tokenize(code, region.language)
-    for quote in ('"""', "'''"):
-        if code.count(quote) % 2 and _starts_inside(code, quote):
-            other = tokenize(quote + code, region.language)
+    code, language = region.code, region.language
+    for quote in _OPENERS.get(language, ()):
+        first = _first_quote(code, quote, language)
+        if first < 0:
+            continue
+        inside = _prose_lines(code[:first])
+        if inside is None:  # nothing before it: an opener has prose after it, a closer code
+            after = first + len(quote)
+            end = code.find(quote, after)
+            text = _INTERPOLATION.sub("", code[after : end if end >= 0 else after + 400])
+            prose_after = _prose_lines(text)
+            inside = prose_after is False
+        if inside:
+            other = tokenize(quote + code, language)
             shift = len(quote)
             starts = [max(0, s - shift) for s in other.starts]
             ends = [max(0, e - shift) for e in other.ends]
             return Tokens(other.values, other.lines, starts, ends)
-    return tokenize(code, region.language)
+    return tokenize(code, language)
 
 
-def _starts_inside(code: str, quote: str) -> bool:
-    """True when the text reads better as the inside of a string opened before it.
+_CODE_LINE = re.compile(
+    r"\w\(|[=;{}\[\]]|[:)]\s*$|^\s*\w+:\s*[\w.]+\s*$|^\s*(?:@|(?:return|if|for|while|with|try"
+    r"|except|class|async|def|func|var|const|let|from|import|package|else)\b)"
+)
+_INTERPOLATION = re.compile(r"\$\{[^}\n]*\}")
+_WORD = re.compile(r"[A-Za-z]{2,}")
+_NEITHER = ("#", "//", "/*", "* ", '"', "'")
+"""Comment lines and string statements are neither prose nor code."""
 
-    Only its start is compared: up to the fifth triple quote, or all of it when shorter.
-    """
-    end = -1
-    for _ in range(5):
-        end = code.find(quote, end + 1)
-        if end < 0:
-            break
-    head = code if end < 0 else code[:end]
-    as_is = tokenize(head, PYTHON, offsets=False)
-    inside = tokenize(quote + head, PYTHON, offsets=False)
-    return len(inside.values) > len(as_is.values)
+
+def _prose_lines(text: str) -> bool | None:
+    """True when most lines of ``text`` read as prose (three words or more, no code
+    punctuation), False when most read as code, None when it has no such line (blank and
+    comment lines are neither)."""
+    prose = code = 0
+    for line in text.split("\n"):
+        if line.lstrip().startswith(_NEITHER):
+            continue
+        if _CODE_LINE.search(line):
+            code += 1
+        elif len(_WORD.findall(line)) >= 3:
+            prose += 1
+    if prose == code == 0:
+        return None
+    return prose > code
+
+
+def _first_quote(code: str, quote: str, language: str) -> int:
+    """Where ``code``'s first ``quote`` outside one-line strings and comments is, or -1 (a
+    backtick inside a Go string or after a URL's ``//`` opens nothing)."""
+    for match in _SHORT_LITERALS[language].finditer(code):
+        if match.group(1) == quote:
+            return match.start(1)
+    return -1
+
+
+_QUOTES_AND_LITERALS = r"(\"\"\"|'''|`)|'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\""
+_SHORT_LITERALS = {
+    PYTHON: re.compile(_QUOTES_AND_LITERALS + r"|\#[^\n]*"),
+    GO: re.compile(_QUOTES_AND_LITERALS + r"|(?<![:\w])//[^\n]*"),
+    JS: re.compile(_QUOTES_AND_LITERALS + r"|(?<![:\w])//[^\n]*"),
+}
+"""Multi-line quotes (captured), or one-line strings and comments (skipped over)."""
 
 
 def _overlap(a: _Fragment, b: _Fragment) -> int:
