@@ -27,11 +27,11 @@ from pathlib import Path
 from egress_watch.proprietary.files import candidates, skipped_content
 from egress_watch.proprietary.jobs import FileFingerprints, fingerprint_files
 from egress_watch.proprietary.lines import line_hashes
-from egress_watch.proprietary.tokenize import language_of, tokenize
+from egress_watch.proprietary.tokenize import GENERIC, language_of, tokenize
 from egress_watch.proprietary.winnow import CHANNELS, channel_ids, kgram_hashes
 
 INDEX_FILE = "code-index.db"
-FORMAT = f"2-py{sys.version_info.major}.{sys.version_info.minor}"
+FORMAT = f"3-py{sys.version_info.major}.{sys.version_info.minor}"
 PURGE_FRACTION = 0.1
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS repos (
     indexed_at TEXT, files INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS files (
     id INTEGER PRIMARY KEY AUTOINCREMENT, repo_id INTEGER NOT NULL, path TEXT NOT NULL,
-    key TEXT NOT NULL, bytes INTEGER NOT NULL, UNIQUE (repo_id, path));
+    key TEXT NOT NULL, bytes INTEGER NOT NULL, lang TEXT NOT NULL DEFAULT 'generic',
+    UNIQUE (repo_id, path));
 CREATE TABLE IF NOT EXISTS postings (
     hash INTEGER NOT NULL, file_id INTEGER NOT NULL, pos INTEGER NOT NULL,
     line INTEGER NOT NULL, PRIMARY KEY (hash, file_id, pos)) WITHOUT ROWID;
@@ -112,6 +113,10 @@ def open_index(path: Path, create: bool = True, reset: bool = False) -> sqlite3.
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.executescript(SCHEMA)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(files)")}
+    if "lang" not in columns:  # an index from before files kept their language family
+        conn.execute("ALTER TABLE files ADD COLUMN lang TEXT NOT NULL DEFAULT 'generic'")
+        conn.commit()
     row = conn.execute("SELECT value FROM meta WHERE key='format'").fetchone()
     if row is None:
         conn.execute("INSERT INTO meta VALUES ('format', ?)", (FORMAT,))
@@ -215,7 +220,7 @@ def build_background(
         if skipped_content(data) is None:
             total += len(data)
             text = data.decode("utf-8", "replace")
-            tokens = tokenize(text, language_of(path.name) or "generic")
+            tokens = tokenize(text, language_of(path.name) or GENERIC)
             hashes = {value for _, value in line_hashes(text, indexing=True)}
             for channel in CHANNELS:
                 hashes.update(kgram_hashes(channel_ids(tokens, channel, cache), channel))
@@ -353,8 +358,8 @@ def _store(
 ) -> None:
     """Record one fingerprinted file: its row and lines now, its postings with ``batch``."""
     file_id: int = conn.execute(
-        "INSERT INTO files (repo_id, path, key, bytes) VALUES (?, ?, ?, ?) RETURNING id",
-        (repo_id, result.path, key, result.size),
+        "INSERT INTO files (repo_id, path, key, bytes, lang) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        (repo_id, result.path, key, result.size, language_of(result.path) or GENERIC),
     ).fetchone()[0]
     batch += zip(result.hashes, repeat(file_id), result.positions, result.lines)
     conn.executemany(

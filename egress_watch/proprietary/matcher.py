@@ -108,6 +108,8 @@ class Matcher:
         self._lock = threading.Lock()
         self._generation: str | None = None
         self._files: dict[int, tuple[str, str]] = {}
+        self._family: dict[int, str] = {}
+        """Each live file's language family: a region is matched only against its own."""
         self._common: set[int] = set()
         self._known_lines = KnownLines(array("i"))
 
@@ -142,12 +144,11 @@ class Matcher:
         generation = row[0] if row else "0"
         if generation == self._generation:
             return
-        self._files = {
-            file_id: (repo, path)
-            for file_id, repo, path in self._conn.execute(
-                "SELECT f.id, r.name, f.path FROM files f JOIN repos r ON r.id = f.repo_id"
-            )
-        }
+        rows = self._conn.execute(
+            "SELECT f.id, r.name, f.path, f.lang FROM files f JOIN repos r ON r.id = f.repo_id"
+        ).fetchall()
+        self._files = {file_id: (repo, path) for file_id, repo, path, _ in rows}
+        self._family = {file_id: lang for file_id, _, _, lang in rows}
         self._common = {h for (h,) in self._conn.execute("SELECT hash FROM common")}
         self._known_lines = KnownLines(
             array(
@@ -212,15 +213,17 @@ class Matcher:
             for qpos in positions:
                 where[hashes[qpos]].append(qpos)
             queries.append((channel, where))
-        postings = self._postings({h for _, where in queries for h in where})
+        postings = self._postings({h for _, where in queries for h in where}, region.language)
         fragments = _fragments(queries, postings, tokens)
         if not any(self.thresholds.passes(f.covered, f.exact, 1.0) for f in fragments):
             return []
         return self._select(fragments, tokens, region)
 
-    def _postings(self, hashes: set[int]) -> dict[int, list[tuple[int, int, int]]]:
-        """(file, position, line) per hash, minus dead files and boilerplate hashes."""
+    def _postings(self, hashes: set[int], family: str) -> dict[int, list[tuple[int, int, int]]]:
+        """(file, position, line) per hash in live files of ``family``, minus boilerplate
+        hashes (counted over every family)."""
         cap = self._df_cap()
+        family_of = self._family
         by_hash: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
         ordered = list(hashes - self._common)
         for i in range(0, len(ordered), CHUNK):
@@ -230,10 +233,10 @@ class Matcher:
                 f"SELECT hash, file_id, pos, line FROM postings WHERE hash IN ({marks})",  # noqa: S608
                 chunk,
             ):
-                if file_id in self._files:
+                if file_id in family_of:
                     by_hash[h].append((file_id, pos, line))
         return {
-            h: rows
+            h: [row for row in rows if family_of[row[0]] == family]
             for h, rows in by_hash.items()
             if len(rows) <= MAX_POSTINGS_PER_HASH and len({r[0] for r in rows}) <= cap
         }
