@@ -282,57 +282,73 @@ def _tokens(region: Region) -> Tokens:
     """Tokens of a region; an excerpt cut inside a multi-line string is re-read as such.
 
     An excerpt that starts inside a docstring (or a Go raw string, a JS template) inverts the
-    lexer: its closing quotes open a string that eats the code. So when the text before the
-    first such quote reads as prose (or, when nothing comes before it, the text after it reads
-    as code), the region is read with an opening quote prepended. An excerpt that ends inside
-    a string reads right as it is.
+    lexer: its closing quotes open a string that eats the code, and the strings after it are
+    read as code. So a region holding such a quote is also read with an opening quote
+    prepended. The lines before the first such quote decide (code: it opens a string, prose:
+    it closes one); when they cannot tell, the reading that misreads fewer lines wins (a
+    line of prose read as code, or of code swallowed by a string). An excerpt that ends
+    inside a string reads right as it is.
     """
     code, language = region.code, region.language
-    for quote in _OPENERS.get(language, ()):
-        first = _first_quote(code, quote, language)
-        if first < 0:
+    best = tokenize(code, language)
+    firsts = {q: _first_quote(code, q, language) for q in _OPENERS.get(language, ())}
+    quotes = [quote for quote, first in firsts.items() if first >= 0]
+    if not quotes:
+        return best
+    kinds = [_line_kind(line) for line in code.split("\n")]
+    misread = _misread(best.lines, kinds)
+    for quote in quotes:
+        head = [_line_kind(line) for line in code[: firsts[quote]].split("\n")]
+        if head.count(-1) > head.count(1):
+            continue  # code before the quote: it opens a string
+        other = tokenize(quote + code, language)  # the same line numbers
+        if head.count(1) > head.count(-1):  # prose before the quote: it closes one
+            misread = -1
+            best = _shifted(other, len(quote))
             continue
-        inside = _prose_lines(code[:first])
-        if inside is None:  # nothing before it: an opener has prose after it, a closer code
-            after = first + len(quote)
-            end = code.find(quote, after)
-            text = _INTERPOLATION.sub("", code[after : end if end >= 0 else after + 400])
-            prose_after = _prose_lines(text)
-            inside = prose_after is False
-        if inside:
-            other = tokenize(quote + code, language)
-            shift = len(quote)
-            starts = [max(0, s - shift) for s in other.starts]
-            ends = [max(0, e - shift) for e in other.ends]
-            return Tokens(other.values, other.lines, starts, ends)
-    return tokenize(code, language)
+        other_misread = _misread(other.lines, kinds)
+        if other_misread < misread:
+            best, misread = _shifted(other, len(quote)), other_misread
+    return best
+
+
+def _shifted(tokens: Tokens, shift: int) -> Tokens:
+    """``tokens`` of a text read with ``shift`` characters prepended, in the text's offsets."""
+    starts = [max(0, s - shift) for s in tokens.starts]
+    ends = [max(0, e - shift) for e in tokens.ends]
+    return Tokens(tokens.values, tokens.lines, starts, ends)
+
+
+def _misread(token_lines: list[int], kinds: list[int]) -> int:
+    """Lines a reading gets wrong: prose lines it reads as code, code lines it swallows."""
+    read = set(token_lines)
+    wrong = 0
+    for number, kind in enumerate(kinds, 1):
+        if kind and (number in read) == (kind > 0):
+            wrong += 1
+    return wrong
 
 
 _CODE_LINE = re.compile(
-    r"\w\(|[=;{}\[\]]|[:)]\s*$|^\s*\w+:\s*[\w.]+\s*$|^\s*(?:@|(?:return|if|for|while|with|try"
-    r"|except|class|async|def|func|var|const|let|from|import|package|else)\b)"
+    r"\w\(|[={}\[\]]|;\s*$|\)\s*:?\s*$|^\s*\w+:\s*[\w.]+,?\s*$|^\s*(?:@|(?:return|if|elif|else|for"
+    r"|while|with|try|except|finally|class|async|def|func|var|const|let|from|import|package)\b)"
 )
-_INTERPOLATION = re.compile(r"\$\{[^}\n]*\}")
 _WORD = re.compile(r"[A-Za-z]{2,}")
-_NEITHER = ("#", "//", "/*", "* ", '"', "'")
-"""Comment lines and string statements are neither prose nor code."""
+_INLINE_CODE = re.compile(r"``[^`\n]+``|`[^`\n]+`|\$\{[^}\n]*\}")
+_NEITHER = ("#", "//", "/*", "* ", '"', "'", "`", ">>>")
+"""Comment lines, lines starting with a quote and doctest lines are neither prose nor code."""
 
 
-def _prose_lines(text: str) -> bool | None:
-    """True when most lines of ``text`` read as prose (three words or more, no code
-    punctuation), False when most read as code, None when it has no such line (blank and
-    comment lines are neither)."""
-    prose = code = 0
-    for line in text.split("\n"):
-        if line.lstrip().startswith(_NEITHER):
-            continue
-        if _CODE_LINE.search(line):
-            code += 1
-        elif len(_WORD.findall(line)) >= 3:
-            prose += 1
-    if prose == code == 0:
-        return None
-    return prose > code
+def _line_kind(line: str) -> int:
+    """1 for a line of prose (three words or more, no code punctuation), -1 for a line of
+    code, 0 for neither (blank, comment, a quote first, too short to tell)."""
+    stripped = line.strip()
+    if not stripped or stripped.startswith(_NEITHER):
+        return 0
+    line = _INLINE_CODE.sub("x", line)  # ``name[0]`` in a docstring, ${name} in a template
+    if _CODE_LINE.search(line):
+        return -1
+    return 1 if len(_WORD.findall(line)) >= 3 else 0
 
 
 def _first_quote(code: str, quote: str, language: str) -> int:
