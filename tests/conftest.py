@@ -10,13 +10,18 @@ from typing import Any
 import pytest
 
 from egress_watch.paths import HOME_ENV, HomePaths
+from egress_watch.proprietary.index import CACHE_ENV
 
 
 @pytest.fixture(autouse=True)
-def ew_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> HomePaths:
-    """Every test gets its own data home, so nothing touches the real user's history."""
+def ew_home(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> HomePaths:
+    """Every test gets its own data home, so nothing touches the real user's history; the
+    machine-wide cache (public-code backgrounds) is shared by the tests of one run only."""
     home = tmp_path / "ew-home"
     monkeypatch.setenv(HOME_ENV, str(home))
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path_factory.getbasetemp() / "ew-cache"))
     return HomePaths(home)
 
 

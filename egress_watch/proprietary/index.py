@@ -6,23 +6,28 @@ file gets a new id and its old postings are ignored until they are purged.
 
 A *background* of public code (the Python standard library by default, plus any folders the
 user adds, e.g. ``node_modules``) lists the k-grams found in at least two of its files: such
-idioms are not the user's own, so they are never indexed and never alert.
+idioms are not the user's own, so they are never indexed and never alert. It is computed once
+per machine (kept under ``shared_directory()``, keyed by its files) and reused by every index.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import json
 import os
 import sqlite3
 import sys
 import sysconfig
 import time
+from array import array
 from collections.abc import Callable, Iterable
 from concurrent.futures.process import BrokenProcessPool
 from itertools import repeat
 from pathlib import Path
+
+import platformdirs
 
 from egress_watch.proprietary.files import candidates, skipped_content
 from egress_watch.proprietary.jobs import FileFingerprints, fingerprint_files
@@ -31,6 +36,7 @@ from egress_watch.proprietary.tokenize import GENERIC, language_of, tokenize
 from egress_watch.proprietary.winnow import CHANNELS, channel_ids, kgram_hashes
 
 INDEX_FILE = "code-index.db"
+CACHE_ENV = "EGRESS_WATCH_CACHE"
 FORMAT = f"3-py{sys.version_info.major}.{sys.version_info.minor}"
 PURGE_FRACTION = 0.1
 SCHEMA = """
@@ -208,6 +214,34 @@ def build_background(
         for c in candidates(root)
         if root not in stdlib or not STDLIB_SKIP.intersection(c.path.split("/")[:-1])
     ]
+    shared = _shared_background(files)
+    cached = _read_shared(shared)
+    if cached is None:
+        common, total = _common_hashes(files, progress)
+        _write_shared(shared, common, total)
+    else:
+        common, total = cached
+        if progress is not None:
+            progress(len(files), len(files), total)
+    info = Background([str(root) for root in resolved], len(files), total, len(common))
+    previous = {h for (h,) in conn.execute("SELECT hash FROM background")}
+    if not previous <= common:  # idioms no longer public: their postings were never stored
+        _forget_files(conn)
+    conn.execute("DELETE FROM background")
+    conn.executemany("INSERT INTO background VALUES (?)", ((h,) for h in sorted(common)))
+    conn.execute("DELETE FROM postings WHERE hash IN (SELECT hash FROM background)")
+    conn.execute("DELETE FROM lines WHERE hash IN (SELECT hash FROM background)")
+    conn.execute(
+        "INSERT INTO meta VALUES ('background', ?) ON CONFLICT(key) DO UPDATE SET value=?",
+        (json.dumps(dataclasses.asdict(info)),) * 2,
+    )
+    _bump(conn)
+    conn.commit()
+    return info
+
+
+def _common_hashes(files: list[Path], progress: Progress | None) -> tuple[set[int], int]:
+    """The k-grams and line hashes found in two or more of ``files``, and the bytes read."""
     seen: set[int] = set()
     common: set[int] = set()
     cache: dict[str, int] = {}
@@ -228,21 +262,54 @@ def build_background(
             seen |= hashes
         if progress is not None:
             progress(done, len(files), total)
-    info = Background([str(root) for root in resolved], len(files), total, len(common))
-    previous = {h for (h,) in conn.execute("SELECT hash FROM background")}
-    if not previous <= common:  # idioms no longer public: their postings were never stored
-        _forget_files(conn)
-    conn.execute("DELETE FROM background")
-    conn.executemany("INSERT INTO background VALUES (?)", ((h,) for h in sorted(common)))
-    conn.execute("DELETE FROM postings WHERE hash IN (SELECT hash FROM background)")
-    conn.execute("DELETE FROM lines WHERE hash IN (SELECT hash FROM background)")
-    conn.execute(
-        "INSERT INTO meta VALUES ('background', ?) ON CONFLICT(key) DO UPDATE SET value=?",
-        (json.dumps(dataclasses.asdict(info)),) * 2,
-    )
-    _bump(conn)
-    conn.commit()
-    return info
+    return common, total
+
+
+def shared_directory() -> Path:
+    """Where backgrounds are kept once per machine (``$EGRESS_WATCH_CACHE`` overrides)."""
+    from_env = os.environ.get(CACHE_ENV)
+    if from_env:
+        return Path(from_env).expanduser().absolute()
+    return Path(platformdirs.user_cache_dir("egress-watch", appauthor=False))
+
+
+def _shared_background(files: list[Path]) -> Path:
+    """The machine-wide file for a background of exactly these files as they are now: any
+    file added, removed or changed names another file."""
+    digest = hashlib.sha256(FORMAT.encode())
+    for path in files:
+        with contextlib.suppress(OSError):
+            info = path.stat()
+            digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    return shared_directory() / f"background-{FORMAT}-{digest.hexdigest()[:24]}.bin"
+
+
+def _read_shared(path: Path) -> tuple[set[int], int] | None:
+    """A background built before on this machine (hashes, bytes read), or None."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    header, _, body = data.partition(b"\n")
+    hashes = array("i")
+    try:
+        total = int(header)
+        hashes.frombytes(body)
+    except ValueError:
+        return None  # a damaged file is rebuilt
+    return set(hashes), total
+
+
+def _write_shared(path: Path, common: set[int], total: int) -> None:
+    """Keep a background for every later index of this machine (best effort, atomic)."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(b"%d\n" % total)
+            out.write(array("i", sorted(common)).tobytes())
+        os.replace(temporary, path)
 
 
 def list_repos(conn: sqlite3.Connection) -> list[RepoInfo]:

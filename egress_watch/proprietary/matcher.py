@@ -47,6 +47,9 @@ class Thresholds:
 
     raw: int = 8
     renamed: int = 22
+    renamed_exact: int = 0
+    """Exact tokens a mostly renamed fragment below ``sure`` also needs (shape alone is weak
+    evidence for short fragments)."""
     sure: int = 40
     min_score: float = 0.5
     high: int = 50
@@ -62,7 +65,9 @@ class Thresholds:
         """
         if tokens >= self.sure:
             return True
-        if score >= self.min_score and (exact >= self.raw or tokens >= self.renamed):
+        if score >= self.min_score and (
+            exact >= self.raw or (tokens >= self.renamed and exact >= self.renamed_exact)
+        ):
             return True
         if exact < self.raw:
             return False
@@ -248,7 +253,7 @@ class Matcher:
         limits = self.thresholds
         total = len(tokens.values)
         taken: list[_Fragment] = []
-        for frag in sorted(fragments, key=lambda f: -f.covered):
+        for frag in sorted(fragments, key=_preference):
             if not limits.passes(frag.covered, frag.exact, frag.covered / total):
                 continue
             if any(_overlap(frag, t) > 0.5 * (frag.qlast - frag.qfirst + 1) for t in taken):
@@ -369,6 +374,13 @@ _SHORT_LITERALS = {
 """Multi-line quotes (captured), or one-line strings and comments (skipped over)."""
 
 
+def _preference(frag: _Fragment) -> tuple[int, int, int]:
+    """Fragments in the order they are taken: most of the query covered, then most of it as
+    written, then the indexed span closest to the query's (an excerpt that occurs at several
+    places of a file is reported where it matches best)."""
+    return (-frag.covered, -frag.exact, frag.end_line - frag.start_line)
+
+
 def _overlap(a: _Fragment, b: _Fragment) -> int:
     """How many query tokens two fragments share."""
     return max(0, min(a.qlast, b.qlast) - max(a.qfirst, b.qfirst) + 1)
@@ -422,14 +434,20 @@ def _fragment(group: list[Hit], qlines: list[int]) -> _Fragment:
     first = min(group, key=lambda h: h[3])
     last = max(group, key=lambda h: h[3] + h[5])
     tail = min(last[2] + last[5] - 1, len(qlines) - 1)
+    qfirst = spans[0][0]
+    qlast = min(max(end for _, end in spans) - 1, len(qlines) - 1)
+    # The indexed end line is the last k-gram's first line plus what that k-gram spans in
+    # the query; it never reaches past the fragment's own span of query lines.
+    end_line = last[4] + qlines[tail] - qlines[last[2]]
+    end_line = max(first[4], min(end_line, first[4] + qlines[qlast] - qlines[qfirst]))
     return _Fragment(
         file_id=group[0][0],
         covered=_union(spans),
         exact=_union(exact),
-        qfirst=spans[0][0],
-        qlast=min(max(end for _, end in spans) - 1, len(qlines) - 1),
+        qfirst=qfirst,
+        qlast=qlast,
         start_line=first[4],
-        end_line=last[4] + qlines[tail] - qlines[last[2]],
+        end_line=end_line,
     )
 
 

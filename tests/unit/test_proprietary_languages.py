@@ -16,6 +16,7 @@ from egress_watch.proprietary.index import (
     FORMAT,
     CodeIndexError,
     add_repo,
+    build_background,
     open_index,
     rebuild,
 )
@@ -289,3 +290,30 @@ def test_an_index_from_format_2_is_recovered_by_rebuild(tmp_path: Path) -> None:
     conn.close()
     excerpt = "\n".join((repo / "policy.py").read_text().split("\n")[100:130])
     assert [m.path for m in Matcher(db).match(excerpt)][:1] == ["policy.py"]
+
+
+# 4. The background is built once per machine -------------------------------------------------
+
+
+def test_a_background_is_built_once_and_reused_by_another_index(tmp_path: Path) -> None:
+    public = tmp_path / "public"
+    public.mkdir()
+    for name in ("policy.py", "pipeline.py", "settings.py"):
+        shutil.copy(PACKAGE / name, public / name)
+    reads: list[list[int]] = [[], []]
+    infos = []
+    for number in range(2):
+        conn = open_index(tmp_path / f"index-{number}.db")
+        infos.append(
+            build_background(conn, [public], lambda d, _t, _b, n=number: reads[n].append(d))
+        )
+        hashes = {h for (h,) in conn.execute("SELECT hash FROM background")}
+        conn.close()
+        assert len(hashes) == infos[-1].hashes > 50
+    assert len(reads[0]) == 3  # every file read the first time
+    assert len(reads[1]) == 1  # the second index reads none: one final progress report
+    assert infos[0] == infos[1]
+    (public / "policy.py").write_text("x = 1\n")  # a changed file is a new background
+    conn = open_index(tmp_path / "index-3.db")
+    assert build_background(conn, [public]).hashes < infos[0].hashes
+    conn.close()
