@@ -185,6 +185,22 @@ def default_background() -> list[Path]:
     return [Path(sysconfig.get_paths()["stdlib"])]
 
 
+GO_SOURCES = ("/usr/share/go-*/src", "/usr/lib/go-*/src", "/usr/local/go/src")
+NODE_PACKAGES = ("/usr/lib/node_modules", "/usr/local/lib/node_modules")
+
+
+def installed_public_code() -> list[Path]:
+    """Published code installed on this machine besides the Python stdlib: the newest Go
+    distribution's standard library (less its compiler, ``cmd``) and the global Node
+    packages. What ``index background --installed`` adds."""
+    found: list[Path] = []
+    go = sorted(p for pattern in GO_SOURCES for p in Path("/").glob(pattern.lstrip("/")))
+    if go:
+        found += sorted(p for p in go[-1].iterdir() if p.is_dir() and p.name != "cmd")
+    found += [p for p in map(Path, NODE_PACKAGES) if p.is_dir()]
+    return found
+
+
 def environment_packages() -> Path:
     """The site-packages of egress-watch's own environment: published packages only."""
     return Path(sysconfig.get_paths()["purelib"])
@@ -211,7 +227,7 @@ def build_background(
     files = [
         root / c.path
         for root in resolved
-        for c in candidates(root)
+        for c in candidates(root, published=True)
         if root not in stdlib or not STDLIB_SKIP.intersection(c.path.split("/")[:-1])
     ]
     shared = _shared_background(files)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from egress_watch.proprietary.files import candidates
 from egress_watch.proprietary.index import (
     FORMAT,
     CodeIndexError,
@@ -317,3 +318,12 @@ def test_a_background_is_built_once_and_reused_by_another_index(tmp_path: Path) 
     conn = open_index(tmp_path / "index-3.db")
     assert build_background(conn, [public]).hashes < infos[0].hashes
     conn.close()
+
+
+def test_published_code_keeps_its_dependencies(tmp_path: Path) -> None:
+    (tmp_path / "node_modules" / "dep").mkdir(parents=True)
+    (tmp_path / "node_modules" / "dep" / "index.js").write_text("module.exports = 1\n")
+    (tmp_path / "testdata").mkdir()
+    (tmp_path / "testdata" / "case.go").write_text("package x\n")
+    assert [c.path for c in candidates(tmp_path)] == ["testdata/case.go"]  # no node_modules
+    assert [c.path for c in candidates(tmp_path, published=True)] == ["node_modules/dep/index.js"]
