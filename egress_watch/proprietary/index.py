@@ -143,7 +143,7 @@ def _reset(conn: sqlite3.Connection) -> None:
     for table in ("postings", "lines", "common", "background"):
         conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
     _forget_files(conn)
-    conn.execute("DELETE FROM meta WHERE key IN ('common_bytes', 'purged')")
+    conn.execute("DELETE FROM meta WHERE key IN ('common_bytes', 'purged', 'background_file')")
     conn.execute("UPDATE meta SET value = ? WHERE key = 'format'", (FORMAT,))
     _bump(conn)
     conn.commit()
@@ -170,7 +170,7 @@ def background_to_build(conn: sqlite3.Connection) -> list[Path] | None:
     info = background_info(conn)
     if info is None:
         return default_background()
-    if conn.execute("SELECT 1 FROM background LIMIT 1").fetchone():
+    if public_hashes(conn):
         return None
     roots = [Path(source) for source in info.sources]
     stdlib = default_background()
@@ -234,23 +234,32 @@ def build_background(
     cached = _read_shared(shared)
     if cached is None:
         common, total = _common_hashes(files, progress)
-        _write_shared(shared, common, total)
+        saved = _write_shared(shared, common, total)
     else:
-        common, total = cached
+        (common, total), saved = cached, True
         if progress is not None:
             progress(len(files), len(files), total)
     info = Background([str(root) for root in resolved], len(files), total, len(common))
-    previous = {h for (h,) in conn.execute("SELECT hash FROM background")}
+    previous = public_hashes(conn)
     if not previous <= common:  # idioms no longer public: their postings were never stored
         _forget_files(conn)
     conn.execute("DELETE FROM background")
-    conn.executemany("INSERT INTO background VALUES (?)", ((h,) for h in sorted(common)))
-    conn.execute("DELETE FROM postings WHERE hash IN (SELECT hash FROM background)")
-    conn.execute("DELETE FROM lines WHERE hash IN (SELECT hash FROM background)")
-    conn.execute(
-        "INSERT INTO meta VALUES ('background', ?) ON CONFLICT(key) DO UPDATE SET value=?",
-        (json.dumps(dataclasses.asdict(info)),) * 2,
-    )
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS fresh (hash INTEGER PRIMARY KEY)")
+    conn.execute("DELETE FROM fresh")
+    conn.executemany("INSERT INTO fresh VALUES (?)", ((h,) for h in sorted(common)))
+    conn.execute("DELETE FROM postings WHERE hash IN (SELECT hash FROM fresh)")
+    conn.execute("DELETE FROM lines WHERE hash IN (SELECT hash FROM fresh)")
+    if not saved:  # no machine-wide file (an unwritable cache folder): kept in the index
+        conn.execute("INSERT INTO background SELECT hash FROM fresh")
+    conn.execute("DROP TABLE fresh")
+    for key, value in (
+        ("background", json.dumps(dataclasses.asdict(info))),
+        ("background_file", str(shared) if saved else ""),
+    ):
+        conn.execute(
+            "INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=?",
+            (key, value, value),
+        )
     _bump(conn)
     conn.commit()
     return info
@@ -316,9 +325,9 @@ def _read_shared(path: Path) -> tuple[set[int], int] | None:
     return set(hashes), total
 
 
-def _write_shared(path: Path, common: set[int], total: int) -> None:
-    """Keep a background for every later index of this machine (best effort, atomic)."""
-    with contextlib.suppress(OSError):
+def _write_shared(path: Path, common: set[int], total: int) -> bool:
+    """Keep a background for every index of this machine (atomic); False when it cannot."""
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -326,6 +335,19 @@ def _write_shared(path: Path, common: set[int], total: int) -> None:
             out.write(b"%d\n" % total)
             out.write(array("i", sorted(common)).tobytes())
         os.replace(temporary, path)
+    except OSError:
+        return False
+    return True
+
+
+def public_hashes(conn: sqlite3.Connection) -> frozenset[int]:
+    """The background's hashes: from its machine-wide file, or from the index itself when
+    that file could not be written; empty when there is none (or its file is gone)."""
+    row = conn.execute("SELECT value FROM meta WHERE key='background_file'").fetchone()
+    if row and row[0]:
+        shared = _read_shared(Path(row[0]))
+        return frozenset(shared[0]) if shared else frozenset()
+    return frozenset(h for (h,) in conn.execute("SELECT hash FROM background"))
 
 
 def list_repos(conn: sqlite3.Connection) -> list[RepoInfo]:
@@ -392,8 +414,7 @@ def _refresh(
             todo.append(candidate)
             if old is not None:
                 conn.execute("DELETE FROM files WHERE id=?", (old[0],))
-    rows = conn.execute("SELECT hash FROM background") if todo else ()
-    public = frozenset(h for (h,) in rows)
+    public = public_hashes(conn) if todo else frozenset()
     keys = {c.path: c.key for c in todo}
     read = bytes_read = 0
     batch: list[tuple[int, int, int, int]] = []

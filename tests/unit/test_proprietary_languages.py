@@ -17,9 +17,12 @@ from egress_watch.proprietary.index import (
     FORMAT,
     CodeIndexError,
     add_repo,
+    background_to_build,
     build_background,
     open_index,
+    public_hashes,
     rebuild,
+    shared_directory,
 )
 from egress_watch.proprietary.matcher import Matcher, _tokens
 from egress_watch.proprietary.prompt import Region, code_regions, guess_language
@@ -308,7 +311,8 @@ def test_a_background_is_built_once_and_reused_by_another_index(tmp_path: Path) 
         infos.append(
             build_background(conn, [public], lambda d, _t, _b, n=number: reads[n].append(d))
         )
-        hashes = {h for (h,) in conn.execute("SELECT hash FROM background")}
+        hashes = public_hashes(conn)
+        assert conn.execute("SELECT COUNT(*) FROM background").fetchone() == (0,)  # not copied
         conn.close()
         assert len(hashes) == infos[-1].hashes > 50
     assert len(reads[0]) == 3  # every file read the first time
@@ -327,3 +331,19 @@ def test_published_code_keeps_its_dependencies(tmp_path: Path) -> None:
     (tmp_path / "testdata" / "case.go").write_text("package x\n")
     assert [c.path for c in candidates(tmp_path)] == ["testdata/case.go"]  # no node_modules
     assert [c.path for c in candidates(tmp_path, published=True)] == ["node_modules/dep/index.js"]
+
+
+def test_an_index_whose_shared_background_vanished_builds_it_again(tmp_path: Path) -> None:
+    public = tmp_path / "public"
+    public.mkdir()
+    for name in ("policy.py", "pipeline.py"):
+        shutil.copy(PACKAGE / name, public / name)
+    conn = open_index(tmp_path / "code-index.db")
+    build_background(conn, [public])
+    assert background_to_build(conn) is None
+    [(shared,)] = conn.execute("SELECT value FROM meta WHERE key = 'background_file'")
+    assert Path(shared).parent == shared_directory()
+    Path(shared).unlink()  # a cleaned user cache
+    assert public_hashes(conn) == frozenset()
+    assert background_to_build(conn) == [public.resolve()]
+    conn.close()
