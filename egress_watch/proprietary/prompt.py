@@ -65,9 +65,14 @@ _IDIOMS: dict[str, tuple[float, float, float, float]] = {
     "System.": (0, 0, 0, 3), "char ": (0, 0, 0, 2), "unsigned ": (0, 0, 0, 3),
     "#define": (0, 0, 0, 4), "new ": (0, 0, 1, 1), "@Test": (0, 0, 0, 3), "describe(": (0, 0, 2, 0),
     "it(": (0, 0, 1, 0), "expect(": (0, 0, 1, 0), ": string": (0, 0, 1, 0), "//": (-1, 0, 0, 0),
+    "/*": (-3, 1, 1, 1), ").": (0, 0, 0.5, 0),
 }  # fmt: skip
 _RUST_HINTS = ("fn ", "let mut ", "impl ", "impl<", "&'")
-_RUST_IDIOM = re.compile(r"\bfn \w+|\blet mut |\bimpl\b[^\n]*\{|&'\w|\bpub fn\b")
+_RUST_IDIOM = re.compile(
+    r"\bfn \w+\s*[<(]|\blet mut |\bimpl\b[^\n]*\{|&'\w|\bpub fn\b|\w::<|\bmatch \w+ \{"
+)
+RUST_IDIOMS_NEEDED = 2
+"""Rust idioms that make a region Rust (one ``fn x(`` may be a Python loop's ``fn(``)."""
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 _CANDIDATE_LINE = re.compile(r"^[^(){}\[\]=;<>\n]{16,}$", re.M)
 
@@ -87,7 +92,9 @@ class Region:
 def guess_language(code: str) -> str:
     """The tokenizer family a snippet most likely needs, from its idioms (counted in C)."""
     sample = "\n" + code[:GUESS_CHARS]
-    if any(hint in sample for hint in _RUST_HINTS) and _RUST_IDIOM.search(sample):
+    if any(hint in sample for hint in _RUST_HINTS) and (
+        len(_RUST_IDIOM.findall(sample)) >= min(RUST_IDIOMS_NEEDED, 1 + len(sample) // 400)
+    ):
         return RUST
     scores = [0.0, 0.0, 0.0, 0.0]
     for idiom, weights in _IDIOMS.items():
