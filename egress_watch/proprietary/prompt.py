@@ -65,7 +65,8 @@ _IDIOMS: dict[str, tuple[float, float, float, float]] = {
     "System.": (0, 0, 0, 3), "char ": (0, 0, 0, 2), "unsigned ": (0, 0, 0, 3),
     "#define": (0, 0, 0, 4), "new ": (0, 0, 1, 1), "@Test": (0, 0, 0, 3), "describe(": (0, 0, 2, 0),
     "it(": (0, 0, 1, 0), "expect(": (0, 0, 1, 0), ": string": (0, 0, 1, 0), "//": (-1, 0, 0, 0),
-    "/*": (-3, 1, 1, 1), ").": (0, 0, 0.5, 0),
+    "/*": (-3, 1, 1, 1), ").": (0, 0, 0.5, 0), ": true": (0, 0, 1, 0), ": false": (0, 0, 1, 0),
+    "Object.": (0, 0, 1.5, 0), "prototype": (0, 0, 2, 0), "exports": (0, 0, 2, 0),
 }  # fmt: skip
 _RUST_HINTS = ("fn ", "let mut ", "impl ", "impl<", "&'")
 _RUST_IDIOM = re.compile(
