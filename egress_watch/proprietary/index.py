@@ -345,9 +345,24 @@ def public_hashes(conn: sqlite3.Connection) -> frozenset[int]:
     that file could not be written; empty when there is none (or its file is gone)."""
     row = conn.execute("SELECT value FROM meta WHERE key='background_file'").fetchone()
     if row and row[0]:
-        shared = _read_shared(Path(row[0]))
-        return frozenset(shared[0]) if shared else frozenset()
+        return _loaded_background(Path(row[0]))
     return frozenset(h for (h,) in conn.execute("SELECT hash FROM background"))
+
+
+_LOADED: dict[Path, frozenset[int]] = {}
+"""Backgrounds already read by this process (a file's name changes with its content)."""
+
+
+def _loaded_background(path: Path) -> frozenset[int]:
+    """The hashes of a machine-wide background file, read once per process."""
+    if path in _LOADED and path.exists():
+        return _LOADED[path]
+    shared = _read_shared(path)
+    hashes = frozenset(shared[0]) if shared else frozenset()
+    if hashes:
+        _LOADED.clear()  # one background at a time is what a process uses
+        _LOADED[path] = hashes
+    return hashes
 
 
 def list_repos(conn: sqlite3.Connection) -> list[RepoInfo]:
