@@ -226,10 +226,13 @@ class Matcher:
 
     def _postings(self, hashes: set[int], family: str) -> dict[int, list[tuple[int, int, int]]]:
         """(file, position, line) per hash in live files of ``family``, minus boilerplate
-        hashes (counted over every family)."""
+        hashes (counted over every family). Hashes found to be boilerplate are remembered
+        until the index changes, so later texts do not read their long postings again."""
         cap = self._df_cap()
         family_of = self._family
+        counts: dict[int, int] = defaultdict(int)
         by_hash: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+        files: dict[int, set[int]] = defaultdict(set)
         ordered = list(hashes - self._common)
         for i in range(0, len(ordered), CHUNK):
             chunk = ordered[i : i + CHUNK]
@@ -238,13 +241,16 @@ class Matcher:
                 f"SELECT hash, file_id, pos, line FROM postings WHERE hash IN ({marks})",  # noqa: S608
                 chunk,
             ):
-                if file_id in family_of:
+                lang = family_of.get(file_id)
+                if lang is None:
+                    continue
+                counts[h] += 1
+                files[h].add(file_id)
+                if lang == family:
                     by_hash[h].append((file_id, pos, line))
-        return {
-            h: [row for row in rows if family_of[row[0]] == family]
-            for h, rows in by_hash.items()
-            if len(rows) <= MAX_POSTINGS_PER_HASH and len({r[0] for r in rows}) <= cap
-        }
+        common = {h for h, n in counts.items() if n > MAX_POSTINGS_PER_HASH or len(files[h]) > cap}
+        self._common |= common
+        return {h: rows for h, rows in by_hash.items() if h not in common}
 
     def _select(
         self, fragments: list[_Fragment], tokens: Tokens, region: Region
