@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from egress_watch.paths import HOME_ENV, HomePaths
-from egress_watch.proprietary.index import CACHE_ENV
+from egress_watch.proprietary.shared import CACHE_ENV
 
 
 @pytest.fixture(autouse=True)

@@ -7,36 +7,36 @@ file gets a new id and its old postings are ignored until they are purged.
 A *background* of public code (the Python standard library by default, plus any folders the
 user adds, e.g. ``node_modules``) lists the k-grams found in at least two of its files: such
 idioms are not the user's own, so they are never indexed and never alert. It is computed once
-per machine (kept under ``shared_directory()``, keyed by its files) and reused by every index.
+per machine (see ``shared.py``) and reused by every index.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import os
 import sqlite3
 import sys
 import sysconfig
 import time
-from array import array
 from collections.abc import Callable, Iterable
 from concurrent.futures.process import BrokenProcessPool
 from itertools import repeat
 from pathlib import Path
 
-import platformdirs
-
-from egress_watch.proprietary.files import candidates, skipped_content
+from egress_watch.proprietary.files import candidates
 from egress_watch.proprietary.jobs import FileFingerprints, fingerprint_files
-from egress_watch.proprietary.lines import line_hashes
-from egress_watch.proprietary.tokenize import GENERIC, language_of, tokenize
-from egress_watch.proprietary.winnow import CHANNELS, channel_ids, kgram_hashes
+from egress_watch.proprietary.shared import (
+    common_hashes,
+    loaded_background,
+    read_shared,
+    shared_file,
+    write_shared,
+)
+from egress_watch.proprietary.tokenize import GENERIC, language_of
 
 INDEX_FILE = "code-index.db"
-CACHE_ENV = "EGRESS_WATCH_CACHE"
 FORMAT = f"3-py{sys.version_info.major}.{sys.version_info.minor}"
 PURGE_FRACTION = 0.1
 SCHEMA = """
@@ -230,11 +230,11 @@ def build_background(
         for c in candidates(root, published=True)
         if root not in stdlib or not STDLIB_SKIP.intersection(c.path.split("/")[:-1])
     ]
-    shared = _shared_background(files)
-    cached = _read_shared(shared)
+    shared = shared_file(files, FORMAT)
+    cached = read_shared(shared)
     if cached is None:
-        common, total = _common_hashes(files, progress)
-        saved = _write_shared(shared, common, total)
+        common, total = common_hashes(files, progress)
+        saved = write_shared(shared, common, total)
     else:
         (common, total), saved = cached, True
         if progress is not None:
@@ -265,104 +265,13 @@ def build_background(
     return info
 
 
-def _common_hashes(files: list[Path], progress: Progress | None) -> tuple[set[int], int]:
-    """The k-grams and line hashes found in two or more of ``files``, and the bytes read."""
-    seen: set[int] = set()
-    common: set[int] = set()
-    cache: dict[str, int] = {}
-    total = 0
-    for done, path in enumerate(files, 1):
-        try:
-            data = path.read_bytes()
-        except OSError:
-            continue
-        if skipped_content(data) is None:
-            total += len(data)
-            text = data.decode("utf-8", "replace")
-            tokens = tokenize(text, language_of(path.name) or GENERIC)
-            hashes = {value for _, value in line_hashes(text, indexing=True)}
-            for channel in CHANNELS:
-                hashes.update(kgram_hashes(channel_ids(tokens, channel, cache), channel))
-            common |= seen & hashes
-            seen |= hashes
-        if progress is not None:
-            progress(done, len(files), total)
-    return common, total
-
-
-def shared_directory() -> Path:
-    """Where backgrounds are kept once per machine (``$EGRESS_WATCH_CACHE`` overrides)."""
-    from_env = os.environ.get(CACHE_ENV)
-    if from_env:
-        return Path(from_env).expanduser().absolute()
-    return Path(platformdirs.user_cache_dir("egress-watch", appauthor=False))
-
-
-def _shared_background(files: list[Path]) -> Path:
-    """The machine-wide file for a background of exactly these files as they are now: any
-    file added, removed or changed names another file."""
-    digest = hashlib.sha256(FORMAT.encode())
-    for path in files:
-        with contextlib.suppress(OSError):
-            info = path.stat()
-            digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
-    return shared_directory() / f"background-{FORMAT}-{digest.hexdigest()[:24]}.bin"
-
-
-def _read_shared(path: Path) -> tuple[set[int], int] | None:
-    """A background built before on this machine (hashes, bytes read), or None."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    header, _, body = data.partition(b"\n")
-    hashes = array("i")
-    try:
-        total = int(header)
-        hashes.frombytes(body)
-    except ValueError:
-        return None  # a damaged file is rebuilt
-    return set(hashes), total
-
-
-def _write_shared(path: Path, common: set[int], total: int) -> bool:
-    """Keep a background for every index of this machine (atomic); False when it cannot."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(b"%d\n" % total)
-            out.write(array("i", sorted(common)).tobytes())
-        os.replace(temporary, path)
-    except OSError:
-        return False
-    return True
-
-
 def public_hashes(conn: sqlite3.Connection) -> frozenset[int]:
     """The background's hashes: from its machine-wide file, or from the index itself when
     that file could not be written; empty when there is none (or its file is gone)."""
     row = conn.execute("SELECT value FROM meta WHERE key='background_file'").fetchone()
     if row and row[0]:
-        return _loaded_background(Path(row[0]))
+        return loaded_background(Path(row[0]))
     return frozenset(h for (h,) in conn.execute("SELECT hash FROM background"))
-
-
-_LOADED: dict[Path, frozenset[int]] = {}
-"""Backgrounds already read by this process (a file's name changes with its content)."""
-
-
-def _loaded_background(path: Path) -> frozenset[int]:
-    """The hashes of a machine-wide background file, read once per process."""
-    if path in _LOADED and path.exists():
-        return _LOADED[path]
-    shared = _read_shared(path)
-    hashes = frozenset(shared[0]) if shared else frozenset()
-    if hashes:
-        _LOADED.clear()  # one background at a time is what a process uses
-        _LOADED[path] = hashes
-    return hashes
 
 
 def list_repos(conn: sqlite3.Connection) -> list[RepoInfo]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from egress_watch.proprietary.excerpts import excerpt_tokens
 from egress_watch.proprietary.files import candidates
 from egress_watch.proprietary.index import (
     FORMAT,
@@ -22,10 +23,10 @@ from egress_watch.proprietary.index import (
     open_index,
     public_hashes,
     rebuild,
-    shared_directory,
 )
-from egress_watch.proprietary.matcher import Matcher, _tokens
+from egress_watch.proprietary.matcher import Matcher
 from egress_watch.proprietary.prompt import Region, code_regions, guess_language
+from egress_watch.proprietary.shared import shared_directory
 from egress_watch.proprietary.tokenize import CLIKE, GO, JS, PYTHON, RUST, tokenize
 
 PACKAGE = Path(__file__).parents[2] / "egress_watch"
@@ -95,7 +96,7 @@ def describe(values):
 
 
 def test_an_excerpt_ending_inside_a_docstring_reads_as_written() -> None:
-    tokens = _tokens(Region(0, EXCERPT_ENDING_IN_A_DOCSTRING, PYTHON))
+    tokens = excerpt_tokens(Region(0, EXCERPT_ENDING_IN_A_DOCSTRING, PYTHON))
     assert tokens.values[:3] == ["values", "=", "["]
     assert tokens.values[-6:] == ["def", "describe", "(", "values", ")", ":"]
 
@@ -106,7 +107,7 @@ def test_an_excerpt_starting_inside_a_docstring_is_read_from_its_end() -> None:
         '    """\n'
         "    return [value.strip() for value in values]\n"
     )
-    tokens = _tokens(Region(0, code, PYTHON))
+    tokens = excerpt_tokens(Region(0, code, PYTHON))
     assert tokens.values[:3] == ["return", "[", "value"]
 
 

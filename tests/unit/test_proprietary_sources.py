@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from egress_watch.proprietary.excerpts import excerpt_tokens
 from egress_watch.proprietary.files import skipped_content
-from egress_watch.proprietary.matcher import _tokens
 from egress_watch.proprietary.prompt import Region
 from egress_watch.proprietary.tokenize import CLIKE, GO, JS, PYTHON, tokenize
 
@@ -117,7 +117,7 @@ def excerpt_reads_as_source(
             if start <= last < end:
                 high = min(high, start)
         excerpt = "\n".join(lines[first - 1 : last])
-        got = _tokens(Region(0, excerpt, language))
+        got = excerpt_tokens(Region(0, excerpt, language))
         shift = first - 1
         want = [v for v, n in zip(whole.values, whole.lines, strict=True) if low < n < high]
         have = [v for v, n in zip(got.values, got.lines, strict=True) if low < n + shift < high]
