@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from egress_watch.classify import kingfisher
-from egress_watch.classify.kingfisher import CACHE_ENV
+from egress_watch.classify.kingfisher import CACHE_ENV as RULE_CACHE_ENV
 from egress_watch.paths import HOME_ENV, HomePaths
+from egress_watch.proprietary.shared import CACHE_ENV
 
 
 @pytest.fixture(scope="session")
@@ -25,11 +26,19 @@ def rule_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def ew_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rule_cache: Path) -> HomePaths:
-    """Every test gets its own data home, so nothing touches the real user's history."""
+def ew_home(
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    rule_cache: Path,
+) -> HomePaths:
+    """Every test gets its own data home, so nothing touches the real user's history; the
+    machine-wide caches (kingfisher's compiled rules, public-code backgrounds) are shared by the
+    tests of one run only."""
     home = tmp_path / "ew-home"
     monkeypatch.setenv(HOME_ENV, str(home))
-    monkeypatch.setenv(CACHE_ENV, str(rule_cache))
+    monkeypatch.setenv(RULE_CACHE_ENV, str(rule_cache))
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path_factory.getbasetemp() / "ew-cache"))
     return HomePaths(home)
 
 

@@ -25,6 +25,7 @@ from egress_watch.proprietary.index import (
     default_background,
     environment_packages,
     index_path,
+    installed_public_code,
     list_repos,
     needs_reindex,
     open_index,
@@ -108,8 +109,15 @@ def add(path: Path, name: str | None) -> None:
     help="Also use the packages of egress-watch's own Python environment.",
 )
 @click.option("--no-stdlib", is_flag=True, help="Leave the Python standard library out.")
+@click.option(
+    "--installed",
+    is_flag=True,
+    help="Also use the Go standard library and global Node packages installed here.",
+)
 @translate_errors
-def background(paths: tuple[Path, ...], site_packages: bool, no_stdlib: bool) -> None:
+def background(
+    paths: tuple[Path, ...], site_packages: bool, no_stdlib: bool, installed: bool
+) -> None:
     """Rebuild the public-code background from the stdlib and PATHS (e.g. node_modules).
 
     Token sequences found in two or more files of public code are idioms, not your code:
@@ -118,6 +126,7 @@ def background(paths: tuple[Path, ...], site_packages: bool, no_stdlib: bool) ->
     """
     roots = [] if no_stdlib else default_background()
     roots += [environment_packages()] if site_packages else []
+    roots += installed_public_code() if installed else []
     roots += list(paths)
     with _opened(create=True) as conn:
         with _progress("public-code background") as progress:

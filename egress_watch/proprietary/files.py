@@ -34,10 +34,14 @@ class Candidate:
     """The git blob id when the working tree matches it, else size and mtime."""
 
 
-def skipped_path(path: str) -> bool:
+PUBLIC_SKIP_DIRS = frozenset({"testdata", ".git", "__pycache__", "dist", "build"})
+"""What published code (a background) leaves out: its dependencies are published code too."""
+
+
+def skipped_path(path: str, skip_dirs: frozenset[str] = SKIP_DIRS) -> bool:
     """True for vendored, build-output, lock and generated-by-name files, and non-source."""
     parts = path.split("/")
-    if any(part in SKIP_DIRS for part in parts[:-1]):
+    if any(part in skip_dirs for part in parts[:-1]):
         return True
     name = parts[-1]
     if name in SKIP_NAMES or name.endswith(SKIP_SUFFIXES):
@@ -60,8 +64,14 @@ def skipped_content(data: bytes) -> str | None:
     return None
 
 
-def candidates(root: Path) -> Iterator[Candidate]:
-    """Source files under ``root``: tracked files when it is a git work tree, else a walk."""
+def candidates(root: Path, published: bool = False) -> Iterator[Candidate]:
+    """Source files under ``root``: tracked files when it is a git work tree, else a walk.
+
+    ``published`` code (a background) keeps its ``node_modules`` and ``vendor`` folders.
+    """
+    if published:
+        yield from _walk(root, PUBLIC_SKIP_DIRS)
+        return
     tracked = _git_files(root)
     if not tracked:  # not a work tree, or nothing tracked under root (an ignored directory)
         yield from _walk(root)
@@ -99,14 +109,14 @@ def _git_files(root: Path) -> list[tuple[str, str]] | None:
     return out
 
 
-def _walk(root: Path) -> Iterator[Candidate]:
+def _walk(root: Path, skip_dirs: frozenset[str] = SKIP_DIRS) -> Iterator[Candidate]:
     """Every source file under a plain directory, skipping hidden and vendored directories."""
     for directory, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
+        dirs[:] = sorted(d for d in dirs if d not in skip_dirs and not d.startswith("."))
         for name in sorted(files):
             full = Path(directory, name)
             relative = full.relative_to(root).as_posix()
-            if not skipped_path(relative):
+            if not skipped_path(relative, skip_dirs):
                 yield Candidate(relative, _stat_key(full))
 
 

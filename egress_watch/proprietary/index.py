@@ -6,7 +6,8 @@ file gets a new id and its old postings are ignored until they are purged.
 
 A *background* of public code (the Python standard library by default, plus any folders the
 user adds, e.g. ``node_modules``) lists the k-grams found in at least two of its files: such
-idioms are not the user's own, so they are never indexed and never alert.
+idioms are not the user's own, so they are never indexed and never alert. It is computed once
+per machine (see ``shared.py``) and reused by every index.
 """
 
 from __future__ import annotations
@@ -24,14 +25,19 @@ from concurrent.futures.process import BrokenProcessPool
 from itertools import repeat
 from pathlib import Path
 
-from egress_watch.proprietary.files import candidates, skipped_content
+from egress_watch.proprietary.files import candidates
 from egress_watch.proprietary.jobs import FileFingerprints, fingerprint_files
-from egress_watch.proprietary.lines import line_hashes
-from egress_watch.proprietary.tokenize import language_of, tokenize
-from egress_watch.proprietary.winnow import CHANNELS, channel_ids, kgram_hashes
+from egress_watch.proprietary.shared import (
+    common_hashes,
+    loaded_background,
+    read_shared,
+    shared_file,
+    write_shared,
+)
+from egress_watch.proprietary.tokenize import GENERIC, language_of
 
 INDEX_FILE = "code-index.db"
-FORMAT = f"2-py{sys.version_info.major}.{sys.version_info.minor}"
+FORMAT = f"3-py{sys.version_info.major}.{sys.version_info.minor}"
 PURGE_FRACTION = 0.1
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -40,7 +46,8 @@ CREATE TABLE IF NOT EXISTS repos (
     indexed_at TEXT, files INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS files (
     id INTEGER PRIMARY KEY AUTOINCREMENT, repo_id INTEGER NOT NULL, path TEXT NOT NULL,
-    key TEXT NOT NULL, bytes INTEGER NOT NULL, UNIQUE (repo_id, path));
+    key TEXT NOT NULL, bytes INTEGER NOT NULL, lang TEXT NOT NULL DEFAULT 'generic',
+    UNIQUE (repo_id, path));
 CREATE TABLE IF NOT EXISTS postings (
     hash INTEGER NOT NULL, file_id INTEGER NOT NULL, pos INTEGER NOT NULL,
     line INTEGER NOT NULL, PRIMARY KEY (hash, file_id, pos)) WITHOUT ROWID;
@@ -112,6 +119,10 @@ def open_index(path: Path, create: bool = True, reset: bool = False) -> sqlite3.
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.executescript(SCHEMA)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(files)")}
+    if "lang" not in columns:  # an index from before files kept their language family
+        conn.execute("ALTER TABLE files ADD COLUMN lang TEXT NOT NULL DEFAULT 'generic'")
+        conn.commit()
     row = conn.execute("SELECT value FROM meta WHERE key='format'").fetchone()
     if row is None:
         conn.execute("INSERT INTO meta VALUES ('format', ?)", (FORMAT,))
@@ -132,7 +143,7 @@ def _reset(conn: sqlite3.Connection) -> None:
     for table in ("postings", "lines", "common", "background"):
         conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
     _forget_files(conn)
-    conn.execute("DELETE FROM meta WHERE key IN ('common_bytes', 'purged')")
+    conn.execute("DELETE FROM meta WHERE key IN ('common_bytes', 'purged', 'background_file')")
     conn.execute("UPDATE meta SET value = ? WHERE key = 'format'", (FORMAT,))
     _bump(conn)
     conn.commit()
@@ -159,7 +170,7 @@ def background_to_build(conn: sqlite3.Connection) -> list[Path] | None:
     info = background_info(conn)
     if info is None:
         return default_background()
-    if conn.execute("SELECT 1 FROM background LIMIT 1").fetchone():
+    if public_hashes(conn):
         return None
     roots = [Path(source) for source in info.sources]
     stdlib = default_background()
@@ -172,6 +183,22 @@ def background_to_build(conn: sqlite3.Connection) -> list[Path] | None:
 def default_background() -> list[Path]:
     """Public code present wherever egress-watch runs: the Python standard library."""
     return [Path(sysconfig.get_paths()["stdlib"])]
+
+
+GO_SOURCES = ("/usr/share/go-*/src", "/usr/lib/go-*/src", "/usr/local/go/src")
+NODE_PACKAGES = ("/usr/lib/node_modules", "/usr/local/lib/node_modules")
+
+
+def installed_public_code() -> list[Path]:
+    """Published code installed on this machine besides the Python stdlib: the newest Go
+    distribution's standard library (less its compiler, ``cmd``) and the global Node
+    packages. What ``index background --installed`` adds."""
+    found: list[Path] = []
+    go = sorted(p for pattern in GO_SOURCES for p in Path("/").glob(pattern.lstrip("/")))
+    if go:
+        found += sorted(p for p in go[-1].iterdir() if p.is_dir() and p.name != "cmd")
+    found += [p for p in map(Path, NODE_PACKAGES) if p.is_dir()]
+    return found
 
 
 def environment_packages() -> Path:
@@ -200,44 +227,51 @@ def build_background(
     files = [
         root / c.path
         for root in resolved
-        for c in candidates(root)
+        for c in candidates(root, published=True)
         if root not in stdlib or not STDLIB_SKIP.intersection(c.path.split("/")[:-1])
     ]
-    seen: set[int] = set()
-    common: set[int] = set()
-    cache: dict[str, int] = {}
-    total = 0
-    for done, path in enumerate(files, 1):
-        try:
-            data = path.read_bytes()
-        except OSError:
-            continue
-        if skipped_content(data) is None:
-            total += len(data)
-            text = data.decode("utf-8", "replace")
-            tokens = tokenize(text, language_of(path.name) or "generic")
-            hashes = {value for _, value in line_hashes(text, indexing=True)}
-            for channel in CHANNELS:
-                hashes.update(kgram_hashes(channel_ids(tokens, channel, cache), channel))
-            common |= seen & hashes
-            seen |= hashes
+    shared = shared_file(files, FORMAT)
+    cached = read_shared(shared)
+    if cached is None:
+        common, total = common_hashes(files, progress)
+        saved = write_shared(shared, common, total)
+    else:
+        (common, total), saved = cached, True
         if progress is not None:
-            progress(done, len(files), total)
+            progress(len(files), len(files), total)
     info = Background([str(root) for root in resolved], len(files), total, len(common))
-    previous = {h for (h,) in conn.execute("SELECT hash FROM background")}
+    previous = public_hashes(conn)
     if not previous <= common:  # idioms no longer public: their postings were never stored
         _forget_files(conn)
     conn.execute("DELETE FROM background")
-    conn.executemany("INSERT INTO background VALUES (?)", ((h,) for h in sorted(common)))
-    conn.execute("DELETE FROM postings WHERE hash IN (SELECT hash FROM background)")
-    conn.execute("DELETE FROM lines WHERE hash IN (SELECT hash FROM background)")
-    conn.execute(
-        "INSERT INTO meta VALUES ('background', ?) ON CONFLICT(key) DO UPDATE SET value=?",
-        (json.dumps(dataclasses.asdict(info)),) * 2,
-    )
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS fresh (hash INTEGER PRIMARY KEY)")
+    conn.execute("DELETE FROM fresh")
+    conn.executemany("INSERT INTO fresh VALUES (?)", ((h,) for h in sorted(common)))
+    conn.execute("DELETE FROM postings WHERE hash IN (SELECT hash FROM fresh)")
+    conn.execute("DELETE FROM lines WHERE hash IN (SELECT hash FROM fresh)")
+    if not saved:  # no machine-wide file (an unwritable cache folder): kept in the index
+        conn.execute("INSERT INTO background SELECT hash FROM fresh")
+    conn.execute("DROP TABLE fresh")
+    for key, value in (
+        ("background", json.dumps(dataclasses.asdict(info))),
+        ("background_file", str(shared) if saved else ""),
+    ):
+        conn.execute(
+            "INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=?",
+            (key, value, value),
+        )
     _bump(conn)
     conn.commit()
     return info
+
+
+def public_hashes(conn: sqlite3.Connection) -> frozenset[int]:
+    """The background's hashes: from its machine-wide file, or from the index itself when
+    that file could not be written; empty when there is none (or its file is gone)."""
+    row = conn.execute("SELECT value FROM meta WHERE key='background_file'").fetchone()
+    if row and row[0]:
+        return loaded_background(Path(row[0]))
+    return frozenset(h for (h,) in conn.execute("SELECT hash FROM background"))
 
 
 def list_repos(conn: sqlite3.Connection) -> list[RepoInfo]:
@@ -304,8 +338,7 @@ def _refresh(
             todo.append(candidate)
             if old is not None:
                 conn.execute("DELETE FROM files WHERE id=?", (old[0],))
-    rows = conn.execute("SELECT hash FROM background") if todo else ()
-    public = frozenset(h for (h,) in rows)
+    public = public_hashes(conn) if todo else frozenset()
     keys = {c.path: c.key for c in todo}
     read = bytes_read = 0
     batch: list[tuple[int, int, int, int]] = []
@@ -353,8 +386,8 @@ def _store(
 ) -> None:
     """Record one fingerprinted file: its row and lines now, its postings with ``batch``."""
     file_id: int = conn.execute(
-        "INSERT INTO files (repo_id, path, key, bytes) VALUES (?, ?, ?, ?) RETURNING id",
-        (repo_id, result.path, key, result.size),
+        "INSERT INTO files (repo_id, path, key, bytes, lang) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        (repo_id, result.path, key, result.size, language_of(result.path) or GENERIC),
     ).fetchone()[0]
     batch += zip(result.hashes, repeat(file_id), result.positions, result.lines)
     conn.executemany(

@@ -14,10 +14,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from egress_watch.proprietary.excerpts import excerpt_tokens
 from egress_watch.proprietary.index import MAX_POSTINGS_PER_HASH, open_index
 from egress_watch.proprietary.lines import KnownLines, windows
 from egress_watch.proprietary.prompt import Region, code_regions
-from egress_watch.proprietary.tokenize import PYTHON, Tokens, tokenize
+from egress_watch.proprietary.tokenize import Tokens
 from egress_watch.proprietary.winnow import (
     CHANNELS,
     RAW,
@@ -46,6 +47,9 @@ class Thresholds:
 
     raw: int = 8
     renamed: int = 22
+    renamed_exact: int = 0
+    """Exact tokens a mostly renamed fragment below ``sure`` also needs (shape alone is weak
+    evidence for short fragments)."""
     sure: int = 40
     min_score: float = 0.5
     high: int = 50
@@ -61,7 +65,9 @@ class Thresholds:
         """
         if tokens >= self.sure:
             return True
-        if score >= self.min_score and (exact >= self.raw or tokens >= self.renamed):
+        if score >= self.min_score and (
+            exact >= self.raw or (tokens >= self.renamed and exact >= self.renamed_exact)
+        ):
             return True
         if exact < self.raw:
             return False
@@ -107,6 +113,8 @@ class Matcher:
         self._lock = threading.Lock()
         self._generation: str | None = None
         self._files: dict[int, tuple[str, str]] = {}
+        self._family: dict[int, str] = {}
+        """Each live file's language family: a region is matched only against its own."""
         self._common: set[int] = set()
         self._known_lines = KnownLines(array("i"))
 
@@ -141,12 +149,11 @@ class Matcher:
         generation = row[0] if row else "0"
         if generation == self._generation:
             return
-        self._files = {
-            file_id: (repo, path)
-            for file_id, repo, path in self._conn.execute(
-                "SELECT f.id, r.name, f.path FROM files f JOIN repos r ON r.id = f.repo_id"
-            )
-        }
+        rows = self._conn.execute(
+            "SELECT f.id, r.name, f.path, f.lang FROM files f JOIN repos r ON r.id = f.repo_id"
+        ).fetchall()
+        self._files = {file_id: (repo, path) for file_id, repo, path, _ in rows}
+        self._family = {file_id: lang for file_id, _, _, lang in rows}
         self._common = {h for (h,) in self._conn.execute("SELECT hash FROM common")}
         self._known_lines = KnownLines(
             array(
@@ -196,7 +203,7 @@ class Matcher:
         looked up: a third as many, and still every run the index shares of at least
         w + k - 1 tokens, far below what reports inside a long text.
         """
-        tokens = _tokens(region)
+        tokens = excerpt_tokens(region)
         if len(tokens.values) < RAW.k:
             return []
         cache: dict[str, int] = {}
@@ -211,16 +218,21 @@ class Matcher:
             for qpos in positions:
                 where[hashes[qpos]].append(qpos)
             queries.append((channel, where))
-        postings = self._postings({h for _, where in queries for h in where})
+        postings = self._postings({h for _, where in queries for h in where}, region.language)
         fragments = _fragments(queries, postings, tokens)
         if not any(self.thresholds.passes(f.covered, f.exact, 1.0) for f in fragments):
             return []
         return self._select(fragments, tokens, region)
 
-    def _postings(self, hashes: set[int]) -> dict[int, list[tuple[int, int, int]]]:
-        """(file, position, line) per hash, minus dead files and boilerplate hashes."""
+    def _postings(self, hashes: set[int], family: str) -> dict[int, list[tuple[int, int, int]]]:
+        """(file, position, line) per hash in live files of ``family``, minus boilerplate
+        hashes (counted over every family). Hashes found to be boilerplate are remembered
+        until the index changes, so later texts do not read their long postings again."""
         cap = self._df_cap()
+        family_of = self._family
+        counts: dict[int, int] = defaultdict(int)
         by_hash: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+        files: dict[int, set[int]] = defaultdict(set)
         ordered = list(hashes - self._common)
         for i in range(0, len(ordered), CHUNK):
             chunk = ordered[i : i + CHUNK]
@@ -229,13 +241,16 @@ class Matcher:
                 f"SELECT hash, file_id, pos, line FROM postings WHERE hash IN ({marks})",  # noqa: S608
                 chunk,
             ):
-                if file_id in self._files:
+                lang = family_of.get(file_id)
+                if lang is None:
+                    continue
+                counts[h] += 1
+                files[h].add(file_id)
+                if lang == family:
                     by_hash[h].append((file_id, pos, line))
-        return {
-            h: rows
-            for h, rows in by_hash.items()
-            if len(rows) <= MAX_POSTINGS_PER_HASH and len({r[0] for r in rows}) <= cap
-        }
+        common = {h for h, n in counts.items() if n > MAX_POSTINGS_PER_HASH or len(files[h]) > cap}
+        self._common |= common
+        return {h: rows for h, rows in by_hash.items() if h not in common}
 
     def _select(
         self, fragments: list[_Fragment], tokens: Tokens, region: Region
@@ -244,7 +259,7 @@ class Matcher:
         limits = self.thresholds
         total = len(tokens.values)
         taken: list[_Fragment] = []
-        for frag in sorted(fragments, key=lambda f: -f.covered):
+        for frag in sorted(fragments, key=_preference):
             if not limits.passes(frag.covered, frag.exact, frag.covered / total):
                 continue
             if any(_overlap(frag, t) > 0.5 * (frag.qlast - frag.qfirst + 1) for t in taken):
@@ -270,41 +285,11 @@ class Matcher:
         return out
 
 
-def _tokens(region: Region) -> Tokens:
-    """Tokens of a region; a Python excerpt cut inside a docstring is re-read as such.
-
-    An excerpt that starts inside a docstring inverts the lexer (the closing quotes open a
-    string that eats the code), so when its triple quotes are unbalanced, its start is also
-    read with an opening quote prepended, and the reading with more tokens there decides how
-    the whole region is read.
-    """
-    code = region.code
-    if region.language != PYTHON:
-        return tokenize(code, region.language)
-    for quote in ('"""', "'''"):
-        if code.count(quote) % 2 and _starts_inside(code, quote):
-            other = tokenize(quote + code, region.language)
-            shift = len(quote)
-            starts = [max(0, s - shift) for s in other.starts]
-            ends = [max(0, e - shift) for e in other.ends]
-            return Tokens(other.values, other.lines, starts, ends)
-    return tokenize(code, region.language)
-
-
-def _starts_inside(code: str, quote: str) -> bool:
-    """True when the text reads better as the inside of a string opened before it.
-
-    Only its start is compared: up to the fifth triple quote, or all of it when shorter.
-    """
-    end = -1
-    for _ in range(5):
-        end = code.find(quote, end + 1)
-        if end < 0:
-            break
-    head = code if end < 0 else code[:end]
-    as_is = tokenize(head, PYTHON, offsets=False)
-    inside = tokenize(quote + head, PYTHON, offsets=False)
-    return len(inside.values) > len(as_is.values)
+def _preference(frag: _Fragment) -> tuple[int, int, int]:
+    """Fragments in the order they are taken: most of the query covered, then most of it as
+    written, then the indexed span closest to the query's (an excerpt that occurs at several
+    places of a file is reported where it matches best)."""
+    return (-frag.covered, -frag.exact, frag.end_line - frag.start_line)
 
 
 def _overlap(a: _Fragment, b: _Fragment) -> int:
@@ -360,14 +345,20 @@ def _fragment(group: list[Hit], qlines: list[int]) -> _Fragment:
     first = min(group, key=lambda h: h[3])
     last = max(group, key=lambda h: h[3] + h[5])
     tail = min(last[2] + last[5] - 1, len(qlines) - 1)
+    qfirst = spans[0][0]
+    qlast = min(max(end for _, end in spans) - 1, len(qlines) - 1)
+    # The indexed end line is the last k-gram's first line plus what that k-gram spans in
+    # the query; it never reaches past the fragment's own span of query lines.
+    end_line = last[4] + qlines[tail] - qlines[last[2]]
+    end_line = max(first[4], min(end_line, first[4] + qlines[qlast] - qlines[qfirst]))
     return _Fragment(
         file_id=group[0][0],
         covered=_union(spans),
         exact=_union(exact),
-        qfirst=spans[0][0],
-        qlast=min(max(end for _, end in spans) - 1, len(qlines) - 1),
+        qfirst=qfirst,
+        qlast=qlast,
         start_line=first[4],
-        end_line=last[4] + qlines[tail] - qlines[last[2]],
+        end_line=end_line,
     )
 
 

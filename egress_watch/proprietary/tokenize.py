@@ -7,19 +7,23 @@ kept (quotes normalised) because without them chance alignments are common.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePath
+from typing import Protocol
 
 PYTHON = "python"
-CLIKE = "clike"
+GO = "go"
+JS = "js"  # JavaScript and TypeScript
+CLIKE = "clike"  # Java, C, C++, C#, Kotlin, Swift, PHP, ...
 RUST = "rust"
 HASH = "hash"  # shell, ruby, perl, yaml-ish: '#' comments
 GENERIC = "generic"
 
 EXTENSIONS: dict[str, str] = {
     ".py": PYTHON, ".pyi": PYTHON,
-    ".js": CLIKE, ".mjs": CLIKE, ".cjs": CLIKE, ".jsx": CLIKE, ".ts": CLIKE, ".tsx": CLIKE,
-    ".mts": CLIKE, ".go": CLIKE, ".java": CLIKE, ".kt": CLIKE, ".scala": CLIKE, ".c": CLIKE,
+    ".js": JS, ".mjs": JS, ".cjs": JS, ".jsx": JS, ".ts": JS, ".tsx": JS,
+    ".mts": JS, ".cts": JS, ".go": GO, ".java": CLIKE, ".kt": CLIKE, ".scala": CLIKE, ".c": CLIKE,
     ".h": CLIKE, ".cc": CLIKE, ".cpp": CLIKE, ".cxx": CLIKE, ".hpp": CLIKE, ".hh": CLIKE,
     ".cs": CLIKE, ".swift": CLIKE, ".php": CLIKE, ".dart": CLIKE, ".m": CLIKE,
     ".rs": RUST,
@@ -51,16 +55,25 @@ _CLIKE_IMPORT = (
 )
 _RUST_IMPORT = r"(?P<imp>(?:pub(?:\([^)]*\))?[ \t]+)?use[ \t]+[^;]*;|extern[ \t]+crate[^;]*;)|"
 _BLOCK = r"(?P<com>/\*[\s\S]*?(?:\*/|\Z)|//[^\n]*)|"
+# A JavaScript regex literal stays on one line: a wrong division-vs-regex guess costs a line.
+_JS_REGEX = r"(?P<re>/(?![*/])(?:[^\\/\[\n]|\\.|\[(?:[^\]\\\n]|\\.)*\])+/[A-Za-z]*)|"
 _PATTERNS = {
     PYTHON: _NL_WS
     + _PY_IMPORT
     + r"(?P<com>\#[^\n]*)|"
     + r"(?P<tri>[rRbBuUfF]{0,2}(?:\"\"\"[\s\S]*?(?:\"\"\"|\Z)|'''[\s\S]*?(?:'''|\Z)))|"
     + _STR + "|" + _COMMON_TAIL,
+    # Go raw strings have no escapes: a backslash before the closing backtick closes it.
+    GO: _NL_WS + _CLIKE_IMPORT + _BLOCK + r"(?P<tri>`[^`]*(?:`|\Z))|" + _STR + "|" + _COMMON_TAIL,
+    # Template literals are read by hand (``_template_end``): ``${}`` nests code and templates.
+    JS: _NL_WS + _CLIKE_IMPORT + _BLOCK + r"(?P<tpl>`)|" + _STR + "|" + _COMMON_TAIL,
+    # Java text blocks; a backtick (a Kotlin/Scala/Swift quoted name) never spans lines.
     CLIKE: _NL_WS + _CLIKE_IMPORT + _BLOCK
-    + r"(?P<tri>`(?:[^`\\]|\\.)*`)|" + _STR + "|" + _COMMON_TAIL,
+    + r"(?P<tri>\"\"\"[ \t]*\n[\s\S]*?(?:\"\"\"|\Z)|`[^`\n]*`)|" + _STR + "|" + _COMMON_TAIL,
+    # Raw strings end at a quote followed by as many ``#`` as opened them.
     RUST: _NL_WS + _RUST_IMPORT + _BLOCK
-    + r"(?P<tri>r\#*\"[\s\S]*?\"\#*)|" + _RUST_STR + "|" + _COMMON_TAIL,
+    + r"(?P<tri>b?r(?P<hashes>\#*)\"[\s\S]*?(?:\"(?P=hashes)|\Z))|"
+    + _RUST_STR + "|" + _COMMON_TAIL,
     HASH: _NL_WS + r"(?P<com>\#[^\n]*)|" + _STR + "|" + _COMMON_TAIL,
     GENERIC: _NL_WS + r"(?P<com>/\*[\s\S]*?(?:\*/|\Z)|//[^\n]*|\#[^\n]*|--[^\n]*)|"
     + _STR + "|" + _COMMON_TAIL,
@@ -68,6 +81,19 @@ _PATTERNS = {
 _COMPILED = {
     lang: re.compile(r"[ \t\r\f\v]*(?:" + pattern + ")") for lang, pattern in _PATTERNS.items()
 }
+_JS_WITH_REGEX = re.compile(
+    r"[ \t\r\f\v]*(?:" + _PATTERNS[JS].replace("(?P<tpl>", _JS_REGEX + "(?P<tpl>") + ")"
+)
+_REGEX_AFTER_TEXT = "return typeof instanceof in of new delete void throw case do else yield await"
+_REGEX_AFTER = frozenset(_REGEX_AFTER_TEXT.split())
+"""After these words (and after any operator but a closing bracket) a ``/`` opens a regex."""
+_TEMPLATE_TEXT = re.compile(r"(?:[^`\\$]|\\[\s\S]|\$(?!\{))*")
+_EXPRESSION_TEXT = re.compile(r"[^{}'\"`/]*")
+_EXPRESSION_SKIP = re.compile(
+    r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|//[^\n]*|/\*[\s\S]*?(?:\*/|\Z)"
+)
+_REGEX_LITERAL = re.compile(_JS_REGEX[7:-2])
+MAX_TEMPLATE_NESTING = 16
 
 _KEYWORD_TEXT = """
     and as assert async await break case catch class const continue def default defer del do
@@ -99,11 +125,17 @@ def language_of(path: str) -> str | None:
     return EXTENSIONS.get(PurePath(path).suffix.lower())
 
 
-def tokenize(text: str, language: str = GENERIC, offsets: bool = True) -> Tokens:
+def tokenize(
+    text: str,
+    language: str = GENERIC,
+    offsets: bool = True,
+    spans: list[tuple[int, int]] | None = None,
+) -> Tokens:
     """Split ``text`` into normalised tokens; comments, whitespace and docstrings are dropped.
 
     Without ``offsets`` the character spans are not recorded (``starts``/``ends`` stay empty),
-    which is faster for indexing.
+    which is faster for indexing. ``spans``, when given, receives the (first, last) line of
+    every string, comment or import that spans lines (how tests bound what one swallows).
     """
     values: list[str] = []
     lines: list[int] = []
@@ -118,7 +150,12 @@ def tokenize(text: str, language: str = GENERIC, offsets: bool = True) -> Tokens
     line = 1
     line_start = True
     docstrings = language == PYTHON
-    for match in _COMPILED.get(language, _COMPILED[GENERIC]).finditer(text):
+    matches: Iterable[_Token] = (
+        _js_matches(text)
+        if language == JS
+        else _COMPILED.get(language, _COMPILED[GENERIC]).finditer(text)
+    )
+    for match in matches:
         kind = match.lastgroup
         if kind == "nl":
             line += 1
@@ -127,7 +164,7 @@ def tokenize(text: str, language: str = GENERIC, offsets: bool = True) -> Tokens
         if kind is None:  # trailing whitespace at the end of the text
             continue
         token = match.group(kind)
-        if kind == "op" or kind == "id" or kind == "num":
+        if kind == "op" or kind == "id" or kind == "num" or kind == "re":
             if token in DROPPED:
                 line_start = False
                 continue
@@ -143,12 +180,20 @@ def tokenize(text: str, language: str = GENERIC, offsets: bool = True) -> Tokens
             body = token.lstrip("rRbBuUfFL")
             add_value('"' + body[1:-1])
             add_line(line)
-            line += body.count("\n")  # Rust strings may span lines
+            newlines = body.count("\n")  # Rust strings may span lines
+            if newlines and spans is not None:
+                spans.append((line, line + newlines))
+            line += newlines
         elif kind == "com" or kind == "imp":
-            line += token.count("\n")
-            continue
-        else:  # "tri": triple-quoted, backtick or raw string, possibly multi-line
             newlines = token.count("\n")
+            if newlines and spans is not None:
+                spans.append((line, line + newlines))
+            line += newlines
+            continue
+        else:  # "tri": triple-quoted, backtick, template or raw string, possibly multi-line
+            newlines = token.count("\n")
+            if newlines and spans is not None:
+                spans.append((line, line + newlines))
             if docstrings and line_start:  # a docstring or a bare string statement
                 line += newlines
                 continue
@@ -161,6 +206,111 @@ def tokenize(text: str, language: str = GENERIC, offsets: bool = True) -> Tokens
             add_end(end)
         line_start = False
     return Tokens(values, lines, starts, ends)
+
+
+class _Token(Protocol):
+    """What the tokenizer loop reads of a match (a regex match or a hand-read template)."""
+
+    @property
+    def lastgroup(self) -> str | None: ...
+
+    def group(self, name: str, /) -> str: ...
+
+    def end(self) -> int: ...
+
+
+class _Template:
+    """A template literal read by hand: ``${}`` holds code and nested templates."""
+
+    __slots__ = ("_end", "_text")
+    lastgroup = "tri"
+
+    def __init__(self, text: str, end: int) -> None:
+        self._text = text
+        self._end = end
+
+    def group(self, _name: str, /) -> str:
+        return self._text
+
+    def end(self) -> int:
+        return self._end
+
+
+def _js_matches(text: str) -> Iterator[_Token]:
+    """JavaScript/TypeScript tokens: a ``/`` opens a regex literal only where the previous
+    token allows one (after an operator, an opening bracket or ``return``-like words, never
+    after a name, a number or a closing bracket), and templates nest."""
+    plain, with_regex = _COMPILED[JS], _JS_WITH_REGEX
+    pos, size = 0, len(text)
+    regex_ok = True
+    while pos < size:
+        match = (with_regex if regex_ok else plain).match(text, pos)
+        if match is None:  # a character no pattern takes (odd whitespace): skip it
+            pos += 1
+            continue
+        kind = match.lastgroup
+        if kind == "tpl":
+            start = match.end() - 1
+            pos = _template_end(text, match.end(), 0)
+            yield _Template(text[start:pos], pos)
+            regex_ok = False
+            continue
+        pos = match.end()
+        yield match
+        if kind == "op":
+            regex_ok = match.group("op") not in ")]"
+        elif kind == "id":
+            regex_ok = match.group("id") in _REGEX_AFTER
+        elif kind == "num" or kind == "str" or kind == "re":
+            regex_ok = False
+
+
+def _template_end(text: str, pos: int, depth: int) -> int:
+    """Where the template literal whose text starts at ``pos`` ends (past its backtick)."""
+    size = len(text)
+    while True:
+        pos = _TEMPLATE_TEXT.match(text, pos).end()  # type: ignore[union-attr]  # matches ""
+        if pos >= size:
+            return size
+        if text[pos] == "`":
+            return pos + 1
+        pos = _expression_end(text, pos + 2, depth)  # "${"
+
+
+def _expression_end(text: str, pos: int, depth: int) -> int:
+    """Where the ``${...}`` expression whose code starts at ``pos`` ends (past its brace)."""
+    size = len(text)
+    braces = 0
+    while True:
+        pos = _EXPRESSION_TEXT.match(text, pos).end()  # type: ignore[union-attr]  # matches ""
+        if pos >= size:
+            return size
+        char = text[pos]
+        if char == "{":
+            braces += 1
+            pos += 1
+        elif char == "}":
+            if not braces:
+                return pos + 1
+            braces -= 1
+            pos += 1
+        elif char == "`":
+            if depth >= MAX_TEMPLATE_NESTING:
+                return size
+            pos = _template_end(text, pos + 1, depth + 1)
+        else:  # a quote or a slash: a string, a comment, a regex or a division
+            skipped = _EXPRESSION_SKIP.match(text, pos)
+            if skipped is None and _regex_may_start(text, pos):
+                skipped = _REGEX_LITERAL.match(text, pos)
+            pos = skipped.end() if skipped else pos + 1
+
+
+def _regex_may_start(text: str, pos: int) -> bool:
+    """True when the ``/`` at ``pos`` follows an operator or an opening bracket."""
+    before = pos - 1
+    while before >= 0 and text[before] in " \t\r\n":
+        before -= 1
+    return before < 0 or text[before] in "(,=:[!&|?{};+-*%<>~^"
 
 
 def is_name(token: str) -> bool:

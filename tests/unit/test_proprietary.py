@@ -19,7 +19,7 @@ from egress_watch.proprietary.files import skipped_content, skipped_path
 from egress_watch.proprietary.index import add_repo, list_repos, open_index, rebuild, remove_repo
 from egress_watch.proprietary.matcher import Matcher, Thresholds
 from egress_watch.proprietary.prompt import code_regions
-from egress_watch.proprietary.tokenize import CLIKE, PYTHON, RUST, tokenize
+from egress_watch.proprietary.tokenize import CLIKE, GO, PYTHON, RUST, tokenize
 from egress_watch.proprietary.winnow import winnow
 from egress_watch.settings import Settings
 
@@ -167,7 +167,7 @@ def test_code_shared_by_many_files_never_alerts(tmp_path: Path) -> None:
 def test_fenced_blocks_and_prose_lines_are_separated() -> None:
     text = "It's broken, isn't it? Here:\n```go\nfunc f() {}\n```\nthanks"
     [fenced, rest] = code_regions(text)
-    assert fenced.language == CLIKE
+    assert fenced.language == GO
     assert fenced.code == "func f() {}\n"
     assert "broken" not in rest.code
 

@@ -33,6 +33,8 @@ from egress_watch.proprietary.matcher import PREFILTER_CHARS, Matcher, Threshold
 from egress_watch.proprietary.prompt import guess_language
 from egress_watch.proprietary.tokenize import (
     CLIKE,
+    GO,
+    JS,
     PYTHON,
     RUST,
     name_class,
@@ -507,7 +509,7 @@ def test_python_with_a_variable_named_func_and_comments_is_python() -> None:
     assert guess_language(code) == PYTHON
 
 
-def test_real_go_is_clike() -> None:
+def test_real_go_is_go() -> None:
     code = textwrap.dedent(
         """\
         func main() {
@@ -520,7 +522,7 @@ def test_real_go_is_clike() -> None:
         }
         """
     )
-    assert guess_language(code) == CLIKE
+    assert guess_language(code) == GO
 
 
 # 8. Thresholds -------------------------------------------------------------------------------
@@ -570,9 +572,9 @@ def test_commonjs_requires_are_imports_too() -> None:
 
 def test_javascript_without_semicolons_is_not_taken_for_python() -> None:
     private_fields = "  #events = []\n  #data = new Map()\n\n  constructor (opts, ...streams) {\n"
-    assert guess_language(private_fields) == CLIKE
+    assert guess_language(private_fields) == JS
     switch = "switch (arg) {\n  case '--rtl':\n    return this.rtl\n  default:\n"
-    assert guess_language(switch) == CLIKE
+    assert guess_language(switch) == JS
     assert guess_language("class Box:\n    def size(self):\n        return None\n") == PYTHON
 
 
