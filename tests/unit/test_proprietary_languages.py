@@ -121,13 +121,19 @@ def test_a_verbatim_excerpt_ending_inside_a_docstring_matches_its_file(tmp_path:
     add_repo(conn, repo, "repo")
     conn.close()
     lines = source.split("\n")
+
+    def excerpt_at(n: int) -> str:
+        return "\n".join(lines[n - 13 : n + 2])  # 15 lines, the last two inside a docstring
+
     opening = next(
         n
         for n, line in enumerate(lines)
-        if line.strip().startswith('"""') and line.count('"""') == 1 and n > 20
+        if line.strip().startswith('"""')
+        and line.count('"""') == 1
+        and n > 20
+        and excerpt_at(n).count('"""') % 2 == 1  # it ends inside the docstring
     )
-    excerpt = "\n".join(lines[opening - 13 : opening + 2])  # 15 lines, the last two in it
-    assert excerpt.count('"""') % 2 == 1
+    excerpt = excerpt_at(opening)
     [match] = Matcher(db).match(excerpt)
     assert match.path == "policy.py"
     assert match.start_line <= opening + 1
