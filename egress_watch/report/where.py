@@ -15,18 +15,23 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from egress_watch.outcome import outcome_sql
 from egress_watch.services import Catalog
 
 UNKNOWN = "unknown"
 """Events recorded before jurisdictions were (no catalog facts at the time), or unknown ones."""
 
-_IN_PERIOD = "e.ts >= :start AND e.ts < :end"
+_IN_PERIOD = "e.ts >= :start AND e.ts < :end AND e.service != 'egress-watch-demo'"
+"""The window; ``egress-watch demo``'s test events are never part of a report."""
+_OUTCOME = outcome_sql("e", "f")
 
 # Two passes over the window, grouped by destination (few groups); places are summed in Python,
 # where one request counts under each of its codes and distinct values stay distinct per place.
 TRAFFIC = f"""
 SELECT coalesce(e.jurisdictions, '') AS codes, coalesce(e.region, '') AS region, e.service,
-    e.host, count(*) AS requests, coalesce(sum(e.bytes_out), 0) AS bytes_out,
+    e.host, count(*) AS requests,
+    coalesce(sum(CASE WHEN e.action NOT IN ('block', 'failed') THEN e.bytes_out END), 0)
+        AS bytes_out,
     sum(e.action = 'block') AS blocked
 FROM events e WHERE {_IN_PERIOD} GROUP BY 1, 2, 3, 4
 """  # noqa: S608 - fixed text
@@ -36,7 +41,7 @@ SELECT DISTINCT coalesce(e.jurisdictions, '') AS codes, coalesce(e.region, '') A
     CASE WHEN f.category = 'secret' THEN f.fingerprint
          ELSE f.source_repo || ':' || f.source_path END AS value
 FROM events e JOIN findings f ON f.event_id = e.id
-WHERE {_IN_PERIOD} AND (f.category = 'secret'
+WHERE {_IN_PERIOD} AND {_OUTCOME} = 'sent' AND (f.category = 'secret'
     OR (f.category = 'proprietary' AND f.source_path IS NOT NULL))
 """  # noqa: S608 - fixed text
 

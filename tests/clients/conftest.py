@@ -34,6 +34,6 @@ def missing_reason(name: str) -> str:
         return "node is not installed (the real CLIs run on it)"
     return (
         f"{name} is not installed in {clients_dir()}/node_modules: run .ci/run, or "
-        f"`npm ci --prefix {clients_dir()}` with tests/clients/package*.json copied there "
+        f"`npm install --prefix {clients_dir()}` with tests/clients/package*.json copied there "
         f"(or set {CLIENTS_ENV})"
     )

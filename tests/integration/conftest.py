@@ -51,7 +51,8 @@ class RunningProxy:
         )  # fmt: skip
 
     def events(self) -> list[dict[str, object]]:
-        result = self.cli("events", "--json")
+        """Every recorded event, newest first (not only the CLI's default page)."""
+        result = self.cli("events", "--json", "--limit", "100000")
         assert result.returncode == 0, result.stderr
         return [json.loads(line) for line in result.stdout.splitlines()]
 

@@ -82,7 +82,7 @@ def test_the_sni_not_the_connect_line_decides_what_is_decrypted(proxy: RunningPr
     with tunnel(proxy, "example.org", "api.openai.com") as sock:
         assert CA_COMMON_NAME not in issuer_of(sock)  # egress-watch's own CA answered
         answer = post_chat(sock, "api.openai.com", f"key {key}")
-    assert answer.startswith(b"HTTP/1.1 403")
+    assert answer.startswith(b"HTTP/1.1 400")  # the block, in the API error shape
     assert len(proxy.upstream.requests) == 1  # still only the passed-through one
     (event,) = proxy.events()
     assert event["action"] == "block"
