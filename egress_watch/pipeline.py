@@ -126,6 +126,8 @@ class Inspector:
         anchor: str | None = None,
         fallback: str | None = None,
         call_hints: Mapping[str, str] | None = None,
+        *,
+        received: float | None = None,
     ) -> Inspection:
         """Inspect one captured request that the catalog routed to ``route``.
 
@@ -133,10 +135,13 @@ class Inspector:
         conversation outright (a WebSocket connection); else it is read from the body, and
         ``fallback`` (the request's own id) stands in when the body does not say.
         ``call_hints`` are the files earlier tool calls of the same socket named.
+        ``received`` (``time.monotonic()``) is when the proxy had the request: the time budget
+        counts from then, so time spent waiting for a free inspector counts too.
         """
         policy = self.policy
         budget = policy.inspect_budget_ms
-        deadline = None if budget is None else time.monotonic() + budget / 1000
+        start = time.monotonic() if received is None else received
+        deadline = None if budget is None else start + budget / 1000
         extraction = self._extract(capture, route)
         found, complete = self.engine.classify_within(extraction.segments, deadline)
         if not complete:  # what was found still counts; the rest of the body went unread

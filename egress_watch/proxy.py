@@ -437,24 +437,22 @@ class EgressWatch:
         anchor: str | None = None,
         fallback: str | None = None,
     ) -> tuple[Inspection, int] | None:
-        """Inspect off the event loop, commit the event, and return both; None after a failure."""
+        """Inspect off the event loop, commit the event, and return both; None after a failure.
+
+        The time budget counts from here: a request that waited for a free inspector (many large
+        bodies at once) has less of it left, so no request waits much past the budget.
+        """
         assert self.inspector is not None
         assert self.writer is not None
+        received = time.monotonic()
         process = await self.process_of(flow)
         allowed = self.allowlist.fingerprints if self.allowlist else frozenset()
         try:
             hints = flow.metadata.get(CALL_HINTS_KEY) if capture.method == "WS" else None
             inspection = await asyncio.to_thread(
-                self.inspector.inspect,
-                capture,
-                route,
-                None,
-                allowed,
-                process,
-                anchor,
-                fallback,
-                hints,
-            )
+                self.inspector.inspect, capture, route, None, allowed, process, anchor, fallback,
+                hints, received=received,
+            )  # fmt: skip
             event_id = await asyncio.wrap_future(self.writer.submit(inspection.event))
         except SpoolFull:
             if not self._refuse_unrecorded(flow, capture, route):
