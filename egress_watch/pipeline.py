@@ -142,8 +142,14 @@ class Inspector:
         budget = policy.inspect_budget_ms
         start = time.monotonic() if received is None else received
         deadline = None if budget is None else start + budget / 1000
+        # Queued for a free inspector its whole budget (a flood of large bodies): not scanned.
+        waited_out = received is not None and deadline is not None and time.monotonic() >= deadline
         extraction = self._extract(capture, route)
-        found, complete = self.engine.classify_within(extraction.segments, deadline)
+        found, complete = (
+            ([], False)
+            if waited_out
+            else self.engine.classify_within(extraction.segments, deadline)
+        )
         if not complete:  # what was found still counts; the rest of the body went unread
             extraction = dataclasses.replace(extraction, uninspected_reason=TIME_BUDGET)
         tool = process.tool_or_name if process else None

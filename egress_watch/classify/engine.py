@@ -139,13 +139,13 @@ class Engine:
         """Findings across all segments, and False when ``deadline`` (``time.monotonic()``)
         passed before every segment was scanned: the findings are then those found so far.
 
-        The deadline is checked before each segment and between chunks of a long segment, so
+        The deadline is checked between segments and between chunks of a long segment, so
         one inspection overruns it by at most one chunk's scan.
         """
         generation = self._index_generation()  # once per request, not once per segment
         findings: list[Finding] = []
         for index, segment in enumerate(segments):
-            if _past(deadline):  # e.g. the request waited its whole budget for an inspector
+            if index and _past(deadline):  # the first chunk is always scanned
                 return findings, False
             found, complete = self._classify(
                 segment.text, index, segment.path_hint, generation, deadline

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from egress_watch.paths import HomePaths
+from tests.clients.conftest import client_bin
 from tests.conftest import fake_aws_key_id
 from tests.integration.conftest import start_proxy
 from tests.support.servers import (
@@ -31,7 +32,12 @@ from tests.support.servers import (
 
 pytestmark = pytest.mark.slow
 
-CLAUDE = os.environ.get("EGRESS_WATCH_CLAUDE") or shutil.which("claude")
+_PINNED = client_bin("claude")  # the pinned CLI .ci/run installs for tests/clients
+CLAUDE = (
+    os.environ.get("EGRESS_WATCH_CLAUDE")
+    or (str(_PINNED) if _PINNED is not None else None)
+    or shutil.which("claude")
+)
 PLACEHOLDER = re.compile(r"\[REDACTED:[a-z0-9-]+:[0-9a-f]+\]")
 
 

@@ -73,18 +73,20 @@ def test_places_count_requests_bytes_secrets_and_files(report: ReportData) -> No
     by_code = {p.name: p for p in report.where.jurisdictions}
     assert list(by_code) == ["CN", "US", "SG", "unknown"]  # most requests first, unknown last
     cn = by_code["CN"]
-    assert (cn.requests, cn.bytes_out, cn.blocked, cn.unconfirmed) == (3, 3300, 1, 1)
-    assert (cn.secrets, cn.proprietary_files) == (2, 1)
+    # bytes and values count only what reached the service: the blocked request's 2000 bytes
+    # and its secret stayed home (the report's "what left" rule, issue 18)
+    assert (cn.requests, cn.bytes_out, cn.blocked, cn.unconfirmed) == (3, 1300, 1, 1)
+    assert (cn.secrets, cn.proprietary_files) == (1, 1)
     assert cn.services == ("dashscope", "deepseek", "moonshot")
     sg = by_code["SG"]  # dashscope-intl's operator: counted under SG and its parent's CN
-    assert (sg.requests, sg.bytes_out, sg.secrets, sg.services) == (1, 2000, 1, ("dashscope",))
+    assert (sg.requests, sg.bytes_out, sg.secrets, sg.services) == (1, 0, 0, ("dashscope",))
     us = by_code["US"]
     assert (us.requests, us.bytes_out, us.secrets) == (2, 900, 1)
     assert by_code["unknown"].services == ("anthropic",)
     regions = {p.name: (p.requests, p.bytes_out, p.secrets) for p in report.where.regions}
     assert regions == {
         "CN-mainland": (1, 1000, 1),
-        "SG": (1, 2000, 1),
+        "SG": (1, 0, 0),
         "global": (1, 400, 0),
         "unknown": (3, 1400, 1),
     }
@@ -117,9 +119,9 @@ def test_every_format_has_the_section(report: ReportData, render: object, rows: 
     assert [
         "CN (1 unconfirmed)",
         "3",
-        "3.2 KiB",
+        "1.3 KiB",
         "1",
-        "2",
+        "1",
         "1",
         "dashscope, deepseek, moonshot",
     ] in cells
