@@ -6,7 +6,8 @@ import json
 import ssl
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,21 @@ class RunningProxy:
         result = self.cli("events", "--json", "--limit", "100000")
         assert result.returncode == 0, result.stderr
         return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def wait_until(
+    proxy: RunningProxy, condition: Callable[[], bool], what: str, timeout: float = 30.0
+) -> None:
+    """Poll ``condition`` with a deadline, blocking on the daemon process between tries."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} within {timeout}s; log:\n{proxy.log_path.read_text()}")
+        try:
+            proxy.process.wait(timeout=0.1)
+        except subprocess.TimeoutExpired:
+            continue
+        raise RuntimeError(f"daemon exited while waiting for {what}")
 
 
 @pytest.fixture

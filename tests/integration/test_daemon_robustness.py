@@ -6,7 +6,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 
 from egress_watch.paths import HomePaths
 from tests.conftest import fake_aws_key_id
-from tests.integration.conftest import RunningProxy, start_proxy
+from tests.integration.conftest import RunningProxy, start_proxy, wait_until
 from tests.support.servers import TestCA, free_port
 
 pytestmark = pytest.mark.slow
@@ -28,19 +27,6 @@ def chat(proxy: RunningProxy, content: str) -> httpx.Response:
             json={"model": "m", "messages": [{"role": "user", "content": content}]},
             timeout=30,
         )
-
-
-def wait_until(proxy: RunningProxy, condition, what: str, timeout: float = 20.0) -> None:
-    """Poll ``condition`` with a deadline, blocking on the daemon process between tries."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} within {timeout}s; log:\n{proxy.log_path.read_text()}")
-        try:
-            proxy.process.wait(timeout=0.1)
-        except subprocess.TimeoutExpired:
-            continue
-        raise RuntimeError(f"daemon exited while waiting for {what}")
 
 
 def status(proxy: RunningProxy) -> dict[str, object]:

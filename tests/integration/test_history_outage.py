@@ -13,8 +13,7 @@ import sqlite3
 import ssl
 import subprocess
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from egress_watch import daemon
 from egress_watch.doctor import check_daemon
 from egress_watch.paths import HomePaths
 from tests.conftest import fake_aws_key_id
-from tests.integration.conftest import RunningProxy, start_proxy
+from tests.integration.conftest import RunningProxy, start_proxy, wait_until
 from tests.integration.test_policy_live import fake_notifier
 from tests.support.servers import ConnectProxy, TestCA, free_port
 
@@ -34,20 +33,6 @@ pytestmark = pytest.mark.slow
 
 REQUESTS = 20
 URL = "https://api.openai.com/v1/chat/completions"
-
-
-def wait_until(proxy: RunningProxy, condition: Callable[[], bool], what: str,
-               timeout: float = 30.0) -> None:  # fmt: skip
-    """Poll ``condition`` with a deadline, blocking on the daemon process between tries."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} within {timeout}s; log:\n{proxy.log_path.read_text()}")
-        try:
-            proxy.process.wait(timeout=0.1)
-        except subprocess.TimeoutExpired:
-            continue
-        raise RuntimeError(f"daemon exited while waiting for {what}")
 
 
 def status(proxy: RunningProxy) -> dict[str, Any]:
