@@ -439,12 +439,16 @@ class EgressWatch:
     ) -> tuple[Inspection, int] | None:
         """Inspect off the event loop, commit the event, and return both; None after a failure.
 
-        The time budget counts from here: a request that waited for a free inspector (many large
-        bodies at once) has less of it left, so no request waits much past the budget.
+        The time budget counts from when the request began to arrive: one that waited for the
+        proxy or for a free inspector (many large bodies at once) has less of it left, so no
+        request waits much past the budget.
         """
         assert self.inspector is not None
         assert self.writer is not None
-        received = time.monotonic()
+        # A WebSocket message's flow began at the handshake, a streamed body (Cursor) may stay
+        # open for minutes: their budgets start now.
+        live = capture.method == "WS" or capture.streamed
+        received = time.monotonic() if live else _received(flow)
         process = await self.process_of(flow)
         allowed = self.allowlist.fingerprints if self.allowlist else frozenset()
         try:
@@ -637,3 +641,12 @@ def _remember_call_hint(flow: http.HTTPFlow, message: Any) -> None:
         hints = flow.metadata.setdefault(CALL_HINTS_KEY, {})
         if len(hints) < MAX_CALL_HINTS:
             hints[found[0]] = found[1]
+
+
+def _received(flow: http.HTTPFlow) -> float:
+    """When the request began to arrive, on the monotonic clock. The time budget counts from
+    there: a body a busy proxy was slow to read (a flood of large bodies) has less of it left.
+    The client is on this machine, so reading is slow only when the proxy itself is."""
+    now = time.monotonic()
+    began = flow.request.timestamp_start
+    return min(now, now - (time.time() - began))
