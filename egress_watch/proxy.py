@@ -28,6 +28,7 @@ from egress_watch.demo import DEMO_PATH, DEMO_ROUTE
 from egress_watch.discovery import ai_suspicion
 from egress_watch.errors import EgressWatchError
 from egress_watch.extract.responses import server_call_hint
+from egress_watch.framing import frame_buffered_body
 from egress_watch.history_health import degraded_note, history_fields, write_state_file
 from egress_watch.home import load_hmac_key, prepare_home
 from egress_watch.model import (
@@ -372,6 +373,8 @@ class EgressWatch:
     async def request(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None or flow.error is not None or not flow.live:
             return
+        if flow.request.stream is False:  # read whole: an HTTP/1.1 upstream needs its length
+            frame_buffered_body(flow.request)
         if self.inspector is None or self.writer is None:
             return
         route = self.route_of(flow)

@@ -1,0 +1,37 @@
+"""Which requests get a ``content-length`` before they go to the upstream (pure)."""
+
+from __future__ import annotations
+
+import pytest
+from mitmproxy.test import tutils
+
+from egress_watch.framing import frame_buffered_body
+
+
+@pytest.mark.parametrize("version", ["HTTP/2.0", "HTTP/3"])
+def test_an_http2_body_without_framing_gets_its_length(version: str) -> None:
+    request = tutils.treq(http_version=version, content=b"")
+    request.headers.pop("content-length", None)
+    request.raw_content = b'{"a": 1}'
+    assert frame_buffered_body(request)
+    assert request.headers["content-length"] == "8"
+
+
+@pytest.mark.parametrize(
+    ("version", "headers", "body"),
+    [
+        ("HTTP/1.1", {}, b"x"),  # HTTP/1 framing is the client's own
+        ("HTTP/2.0", {"content-length": "1"}, b"x"),
+        ("HTTP/2.0", {"transfer-encoding": "chunked"}, b"x"),
+        ("HTTP/2.0", {}, b""),  # no body: nothing to frame
+    ],
+)
+def test_framed_or_empty_or_http1_requests_are_left_alone(
+    version: str, headers: dict[str, str], body: bytes
+) -> None:
+    request = tutils.treq(http_version=version, content=b"")
+    request.headers.pop("content-length", None)
+    request.headers.update(headers)
+    request.raw_content = body
+    assert not frame_buffered_body(request)
+    assert dict(request.headers).get("content-length") == headers.get("content-length")
