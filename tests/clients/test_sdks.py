@@ -5,7 +5,7 @@ Each SDK is set up the way a user would: an ``httpx`` client with ``proxy=`` the
 the variables ``egress-watch env`` prints (HTTPS_PROXY, SSL_CERT_FILE). The SDKs keep their
 default base URLs (api.openai.com, api.anthropic.com); the test upstream behind a CONNECT
 tunnel impersonates both hosts and answers as the fake model of ``fake_model.py``, echoing the
-user's words. One proxy per mode (monitor, redact, block), shared by the module.
+user's words. One proxy per mode (monitor, redact, block), started once for the module.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,27 +47,49 @@ class ModeSetup:
     proxy: RunningProxy
     upstream: UpstreamServer
     variables: dict[str, str]
+    seen: set[object] = field(default_factory=set)
+    """Ids of the events earlier calls made."""
+
+    def new_events(self) -> list[dict[str, Any]]:
+        """The events recorded since the last call (``egress-watch events --json``)."""
+        fresh = [e for e in self.proxy.events() if e["id"] not in self.seen]
+        self.seen.update(e["id"] for e in fresh)
+        return fresh
 
     def tls(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=self.variables["SSL_CERT_FILE"])
 
 
-@pytest.fixture(scope="module", params=["monitor", "redact", "block"])
-def setup(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ModeSetup]:
-    mode = str(request.param)
-    root = tmp_path_factory.mktemp(f"sdk-{mode}")
-    ca = make_test_ca(root / "test-ca")
-    model = FakeModel(str(root / "unused"), echo=True)
-    with ExitStack() as stack:
-        upstream = stack.enter_context(UpstreamServer(ca, respond=model))
-        tunnel = stack.enter_context(ConnectProxy(("127.0.0.1", upstream.port)))
+class Proxies:
+    """One proxy per mode, started on first use and kept for the module."""
+
+    def __init__(self, stack: ExitStack, root: Path) -> None:
+        self.stack, self.root = stack, root
+        self.started: dict[str, ModeSetup] = {}
+
+    def get(self, mode: str) -> ModeSetup:
+        if mode not in self.started:
+            self.started[mode] = self._start(mode)
+        return self.started[mode]
+
+    def _start(self, mode: str) -> ModeSetup:
+        root = self.root / mode
+        ca = make_test_ca(root / "test-ca")
+        model = FakeModel(str(root / "unused"), echo=True)
+        upstream = self.stack.enter_context(UpstreamServer(ca, respond=model))
+        tunnel = self.stack.enter_context(ConnectProxy(("127.0.0.1", upstream.port)))
         home = HomePaths(root / "ew-home")
-        proxy = stack.enter_context(start_proxy(root, ca, home, "--mode", mode, upstream=tunnel))
+        flags = ("--mode", mode)
+        proxy = self.stack.enter_context(start_proxy(root, ca, home, *flags, upstream=tunnel))
         printed = proxy.cli("env", "--shell", "bash")
         assert printed.returncode == 0, printed.stderr
-        yield ModeSetup(mode, proxy, upstream, _exports(printed.stdout))
+        return ModeSetup(mode, proxy, upstream, _exports(printed.stdout))
+
+
+@pytest.fixture(scope="module")
+def proxies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxies]:
+    with ExitStack() as stack:
+        yield Proxies(stack, tmp_path_factory.mktemp("sdk"))
 
 
 def _prompt() -> str:
@@ -124,21 +146,22 @@ class Outcome:
 
 def _call(setup: ModeSetup, sdk: str, stream: bool) -> Outcome:
     """One SDK call; the events it made and what the upstream received for it."""
-    seen = {e["id"] for e in setup.proxy.events()}
     before = len(setup.upstream.requests)
     answer, error = None, None
     try:
         answer = CALLS[sdk](setup, stream)
     except (openai.APIError, anthropic.APIError) as raised:
         error = raised
-    events = [e for e in setup.proxy.events() if e["id"] not in seen]
+    events = setup.new_events()
     return Outcome(answer, error, events, [r.body for r in setup.upstream.requests[before:]])
 
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 @pytest.mark.parametrize("sdk", list(CALLS))
-def test_sdk_call_through_the_proxy(setup: ModeSetup, sdk: str, stream: bool) -> None:
+@pytest.mark.parametrize("mode", ["monitor", "redact", "block"])
+def test_sdk_call_through_the_proxy(proxies: Proxies, mode: str, sdk: str, stream: bool) -> None:
+    setup = proxies.get(mode)
     done = _call(setup, sdk, stream)
     key = fake_aws_key_id()
     assert len(done.events) == 1, done.events
@@ -182,26 +205,25 @@ except {sdk}.APIError as error:
     print(type(error).__name__, error, file=sys.stderr)
     sys.exit(3)
 """
+ASK = "[{'role': 'user', 'content': prompt}]"
 SCRIPT_CALLS = {
-    "openai": ("OpenAI", "print(client.chat.completions.create(model='gpt-4o', messages=["
-               "{'role': 'user', 'content': prompt}]).choices[0].message.content)"),
+    "openai": ("OpenAI", f"print(client.chat.completions.create(model='gpt-4o', messages={ASK}))"),
     "anthropic": ("Anthropic", "print(client.messages.create(model='claude-sonnet-4-5', "
-                  "max_tokens=64, messages=[{'role': 'user', 'content': prompt}]).content[0].text)"),
+                  f"max_tokens=64, messages={ASK}))"),
 }  # fmt: skip
 
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("sdk", list(SCRIPT_CALLS))
-def test_a_script_configured_by_egress_watch_env_is_named_and_inspected(
-    setup: ModeSetup, sdk: str, tmp_path: Path
+def test_a_script_configured_by_egress_watch_env_is_named_and_blocked(
+    proxies: Proxies, sdk: str, tmp_path: Path
 ) -> None:
     """A user's own script, run with the variables of ``egress-watch env`` and nothing else."""
-    if setup.mode != "block":
-        pytest.skip("one mode is enough for the environment path; block shows the message")
+    setup = proxies.get("block")
+    setup.new_events()
     cls, call = SCRIPT_CALLS[sdk]
     script = tmp_path / f"ask_{sdk}.py"
     script.write_text(SCRIPT.format(sdk=sdk, cls=cls, call=call))
-    seen = {e["id"] for e in setup.proxy.events()}
     done = subprocess.run(
         [sys.executable, str(script), fake_aws_key_id()],
         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **setup.variables},
@@ -212,7 +234,7 @@ def test_a_script_configured_by_egress_watch_env_is_named_and_inspected(
     assert "egress-watch blocked this request" in done.stderr
     assert "egress-watch allow" in done.stderr
     assert fake_aws_key_id() not in done.stderr + done.stdout
-    events = [e for e in setup.proxy.events() if e["id"] not in seen]
+    events = setup.new_events()
     assert [(e["tool"], e["service"], e["action"]) for e in events] == [
         (f"ask_{sdk}", SERVICES[sdk], "block")
     ]
