@@ -37,6 +37,7 @@ pytestmark = pytest.mark.slow
 
 SERVICES = {"openai": "openai", "anthropic": "anthropic"}
 MODELS = {"openai": "gpt-4o", "anthropic": "claude-sonnet-4-5"}
+FAMILIES = {"openai": "openai-chat", "anthropic": "anthropic-messages"}
 
 
 @dataclass
@@ -167,6 +168,7 @@ def test_sdk_call_through_the_proxy(proxies: Proxies, mode: str, sdk: str, strea
     assert len(done.events) == 1, done.events
     event = done.events[0]
     assert event["service"] == SERVICES[sdk]
+    assert event["family"] == FAMILIES[sdk]
     assert event["model"] == MODELS[sdk]
     assert event["tool"] == _this_process_tool()
     assert ("aws-access-key", "user") in {(f["rule"], f["role"]) for f in event["findings"]}
