@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from mitmproxy.test import tutils
 
-from egress_watch.framing import frame_buffered_body
+from egress_watch.framing import frame_buffered_body, frame_streamed_body
 
 
 @pytest.mark.parametrize("version", ["HTTP/2.0", "HTTP/3"])
@@ -35,3 +35,24 @@ def test_framed_or_empty_or_http1_requests_are_left_alone(
     request.raw_content = body
     assert not frame_buffered_body(request)
     assert dict(request.headers).get("content-length") == headers.get("content-length")
+
+
+def test_a_streamed_http2_body_without_framing_goes_chunked() -> None:
+    request = tutils.treq(http_version="HTTP/2.0", content=b"")
+    request.headers.pop("content-length", None)
+    assert frame_streamed_body(request)
+    assert request.headers["transfer-encoding"] == "chunked"
+
+
+@pytest.mark.parametrize(
+    ("version", "headers"),
+    [("HTTP/1.1", {}), ("HTTP/3", {}), ("HTTP/2.0", {"content-length": "5"})],
+)
+def test_streamed_bodies_with_a_length_or_not_over_http2_keep_their_headers(
+    version: str, headers: dict[str, str]
+) -> None:
+    request = tutils.treq(http_version=version, content=b"")
+    request.headers.pop("content-length", None)
+    request.headers.update(headers)
+    assert not frame_streamed_body(request)
+    assert "transfer-encoding" not in request.headers
