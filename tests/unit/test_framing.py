@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from mitmproxy.test import tutils
+from mitmproxy import http
+from mitmproxy.connection import ConnectionState
+from mitmproxy.test import tflow, tutils
 
-from egress_watch.framing import frame_buffered_body, frame_streamed_body
+from egress_watch.framing import StreamFraming, frame_buffered_body, frame_streamed_body
 
 
 @pytest.mark.parametrize("version", ["HTTP/2.0", "HTTP/3"])
@@ -56,3 +58,30 @@ def test_streamed_bodies_with_a_length_or_not_over_http2_keep_their_headers(
     request.headers.update(headers)
     assert not frame_streamed_body(request)
     assert "transfer-encoding" not in request.headers
+
+
+def _streamed_h2_flow() -> http.HTTPFlow:
+    flow = tflow.tflow()
+    flow.request.http_version = "HTTP/2.0"
+    flow.request.headers.pop("content-length", None)
+    flow.server_conn.state = ConnectionState.CLOSED  # lazy: no upstream connection yet
+    return flow
+
+
+@pytest.mark.parametrize(("alpn", "chunked"), [(b"http/1.1", True), (None, True), (b"h2", False)])
+def test_a_streamed_flow_waits_for_the_upstream_protocol(alpn: bytes | None, chunked: bool) -> None:
+    framing, flow = StreamFraming(), _streamed_h2_flow()
+    framing.streamed(flow)
+    assert "transfer-encoding" not in flow.request.headers  # not known yet
+    flow.server_conn.alpn = alpn
+    framing.upstream_ready(flow.client_conn, flow.server_conn)
+    assert ("transfer-encoding" in flow.request.headers) is chunked
+    framing.upstream_ready(flow.client_conn, flow.server_conn)  # once only: nothing left waiting
+
+
+def test_a_streamed_flow_on_an_open_http2_upstream_is_left_alone() -> None:
+    flow = _streamed_h2_flow()
+    flow.server_conn.state = ConnectionState.OPEN
+    flow.server_conn.alpn = b"h2"
+    StreamFraming().streamed(flow)
+    assert "transfer-encoding" not in flow.request.headers
