@@ -98,27 +98,27 @@ def _prompt() -> str:
 
 
 def _openai_call(setup: ModeSetup, stream: bool) -> str:
-    client = openai.DefaultHttpxClient(proxy=setup.proxy.url, verify=setup.tls())
-    sdk = openai.OpenAI(api_key=fake_key(), http_client=client)
-    messages: Any = [{"role": "user", "content": _prompt()}]
-    if not stream:
-        answer = sdk.chat.completions.create(model=MODELS["openai"], messages=messages)
-        return answer.choices[0].message.content or ""
-    chunks = sdk.chat.completions.create(model=MODELS["openai"], messages=messages, stream=True)
-    return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    with openai.DefaultHttpxClient(proxy=setup.proxy.url, verify=setup.tls()) as client:
+        sdk = openai.OpenAI(api_key=fake_key(), http_client=client)
+        messages: Any = [{"role": "user", "content": _prompt()}]
+        model = MODELS["openai"]
+        if not stream:
+            answer = sdk.chat.completions.create(model=model, messages=messages)
+            return answer.choices[0].message.content or ""
+        chunks = sdk.chat.completions.create(model=model, messages=messages, stream=True)
+        return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
 
 
 def _anthropic_call(setup: ModeSetup, stream: bool) -> str:
-    client = anthropic.DefaultHttpxClient(proxy=setup.proxy.url, verify=setup.tls())
-    sdk = anthropic.Anthropic(api_key=fake_key(), http_client=client)
-    messages: Any = [{"role": "user", "content": _prompt()}]
-    if not stream:
-        answer = sdk.messages.create(model=MODELS["anthropic"], max_tokens=64, messages=messages)
-        return "".join(b.text for b in answer.content if b.type == "text")
-    with sdk.messages.stream(
-        model=MODELS["anthropic"], max_tokens=64, messages=messages
-    ) as streamed:
-        return streamed.get_final_text()
+    with anthropic.DefaultHttpxClient(proxy=setup.proxy.url, verify=setup.tls()) as client:
+        sdk = anthropic.Anthropic(api_key=fake_key(), http_client=client)
+        messages: Any = [{"role": "user", "content": _prompt()}]
+        model = MODELS["anthropic"]
+        if not stream:
+            answer = sdk.messages.create(model=model, max_tokens=64, messages=messages)
+            return "".join(b.text for b in answer.content if b.type == "text")
+        with sdk.messages.stream(model=model, max_tokens=64, messages=messages) as streamed:
+            return streamed.get_final_text()
 
 
 CALLS: dict[str, Callable[[ModeSetup, bool], str]] = {
