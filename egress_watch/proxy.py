@@ -28,6 +28,7 @@ from egress_watch.demo import DEMO_PATH, DEMO_ROUTE
 from egress_watch.discovery import ai_suspicion
 from egress_watch.errors import EgressWatchError
 from egress_watch.extract.responses import server_call_hint
+from egress_watch.framing import StreamFraming, frame_buffered_body
 from egress_watch.history_health import degraded_note, history_fields, write_state_file
 from egress_watch.home import load_hmac_key, prepare_home
 from egress_watch.model import (
@@ -146,6 +147,7 @@ class EgressWatch:
         self.allowlist: AllowlistWatcher | None = None
         self._allowlist_task: asyncio.Task[None] | None = None
         self.vault = Vault()  # survives a reconfigure; a restart empties it
+        self.stream_framing = StreamFraming()
         self.answers: Answers | None = None
         self._history_alerted = False
         self.verifier: Any = None  # Verifier when [secrets] verify is on
@@ -278,8 +280,13 @@ class EgressWatch:
             self.processes.start(client.id, client.peername, client.sockname)
 
     def client_disconnected(self, client: connection.Client) -> None:
+        self.stream_framing.forget(client)
         if self.processes is not None:
             self.processes.forget(client.id)
+
+    def tls_established_server(self, data: tls.TlsData) -> None:
+        """The upstream's protocol (ALPN) is known now: frame streamed bodies waiting for it."""
+        self.stream_framing.upstream_ready(data.context.client, data.context.server)
 
     async def process_of(self, flow: http.HTTPFlow) -> ProcessInfo | None:
         """The local process behind the flow's client connection (cached per connection)."""
@@ -337,6 +344,7 @@ class EgressWatch:
         tee = BodyTee(self.settings.max_body_mib * 2**20)
         flow.metadata[TEE_KEY] = tee
         flow.request.stream = tee
+        self.stream_framing.streamed(flow)  # an HTTP/1.1 upstream needs chunks
 
     async def _blocked_by_destination(self, flow: http.HTTPFlow, route: Route) -> bool:
         """Answer a streamed request locally when where it goes is blocked; record it."""
@@ -372,6 +380,8 @@ class EgressWatch:
     async def request(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None or flow.error is not None or not flow.live:
             return
+        if flow.request.stream is False:  # read whole: an HTTP/1.1 upstream needs its length
+            frame_buffered_body(flow.request)
         if self.inspector is None or self.writer is None:
             return
         route = self.route_of(flow)

@@ -74,6 +74,9 @@ class FakeModel:
     calls: list[ToolChoice] = field(default_factory=list)
     tool_results: list[str] = field(default_factory=list)
     websocket_turns: int = 0
+    echo: bool = False
+    """Without tools, answer ``DONE_TEXT`` plus the user's last words (a placeholder comes back,
+    so a test sees restore give the client its value again)."""
     """Responses turns that came over the WebSocket (Codex's first choice)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -118,6 +121,15 @@ class FakeModel:
                 self.calls.append(choice)
             return choice
 
+    def _answer(self, messages: Any) -> str:
+        """``DONE_TEXT``, followed by the last user message's text when echoing."""
+        if not self.echo or not isinstance(messages, list) or not messages:
+            return DONE_TEXT
+        content = messages[-1].get("content") if isinstance(messages[-1], dict) else None
+        if isinstance(content, list):
+            content = " ".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
+        return f"{DONE_TEXT} You said: {content}"
+
     # -- Anthropic ---------------------------------------------------------------------------
 
     def _anthropic(self, body: dict[str, Any]) -> UpstreamResponse:
@@ -133,7 +145,7 @@ class FakeModel:
             content = [{"type": "tool_use", "id": "toolu_fake1", "name": choice.name,
                         "input": choice.arguments}]  # fmt: skip
         else:
-            content = [{"type": "text", "text": DONE_TEXT}]
+            content = [{"type": "text", "text": self._answer(body.get("messages"))}]
         message = {"id": "msg_fake", "type": "message", "role": "assistant",
                    "model": body.get("model", "claude-fake"), "content": content,
                    "stop_reason": "tool_use" if choice else "end_turn", "stop_sequence": None,
@@ -183,7 +195,8 @@ class FakeModel:
                 "name": choice.name, "arguments": json.dumps(choice.arguments)}}  # fmt: skip
         finish = "tool_calls" if call else "stop"
         if not body.get("stream"):
-            message: dict[str, Any] = {"role": "assistant", "content": None if call else DONE_TEXT}
+            answer = None if call else self._answer(body.get("messages"))
+            message: dict[str, Any] = {"role": "assistant", "content": answer}
             if call:
                 message["tool_calls"] = [call]
             return UpstreamResponse.json({
@@ -196,7 +209,7 @@ class FakeModel:
         if call:
             delta["tool_calls"] = [{"index": 0, **call}]
         else:
-            delta["content"] = DONE_TEXT
+            delta["content"] = self._answer(body.get("messages"))
         chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk",
                  "created": 1_700_000_000, "model": model}  # fmt: skip
         events: list[tuple[str | None, dict[str, Any]]] = [
