@@ -73,7 +73,9 @@ def echoes(text: str, hits: list[Hit]) -> list[Hit]:
     return found
 
 
-_FEW: Final = 8  # up to this many values, str.find (memchr speed) beats one automaton pass
+# Up to this many values, one str.find pass each beats one automaton pass: a find costs about
+# 0.2 ms/MB, pyahocorasick about 10 ms/MB (measured: 16 values over 4 MB, 12 ms against 40 ms).
+_FEW: Final = 40
 
 
 def _occurrences(text: str, values: dict[str, Kind]) -> list[tuple[int, int, str]]:
