@@ -15,7 +15,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-import ahocorasick
+import ahocorasick_rs
+
+from egress_watch.classify.spans import char_offsets
 
 MAX_LINE: Final = 4096  # longer lines are scanned in windows around their anchors
 BEFORE: Final = 256
@@ -80,12 +82,21 @@ class Prefilter:
         self._common = tuple(
             (_lookahead(literal, targets), tuple(targets)) for literal, targets in common.items()
         )
-        self._automaton = ahocorasick.Automaton()
-        for literal, targets in table.items():
-            if literal not in common:
-                once = literal in self._once
-                self._automaton.add_word(literal, (len(literal) - 1, once, tuple(targets)))
-        self._automaton.make_automaton()
+        # A DFA over UTF-8 bytes (Rust): 2 ms/MB where pyahocorasick's walk over str took 12.
+        # The literals are ASCII, and an ASCII byte never occurs inside a multi-byte character,
+        # so every match starts and ends on a character boundary.
+        self._literals = [
+            (len(literal) - 1, literal in self._once, tuple(targets))
+            for literal, targets in table.items()
+            if literal not in common
+        ]
+        rare = [literal for literal in table if literal not in common]
+        if not all(literal.isascii() for literal in rare):
+            raise ValueError(f"anchors must be ASCII: {[w for w in rare if not w.isascii()]}")
+        self._automaton = ahocorasick_rs.BytesAhoCorasick(
+            [literal.encode() for literal in rare],
+            implementation=ahocorasick_rs.Implementation.DFA,
+        )
         self._shapes = tuple(
             (index, re.compile(shape.pattern), shape.lowered)
             for index, gate in enumerate(gates)
@@ -97,8 +108,7 @@ class Prefilter:
         found: list[tuple[int, int]] = []
         add = found.append
         skip_until: dict[int, int] = {}
-        for end, (back, once, targets) in self._automaton.iter(lowered):
-            at = end - back
+        for at, (back, once, targets) in self._literal_hits(lowered):
             if once:  # ``eyJeyJeyJ…``: one confirm per run, not one per occurrence
                 if at < skip_until.get(back, -1):
                     continue
@@ -115,6 +125,18 @@ class Prefilter:
         for index, shape, on_lowered in self._shapes:
             found += ((m.start(), index) for m in shape.finditer(lowered if on_lowered else text))
         return found
+
+    def _literal_hits(
+        self, lowered: str
+    ) -> Iterator[tuple[int, tuple[int, bool, tuple[tuple[int, re.Pattern[str] | None], ...]]]]:
+        """(character offset, literal's entry) of every occurrence, overlapping, by end."""
+        data = lowered.encode("utf-8", "surrogatepass")
+        found = self._automaton.find_matches_as_indexes(data, overlapping=True)
+        literals = self._literals
+        if lowered.isascii():
+            return ((start, literals[index]) for index, start, _ in found)
+        chars = char_offsets(data, [start for _, start, _ in found], ascii_only=False)
+        return ((chars[start], literals[index]) for index, start, _ in found)
 
     def jobs(self, text: str, lowered: str) -> list[Job]:
         """Each line holding a hit, with the families hit on it; windows on very long lines."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Final
 
 Span = Callable[[re.Match[str]], tuple[int, int]]
@@ -77,3 +77,19 @@ def npm_span(m: re.Match[str]) -> tuple[int, int]:
     """The token only: the plugin's ``npm_.+`` runs to the end of the line."""
     start, _ = value_span(m)
     return start, skip(_TOKEN_RUN, m.string, start)
+
+
+_CONTINUATION: Final = bytes(range(0x80, 0xC0))
+
+
+def char_offsets(data: bytes, offsets: Iterable[int], ascii_only: bool) -> dict[int, int]:
+    """UTF-8 byte offsets -> character offsets, in one pass over the text (offsets sorted)."""
+    if ascii_only:
+        return {o: o for o in offsets}
+    result: dict[int, int] = {}
+    byte_at, char_at = 0, 0
+    for offset in sorted(set(offsets)):
+        char_at += len(data[byte_at:offset].translate(None, _CONTINUATION))
+        byte_at = offset
+        result[offset] = char_at
+    return result

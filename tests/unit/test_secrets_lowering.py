@@ -58,3 +58,14 @@ def test_dotted_capital_i_does_not_slow_the_scan(scanner: SecretScanner) -> None
     if ratio >= 2.0:  # one retry: a single slow sample on a loaded machine is not a trend
         ratio = min(ratio, _cpu(scanner, turkish) / _cpu(scanner, plain))
     assert ratio < 2.0, f"text with {DOTTED_I!r} took {ratio:.1f}x the time of the same text"
+
+
+def test_anchors_after_multibyte_characters_and_lone_surrogates_keep_exact_offsets(
+    scanner: SecretScanner,
+) -> None:
+    """The prefilter searches UTF-8 bytes: 2-, 3- and 4-byte characters and a lone surrogate
+    before an anchor must not shift the character offsets it reports."""
+    key = fake_aws_key_id()
+    text = "".join(f"{lead} ключ AWS_ACCESS_KEY_ID={key}\n" for lead in ("é", "—", "🔑", "\udc80"))
+    matches = scanner.scan(text)
+    assert [text[m.start : m.end] for m in matches] == [key] * 4
