@@ -31,6 +31,9 @@ COMMON: Final = frozenset(
     ["key", "pass", "pwd", "token", "secret", "auth", "credential", "://", "==", "!="]
 )
 Job = tuple[int, int, tuple[int, ...]]  # start, end, indices of the families to run there
+# A literal's entry: confirm once per run of token characters?, (family, confirm) pairs, and for
+# a common word the lookahead that any of its confirms needs.
+_Entry = tuple[bool, tuple[tuple[int, "re.Pattern[str] | None"], ...], "re.Pattern[str] | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,22 +82,24 @@ class Prefilter:
                 confirm = None if anchor.confirm is None else re.compile(anchor.confirm)
                 table.setdefault(anchor.literal, []).append((index, confirm))
         common = {lit: targets for lit, targets in table.items() if lit in COMMON}
-        self._common = tuple(
-            (_lookahead(literal, targets), tuple(targets)) for literal, targets in common.items()
-        )
-        # A DFA over UTF-8 bytes (Rust): 2 ms/MB where pyahocorasick's walk over str took 12.
-        # The literals are ASCII, and an ASCII byte never occurs inside a multi-byte character,
-        # so every match starts and ends on a character boundary.
-        self._literals = [
-            (len(literal) - 1, literal in self._once, tuple(targets))
+        # One DFA over UTF-8 bytes (Rust) finds every literal: 2 ms/MB where pyahocorasick's
+        # walk over str took 12 and one regex pass per common word 1-3 ms/MB each. The literals
+        # are ASCII, and an ASCII byte never occurs inside a multi-byte character, so every
+        # match starts on a character boundary. A common word first needs its lookahead (one
+        # C call), which most occurrences of ``key`` or ``token`` in code and prose fail.
+        literals = list(table)
+        if not all(literal.isascii() for literal in literals):
+            raise ValueError(f"anchors must be ASCII: {[w for w in literals if not w.isascii()]}")
+        self._literals: list[_Entry] = [
+            (
+                literal in self._once,
+                tuple(targets),
+                _lookahead(literal, targets) if literal in common else None,
+            )
             for literal, targets in table.items()
-            if literal not in common
         ]
-        rare = [literal for literal in table if literal not in common]
-        if not all(literal.isascii() for literal in rare):
-            raise ValueError(f"anchors must be ASCII: {[w for w in rare if not w.isascii()]}")
         self._automaton = ahocorasick_rs.BytesAhoCorasick(
-            [literal.encode() for literal in rare],
+            [literal.encode() for literal in literals],
             implementation=ahocorasick_rs.Implementation.DFA,
         )
         self._shapes = tuple(
@@ -108,7 +113,9 @@ class Prefilter:
         found: list[tuple[int, int]] = []
         add = found.append
         skip_until: dict[int, int] = {}
-        for at, (back, once, targets) in self._literal_hits(lowered):
+        for at, back, (once, targets, lookahead) in self._literal_hits(lowered):
+            if lookahead is not None and not lookahead.match(lowered, at):
+                continue
             if once:  # ``eyJeyJeyJ…``: one confirm per run, not one per occurrence
                 if at < skip_until.get(back, -1):
                     continue
@@ -116,27 +123,19 @@ class Prefilter:
             for index, confirm in targets:
                 if confirm is None or confirm.match(lowered, at):
                     add((at, index))
-        for regex, targets in self._common:
-            for m in regex.finditer(lowered):
-                at = m.start()
-                found += (
-                    (at, i) for i, confirm in targets if confirm and confirm.match(lowered, at)
-                )
         for index, shape, on_lowered in self._shapes:
             found += ((m.start(), index) for m in shape.finditer(lowered if on_lowered else text))
         return found
 
-    def _literal_hits(
-        self, lowered: str
-    ) -> Iterator[tuple[int, tuple[int, bool, tuple[tuple[int, re.Pattern[str] | None], ...]]]]:
-        """(character offset, literal's entry) of every occurrence, overlapping, by end."""
+    def _literal_hits(self, lowered: str) -> Iterator[tuple[int, int, _Entry]]:
+        """(character offset, length - 1, entry) of every literal occurrence, by end."""
         data = lowered.encode("utf-8", "surrogatepass")
         found = self._automaton.find_matches_as_indexes(data, overlapping=True)
         literals = self._literals
         if lowered.isascii():
-            return ((start, literals[index]) for index, start, _ in found)
+            return ((start, end - start - 1, literals[index]) for index, start, end in found)
         chars = char_offsets(data, [start for _, start, _ in found], ascii_only=False)
-        return ((chars[start], literals[index]) for index, start, _ in found)
+        return ((chars[s], e - s - 1, literals[index]) for index, s, e in found)
 
     def jobs(self, text: str, lowered: str) -> list[Job]:
         """Each line holding a hit, with the families hit on it; windows on very long lines."""
