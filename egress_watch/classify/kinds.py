@@ -46,6 +46,8 @@ class Detector:
     """A family of rules plus its gate: the anchors present wherever any of the rules match."""
 
     gate: Gate
+    pure: bool = False
+    """``find`` reads only ``chunk`` and ``low``: the same line twice gives the same hits."""
 
     def find(self, text: str, start: int, chunk: str, low: str) -> Iterator[Hit]:
         """Hits in ``chunk`` (= ``text[start:...]``, ``low`` lower-cased), in text offsets."""
@@ -132,7 +134,9 @@ def _settle(run: list[Hit]) -> list[Hit]:
     """The winners among overlapping hits, sorted by start."""
     if len(run) == 1:
         return run
-    ranked = sorted(run, key=lambda h: (-h[2].severity, h[2].generic, h[0] - h[1], h[0], h[2].rule))
+    ranked = sorted(
+        run, key=lambda h: (-h[2].severity, h[2].generic, h[0] - h[1], h[0], h[2].rule, h[2].reason)
+    )
     starts: list[int] = []
     kept: list[Hit] = []
     for hit in ranked:

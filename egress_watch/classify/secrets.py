@@ -93,6 +93,8 @@ _Detector = Detector
 class _OwnRules(_Detector):
     """The ``RULES`` table of rules.py."""
 
+    pure = True
+
     def __init__(self, rules: tuple[Rule, ...]) -> None:
         self.gate = Gate(tuple(a for r in rules for a in r.anchors))
         self._rules = tuple((r, tuple(a.literal for a in r.anchors)) for r in rules)
@@ -107,6 +109,8 @@ class _OwnRules(_Detector):
 
 class _PluginDetector(_Detector):
     """One detect-secrets regex plugin: its regexes give the spans, its analyze_string vouches."""
+
+    pure = True
 
     def __init__(self, plugin: RegexBasedDetector, row: PluginRow) -> None:
         self.gate = row.gate
@@ -151,6 +155,8 @@ def _subsets(chars: str) -> list[frozenset[str]]:
 
 class _Assignments(_Detector):
     """detect-secrets' KeywordDetector regex tables, in code (quoted) and config (bare) forms."""
+
+    pure = True
 
     KIND: Final = Kind("secret-assignment", _H, "value assigned to a secret-like name", True)
     CODE_WORDS: Final = frozenset(
@@ -223,6 +229,8 @@ def _case_sensitive(regex: re.Pattern[str]) -> re.Pattern[str]:
 class _HighEntropy(_Detector):
     """detect-secrets' Base64 entropy test, only on quoted values assigned to a credential name
     (``auth_token = "…"``, ``"apiKey": "…"``): unrestricted, it flags every hash and blob."""
+
+    pure = True
 
     KIND: Final = Kind("high-entropy-string", _L, "random-looking value of a credential", True)
     WORDS: Final = "key token secret passw auth credential"
@@ -338,6 +346,25 @@ class SecretScanner:
         if vendor_rules:
             kingfisher.shared_scanner()
 
+    def _find(self, text: str, lowered: str) -> list[Hit]:
+        """Every detector's hits on the lines the prefilter picked. A line repeated in the text
+        (a file re-sent in a conversation, a log line) is checked once by the pure detectors."""
+        detectors = self._detectors
+        hits: list[Hit] = []
+        seen: dict[tuple[int, str], list[Hit]] = {}
+        for start, end, families in self._prefilter.jobs(text, lowered):
+            chunk, low = text[start:end], lowered[start:end]
+            for index in families:
+                detector = detectors[index]
+                if not detector.pure:
+                    hits += detector.find(text, start, chunk, low)
+                    continue
+                found = seen.get((index, chunk))
+                if found is None:  # offsets relative to the first copy of the line, at 0
+                    found = seen[index, chunk] = list(detector.find(chunk, 0, chunk, low))
+                hits += [(start + s, start + e, kind) for s, e, kind in found]
+        return hits
+
     def scan(self, text: str) -> list[SecretMatch]:
         """Secrets in ``text``, sorted by start, with no two spans overlapping.
 
@@ -349,13 +376,7 @@ class SecretScanner:
         """
         vendor = kingfisher.scan_async(text) if self._vendor else None
         lowered = lower_same_length(text)
-        detectors = self._detectors
-        hits = [
-            hit
-            for start, end, families in self._prefilter.jobs(text, lowered)
-            for index in families
-            for hit in detectors[index].find(text, start, text[start:end], lowered[start:end])
-        ]
+        hits = self._find(text, lowered)
         self._private_keys.forget()
         if vendor is not None:
             hits += _not_covered(vendor.result(), hits)
