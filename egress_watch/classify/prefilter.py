@@ -1,4 +1,4 @@
-"""Where to look: one Aho-Corasick pass over the text finds every literal anchor of every rule.
+"""Where to look: one Aho-Corasick DFA pass over the text finds every literal anchor of every rule.
 
 Most of a prompt is code and prose that no secret rule can match. A rule family declares the
 literals every one of its matches contains (``akia``, ``sk-``, ``password``) and, optionally, a
@@ -25,8 +25,8 @@ AFTER: Final = 4096
 MAX_WINDOW: Final = 2 * (BEFORE + AFTER)
 MARGIN: Final = 1024  # a hit this far inside an open window is covered by it
 
-# Words frequent in code and prose: one regex pass each (C speed, only confirmed places come
-# back to Python) instead of every occurrence coming out of the automaton.
+# Words frequent in code and prose: each occurrence first has to pass one lookahead built from
+# all of the word's confirms (one C call) before its confirms are tried one by one.
 COMMON: Final = frozenset(
     ["key", "pass", "pwd", "token", "secret", "auth", "credential", "://", "==", "!="]
 )
