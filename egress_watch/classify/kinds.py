@@ -46,6 +46,8 @@ class Detector:
     """A family of rules plus its gate: the anchors present wherever any of the rules match."""
 
     gate: Gate
+    pure: bool = False
+    """``find`` reads only ``chunk`` and ``low``: the same line twice gives the same hits."""
 
     def find(self, text: str, start: int, chunk: str, low: str) -> Iterator[Hit]:
         """Hits in ``chunk`` (= ``text[start:...]``, ``low`` lower-cased), in text offsets."""
@@ -73,7 +75,9 @@ def echoes(text: str, hits: list[Hit]) -> list[Hit]:
     return found
 
 
-_FEW: Final = 8  # up to this many values, str.find (memchr speed) beats one automaton pass
+# Up to this many values, one str.find pass each beats one automaton pass: a find costs about
+# 0.2 ms/MB, pyahocorasick about 10 ms/MB (measured: 16 values over 4 MB, 12 ms against 40 ms).
+_FEW: Final = 40
 
 
 def _occurrences(text: str, values: dict[str, Kind]) -> list[tuple[int, int, str]]:
@@ -130,7 +134,9 @@ def _settle(run: list[Hit]) -> list[Hit]:
     """The winners among overlapping hits, sorted by start."""
     if len(run) == 1:
         return run
-    ranked = sorted(run, key=lambda h: (-h[2].severity, h[2].generic, h[0] - h[1], h[0], h[2].rule))
+    ranked = sorted(
+        run, key=lambda h: (-h[2].severity, h[2].generic, h[0] - h[1], h[0], h[2].rule, h[2].reason)
+    )
     starts: list[int] = []
     kept: list[Hit] = []
     for hit in ranked:

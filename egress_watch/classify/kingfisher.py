@@ -19,12 +19,12 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from egress_watch.classify.kinds import Hit, Kind
+from egress_watch.classify.spans import char_offsets
 from egress_watch.errors import ConfigError
 from egress_watch.model import Severity
 from egress_watch.paths import resolve_home
@@ -171,7 +171,7 @@ def scan(text: str) -> list[Hit]:
     if not found:
         return []
     spans = [(f.location["start_offset"], f.location["end_offset"]) for f in found]
-    chars = _char_offsets(data, [b for span in spans for b in span], ascii_only=text.isascii())
+    chars = char_offsets(data, [b for span in spans for b in span], ascii_only=text.isascii())
     return [
         (chars[s], chars[e], _kind(f.rule_id, f.confidence, _reason(f.rule_name)))
         for f, (s, e) in zip(found, spans, strict=True)
@@ -193,19 +193,3 @@ def scan_async(text: str) -> Future[list[Hit]]:
     except Exception as error:  # delivered by .result(), as from the pool
         done.set_exception(error)
     return done
-
-
-_CONTINUATION: Final = bytes(range(0x80, 0xC0))
-
-
-def _char_offsets(data: bytes, offsets: Iterable[int], ascii_only: bool) -> dict[int, int]:
-    """UTF-8 byte offsets -> character offsets, in one pass over the text (offsets sorted)."""
-    if ascii_only:
-        return {o: o for o in offsets}
-    result: dict[int, int] = {}
-    byte_at, char_at = 0, 0
-    for offset in sorted(set(offsets)):
-        char_at += len(data[byte_at:offset].translate(None, _CONTINUATION))
-        byte_at = offset
-        result[offset] = char_at
-    return result

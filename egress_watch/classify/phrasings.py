@@ -173,6 +173,8 @@ def _trim(chunk: str, s: int, e: int) -> tuple[int, int]:
 class _Assignments(Detector):
     """NAME=value for names ending in a credential word, quoted or not, any case."""
 
+    pure = True
+
     def __init__(self) -> None:
         # Every credential suffix ends in one of these words (password: pass + word).
         words = "token secret pass pwd key auth credential pat bearer dsn"
@@ -200,6 +202,8 @@ class _Assignments(Detector):
 class _Headers(Detector):
     """``Authorization: Bearer …``, ``-H 'X-API-Key: …'``, ``PRIVATE-TOKEN: …``."""
 
+    pure = True
+
     def __init__(self) -> None:
         literals = "authorization private-token api-key apikey x-auth x-goog-api-key"
         self.gate = Gate((*anchors(literals), Anchor("x-", r"x-[\w-]*(?:token|secret)")))
@@ -214,6 +218,8 @@ class _Headers(Detector):
 
 class _Prose(Detector):
     """ "my GitHub token is …", "I set `OPENAI_API_KEY` to `…`", "password 'x'"."""
+
+    pure = True
 
     def __init__(self) -> None:
         words = "token key password passphrase secret credential passwd pat"
@@ -231,6 +237,8 @@ class _Prose(Detector):
 
 class _UrlPasswords(Detector):
     """``scheme://user:p*ss$w&rd@host``: whatever sits between ``user:`` and the last ``@``."""
+
+    pure = True
 
     def __init__(self) -> None:
         self.gate = Gate(anchors("://", r"://[^\s:/@'\"]{1,128}:"))

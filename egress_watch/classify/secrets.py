@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import bisect
 import re
-import string
-import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from itertools import accumulate
@@ -37,11 +35,10 @@ from egress_watch.classify.kinds import (
 )
 from egress_watch.classify.placeholders import is_placeholder
 from egress_watch.classify.plugin_table import CUSTOM, LEFT_OUT, PLUGINS, PluginRow, gate
-from egress_watch.classify.prefilter import Anchor, Gate, Prefilter, anchors
+from egress_watch.classify.prefilter import Gate, Prefilter, anchors
+from egress_watch.classify.private_keys import PrivateKeys
 from egress_watch.classify.rules import RULES, Rule
-from egress_watch.classify.spans import (
-    skip,
-)
+from egress_watch.classify.spans import lower_same_length
 from egress_watch.model import Severity
 
 _C, _H, _L = Severity.CRITICAL, Severity.HIGH, Severity.LOW
@@ -96,6 +93,8 @@ _Detector = Detector
 class _OwnRules(_Detector):
     """The ``RULES`` table of rules.py."""
 
+    pure = True
+
     def __init__(self, rules: tuple[Rule, ...]) -> None:
         self.gate = Gate(tuple(a for r in rules for a in r.anchors))
         self._rules = tuple((r, tuple(a.literal for a in r.anchors)) for r in rules)
@@ -110,6 +109,8 @@ class _OwnRules(_Detector):
 
 class _PluginDetector(_Detector):
     """One detect-secrets regex plugin: its regexes give the spans, its analyze_string vouches."""
+
+    pure = True
 
     def __init__(self, plugin: RegexBasedDetector, row: PluginRow) -> None:
         self.gate = row.gate
@@ -129,75 +130,6 @@ class _PluginDetector(_Detector):
                     s, e = self._row.span(m)
                     if s < e and not (kind.generic and _is_noise(chunk[s:e])):
                         yield start + s, start + e, kind
-
-
-class _PrivateKeys(_Detector):
-    """Private key blocks, whole: from the BEGIN armor through END (PEM) or Private-MAC (PuTTY)."""
-
-    KIND: Final = Kind("private-key", _C, "private key")
-    EXTRA: Final = (re.compile("BEGIN ENCRYPTED PRIVATE KEY"), re.compile("PuTTY-User-Key-File-3"))
-    MAX_BLOCK: Final = 64 * 1024
-    MIN_BODY: Final = 64  # base64 characters; a bare header is code or docs, not a key
-    BODY: Final = re.compile(r"(?:(?:\r?\n|\\r?\\n)[ \t]*[A-Za-z0-9+/=]+)+")
-    NON_B64: Final = re.compile(r"\\[nrt]|[^A-Za-z0-9+/=]")
-    PUTTY_MAC: Final = re.compile(r"Private-MAC: *[0-9a-fA-F]+")
-    ARMOR: Final = re.compile(r"[ -]*")
-
-    def __init__(self) -> None:
-        self.gate = Gate((Anchor("private key"), Anchor("putty-user-key-file-")))
-        self._headers = (*PrivateKeyDetector.denylist, *self.EXTRA)
-        self._local = threading.local()  # per thread: the text scanned, its next END markers
-
-    def find(self, text: str, start: int, chunk: str, low: str) -> Iterator[Hit]:
-        for regex in self._headers:
-            for m in regex.finditer(chunk):
-                span = self._block(text, start + m.start(), start + m.end())
-                if span is not None:
-                    yield span[0], span[1], self.KIND
-
-    def _block(self, text: str, head: int, head_end: int) -> tuple[int, int] | None:
-        begin = head
-        while begin > max(0, head - 6) and text[begin - 1] in "- ":
-            begin -= 1
-        body = skip(self.ARMOR, text, head_end)
-        end = self._end(text, text[head:head_end], body)
-        if len(self.NON_B64.sub("", text[body:end])) < self.MIN_BODY:
-            return None
-        return begin, end
-
-    def _end(self, text: str, header: str, body: int) -> int:
-        limit = body + self.MAX_BLOCK
-        if header.startswith("PuTTY"):
-            start, end = self._next(text, "MAC", body)
-            return end if 0 <= start < limit else body
-        marker = "END " + header.removeprefix("BEGIN ")
-        found, end = self._next(text, marker, body)
-        if 0 <= found < limit:
-            return skip(self.ARMOR, text, end)
-        return skip(self.BODY, text, body)
-
-    def forget(self) -> None:
-        """Drop this thread's reference to the last text scanned."""
-        self._local.text, self._local.found = None, {}
-
-    def _next(self, text: str, marker: str, body: int) -> tuple[int, int]:
-        """The next END marker (or PuTTY MAC) at or after ``body``: searched once per text and
-        reused while headers come before it, so a thousand headers without an END cost one
-        pass, not a thousand."""
-        local = self._local
-        if getattr(local, "text", None) is not text:
-            local.text, local.found = text, {}
-        cached = local.found.get(marker)
-        if cached is not None and cached[0] <= body and (cached[1] < 0 or cached[1] >= body):
-            return cached[1], cached[2]
-        if marker == "MAC":
-            mac = self.PUTTY_MAC.search(text, body)
-            at, end = (mac.start(), mac.end()) if mac else (-1, -1)
-        else:
-            at = text.find(marker, body)
-            end = at + len(marker) if at >= 0 else -1
-        local.found[marker] = (body, at, end)
-        return at, end
 
 
 # A character each keyword regex cannot match without: a line lacking it skips that regex.
@@ -223,6 +155,8 @@ def _subsets(chars: str) -> list[frozenset[str]]:
 
 class _Assignments(_Detector):
     """detect-secrets' KeywordDetector regex tables, in code (quoted) and config (bare) forms."""
+
+    pure = True
 
     KIND: Final = Kind("secret-assignment", _H, "value assigned to a secret-like name", True)
     CODE_WORDS: Final = frozenset(
@@ -296,6 +230,8 @@ class _HighEntropy(_Detector):
     """detect-secrets' Base64 entropy test, only on quoted values assigned to a credential name
     (``auth_token = "…"``, ``"apiKey": "…"``): unrestricted, it flags every hash and blob."""
 
+    pure = True
+
     KIND: Final = Kind("high-entropy-string", _L, "random-looking value of a credential", True)
     WORDS: Final = "key token secret passw auth credential"
     ASSIGNED: Final = r"""\w*['"]?\]?\s*(?:=>|:=|[=:])\s*"""
@@ -357,7 +293,7 @@ def _build_detectors() -> tuple[_Detector, ...]:
     plugins = [_PluginDetector(classes[name](), row) for name, row in PLUGINS.items()]
     return (
         _OwnRules(RULES),
-        _PrivateKeys(),
+        PrivateKeys(tuple(PrivateKeyDetector.denylist)),
         *plugins,
         _Assignments(),
         _HighEntropy(),
@@ -372,15 +308,6 @@ def _unmapped_secret_types() -> set[str]:
 
 
 # --- scanning ------------------------------------------------------------------------------------
-
-_ASCII_LOWER: Final = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
-
-
-def _lower(text: str) -> str:
-    """Lower-cased text with the same offsets (``str.lower`` may lengthen a few characters)."""
-    lowered = text.lower()
-    return lowered if len(lowered) == len(text) else text.translate(_ASCII_LOWER)
-
 
 # Publishable keys are public by design (they ship in web pages): identifiers, not secrets.
 _PUBLISHABLE: Final = re.compile(r"pk_(?:live|test)_")
@@ -413,11 +340,30 @@ class SecretScanner:
             ConfigError: kingfisher's rules cannot be loaded (the message names the fix).
         """
         self._detectors = _build_detectors()
-        self._private_keys = next(d for d in self._detectors if isinstance(d, _PrivateKeys))
+        self._private_keys = next(d for d in self._detectors if isinstance(d, PrivateKeys))
         self._prefilter = Prefilter([d.gate for d in self._detectors])
         self._vendor = vendor_rules
         if vendor_rules:
             kingfisher.shared_scanner()
+
+    def _find(self, text: str, lowered: str) -> list[Hit]:
+        """Every detector's hits on the lines the prefilter picked. A line repeated in the text
+        (a file re-sent in a conversation, a log line) is checked once by the pure detectors."""
+        detectors = self._detectors
+        hits: list[Hit] = []
+        seen: dict[tuple[int, str], list[Hit]] = {}
+        for start, end, families in self._prefilter.jobs(text, lowered):
+            chunk, low = text[start:end], lowered[start:end]
+            for index in families:
+                detector = detectors[index]
+                if not detector.pure:
+                    hits += detector.find(text, start, chunk, low)
+                    continue
+                found = seen.get((index, chunk))
+                if found is None:  # offsets relative to the first copy of the line, at 0
+                    found = seen[index, chunk] = list(detector.find(chunk, 0, chunk, low))
+                hits += [(start + s, start + e, kind) for s, e, kind in found]
+        return hits
 
     def scan(self, text: str) -> list[SecretMatch]:
         """Secrets in ``text``, sorted by start, with no two spans overlapping.
@@ -429,14 +375,8 @@ class SecretScanner:
             One match per occurrence of a secret; the value itself is ``text[start:end]``.
         """
         vendor = kingfisher.scan_async(text) if self._vendor else None
-        lowered = _lower(text)
-        detectors = self._detectors
-        hits = [
-            hit
-            for start, end, families in self._prefilter.jobs(text, lowered)
-            for index in families
-            for hit in detectors[index].find(text, start, text[start:end], lowered[start:end])
-        ]
+        lowered = lower_same_length(text)
+        hits = self._find(text, lowered)
         self._private_keys.forget()
         if vendor is not None:
             hits += _not_covered(vendor.result(), hits)
