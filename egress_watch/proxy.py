@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 import logging
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -129,6 +131,11 @@ class Stats:
     """Requests forwarded whose upstream failed (down, reset) before answering."""
 
 
+INSPECT_THREADS = 2
+"""Requests inspected at once: one large body never holds up the others, and the event loop
+(TLS, reading and forwarding) is not starved by many inspections sharing one core."""
+
+
 class EgressWatch:
     """mitmproxy addon; options are declared in ``load`` and applied whole in ``configure``."""
 
@@ -151,6 +158,9 @@ class EgressWatch:
         self.answers: Answers | None = None
         self._history_alerted = False
         self.verifier: Any = None  # Verifier when [secrets] verify is on
+        # Few inspectors, so mitmproxy's event loop keeps its share of the interpreter lock under
+        # a flood of large bodies; requests wait here instead, where the time budget sees them.
+        self._inspectors = ThreadPoolExecutor(INSPECT_THREADS, "egress-watch-inspect")
 
     def load(self, loader: Loader) -> None:
         loader.add_option(
@@ -463,10 +473,11 @@ class EgressWatch:
         allowed = self.allowlist.fingerprints if self.allowlist else frozenset()
         try:
             hints = flow.metadata.get(CALL_HINTS_KEY) if capture.method == "WS" else None
-            inspection = await asyncio.to_thread(
+            inspect = functools.partial(
                 self.inspector.inspect, capture, route, None, allowed, process, anchor, fallback,
                 hints, received=received,
             )  # fmt: skip
+            inspection = await asyncio.get_running_loop().run_in_executor(self._inspectors, inspect)
             event_id = await asyncio.wrap_future(self.writer.submit(inspection.event))
         except SpoolFull:
             if not self._refuse_unrecorded(flow, capture, route):
