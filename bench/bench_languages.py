@@ -13,14 +13,14 @@ Nothing is downloaded by the bench: it reads what is installed here and skips a 
 whose code is missing, saying how to install it:
 
 - Python: this environment's site-packages (flask, werkzeug, tornado) and, for the
-  unrelated frameworks, ``uv pip install --target /work/cache-17/py bottle falcon pyramid
-  starlette sanic aiohttp`` (``--py-extra`` names another folder);
+  unrelated frameworks, ``uv pip install --target ~/.cache/egress-watch/bench/py bottle falcon
+  pyramid starlette sanic aiohttp`` (``--py-extra`` names another folder);
 - Go: Debian's ``golang-1.19-src`` (the public background) and ``golang-github-gin-gonic-gin-dev
   golang-github-labstack-echo-dev golang-github-go-chi-chi-dev golang-github-valyala-fasthttp-dev
   golang-github-gorilla-mux-dev golang-github-urfave-negroni-dev golang-github-gorilla-websocket-dev
   golang-github-gorilla-handlers-dev``;
 - JavaScript: ``npm install express koa fastify @hapi/hapi restify connect formidable`` in a
-  folder (``--node-modules``, default /work/cache-17/node/node_modules).
+  folder (``--node-modules``, default ~/.cache/egress-watch/bench/node/node_modules).
 
 Timings are taken on a shared 2-core machine: read them as noisy.
 
@@ -184,12 +184,16 @@ Negative = tuple[str, str, str, list[CodeMatch]]
 """(language, type: unrelated or boilerplate, half, what the matcher found)."""
 
 
+BENCH_CACHE = Path.home() / ".cache" / "egress-watch" / "bench"
+"""Where the bench's extra public code is installed (outside the checkout, never committed)."""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--per-cell", type=int, default=30, help="queries per kind and length")
     parser.add_argument("--seed", type=int, default=5)
-    parser.add_argument("--py-extra", default="/work/cache-17/py")
-    parser.add_argument("--node-modules", default="/work/cache-17/node/node_modules")
+    parser.add_argument("--py-extra", default=str(BENCH_CACHE / "py"))
+    parser.add_argument("--node-modules", default=str(BENCH_CACHE / "node" / "node_modules"))
     parser.add_argument("-v", action="store_true", help="print false positives and misses")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-languages-"))

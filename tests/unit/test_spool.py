@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -14,17 +13,10 @@ import pytest
 from egress_watch.model import Action, Event
 from egress_watch.store.spool import Outcome, Spool
 from egress_watch.store.writer import SPOOLED, EventWriter, SpoolFull
+from tests.support.export_receivers import wait_until as wait_for
 from tests.unit.test_store import FINDING, make_event
 
 DEADLINE_S = 10.0
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    """Poll ``condition`` until it holds or the deadline passes."""
-    deadline = time.monotonic() + DEADLINE_S
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 @contextmanager
@@ -67,8 +59,8 @@ def test_spool_is_replayed_on_a_timer_without_further_traffic(tmp_path: Path) ->
             assert health.degraded
             assert health.spooled == 3
             assert "locked" in (health.reason or "")
-        wait_until(lambda: len(rows(tmp_path / "h.db")) == 3, "the spool to be replayed")
-        wait_until(lambda: not writer.health().degraded, "health back to ok")
+        wait_for(lambda: len(rows(tmp_path / "h.db")) == 3, "the spool to be replayed", DEADLINE_S)
+        wait_for(lambda: not writer.health().degraded, "health back to ok", DEADLINE_S)
         assert not writer.spool_path.exists()
     finally:
         writer.close()
@@ -83,7 +75,7 @@ def test_replayed_events_keep_their_order_before_later_ones(tmp_path: Path) -> N
             writer.write(event(2))
             # Still locked when the lock is released below: the next write must not jump ahead.
         writer.write(event(3))
-        wait_until(lambda: len(rows(tmp_path / "h.db")) == 4, "all four events")
+        wait_for(lambda: len(rows(tmp_path / "h.db")) == 4, "all four events", DEADLINE_S)
     finally:
         writer.close()
     assert [r[1] for r in rows(tmp_path / "h.db")] == [f"/v1/n/{n}" for n in range(4)]
@@ -96,7 +88,9 @@ def test_unwritable_spool_file_keeps_events_in_memory_until_replayed(tmp_path: P
         with locked(tmp_path / "h.db"):
             assert writer.write(make_event(findings=(FINDING,))) == SPOOLED
             assert writer.health().spooled == 1
-        wait_until(lambda: len(rows(tmp_path / "h.db")) == 1, "the in-memory spool replayed")
+        wait_for(
+            lambda: len(rows(tmp_path / "h.db")) == 1, "the in-memory spool replayed", DEADLINE_S
+        )
     finally:
         writer.close()
 
@@ -110,12 +104,12 @@ def test_spool_kept_in_memory_goes_back_to_disk_once_there_is_room(tmp_path: Pat
             writer.write(event(1))
             assert not writer.spool_path.exists()
             room.mkdir()  # space is back before the history is
-            wait_until(writer.spool_path.exists, "the spool written to disk again")
+            wait_for(writer.spool_path.exists, "the spool written to disk again", DEADLINE_S)
             assert writer.spool_path.stat().st_mode & 0o777 == 0o600
             assert len(writer.spool_path.read_text().splitlines()) == 2
             writer.write(event(2))  # appended behind them from now on
             assert len(writer.spool_path.read_text().splitlines()) == 3
-        wait_until(lambda: len(rows(tmp_path / "h.db")) == 3, "the replay")
+        wait_for(lambda: len(rows(tmp_path / "h.db")) == 3, "the replay", DEADLINE_S)
     finally:
         writer.close()
     assert [r[1] for r in rows(tmp_path / "h.db")] == ["/v1/n/0", "/v1/n/1", "/v1/n/2"]
@@ -130,7 +124,7 @@ def test_full_spool_counts_the_loss_and_tells_the_next_event(tmp_path: Path) -> 
             with pytest.raises(SpoolFull):
                 writer.write(event(2))
             assert writer.health().lost == 1
-        wait_until(lambda: len(rows(tmp_path / "h.db")) == 2, "the spool replayed")
+        wait_for(lambda: len(rows(tmp_path / "h.db")) == 2, "the spool replayed", DEADLINE_S)
         writer.write(event(3))
     finally:
         writer.close()
@@ -160,7 +154,7 @@ def test_outcome_of_a_spooled_event_survives_the_replay(tmp_path: Path) -> None:
             assert writer.write(spooled) == SPOOLED
             writer.record_outcome(SPOOLED, spooled, Action.FAILED, "upstream down").result(10)
             assert '"outcome"' in writer.spool_path.read_text()
-        wait_until(lambda: len(rows(tmp_path / "h.db")) == 1, "the replay")
+        wait_for(lambda: len(rows(tmp_path / "h.db")) == 1, "the replay", DEADLINE_S)
         late = make_event()
         assert writer.write(late) > 0
     finally:
@@ -174,7 +168,7 @@ def test_outcome_arriving_after_the_replay_finds_the_replayed_row(tmp_path: Path
         with locked(tmp_path / "h.db"):
             spooled = make_event()
             assert writer.write(spooled) == SPOOLED
-        wait_until(lambda: len(rows(tmp_path / "h.db")) == 1, "the replay")
+        wait_for(lambda: len(rows(tmp_path / "h.db")) == 1, "the replay", DEADLINE_S)
         writer.record_outcome(SPOOLED, spooled, Action.FAILED, "upstream reset").result(10)
     finally:
         writer.close()
