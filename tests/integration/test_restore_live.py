@@ -20,7 +20,6 @@ from typing import Any
 
 import httpx
 import pytest
-from wsproto.events import CloseConnection, Request, TextMessage
 
 from egress_watch.paths import HomePaths
 from tests.conftest import fake_aws_key_id, fake_aws_secret
@@ -240,29 +239,12 @@ def test_a_placeholder_the_daemon_does_not_hold_comes_back_unrestored_and_is_cou
 class EchoingSocket(WebSocketUpstream):
     """A Responses / Realtime WebSocket model: answers each message with a streamed turn."""
 
-    def _speak(self, sock: Any) -> None:
-        from wsproto import ConnectionType, WSConnection
-        from wsproto.events import AcceptConnection
-
-        ws = WSConnection(ConnectionType.SERVER)
-        while not self.stopping:
-            data = sock.recv(65536)
-            if not data:
-                return
-            ws.receive_data(data)
-            for event in ws.events():
-                if isinstance(event, Request):
-                    sock.sendall(ws.send(AcceptConnection()))
-                elif isinstance(event, TextMessage):
-                    with self._received:
-                        self.messages.append(event.data)
-                        self._received.notify_all()
-                    found = PLACEHOLDER.findall(event.data) or ["none"]
-                    for doc in responses_events(split_deltas(found[0]), split_args(found[0])):
-                        sock.sendall(ws.send(TextMessage(json.dumps(doc))))
-                elif isinstance(event, CloseConnection):
-                    sock.sendall(ws.send(event.response()))
-                    return
+    def answer(self, message: str) -> list[str]:
+        found = PLACEHOLDER.findall(message) or ["none"]
+        return [
+            json.dumps(doc)
+            for doc in responses_events(split_deltas(found[0]), split_args(found[0]))
+        ]
 
 
 def test_websocket_answers_are_restored_message_by_message(

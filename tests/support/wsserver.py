@@ -34,6 +34,10 @@ class WebSocketUpstream(ThreadedTlsServer):
                 raise TimeoutError(f"upstream got {self.messages!r}, expected {count} messages")
             return list(self.messages)
 
+    def answer(self, _message: str) -> list[str]:
+        """The server's messages in reply to one client text message (a subclass's model)."""
+        return [f"ack:{len(self.messages)}"]
+
     def speak(self, sock: ssl.SSLSocket) -> None:
         self._speak(sock)
 
@@ -51,7 +55,8 @@ class WebSocketUpstream(ThreadedTlsServer):
                     with self._received:
                         self.messages.append(event.data)
                         self._received.notify_all()
-                    sock.sendall(ws.send(TextMessage(f"ack:{len(self.messages)}")))
+                    for reply in self.answer(event.data):
+                        sock.sendall(ws.send(TextMessage(reply)))
                 elif isinstance(event, CloseConnection):
                     sock.sendall(ws.send(event.response()))
                     return
