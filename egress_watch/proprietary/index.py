@@ -1,6 +1,7 @@
 """The code index: winnowed fingerprints of registered repositories in a private SQLite file.
 
-Holds no code: only 32-bit k-gram hashes with file, token position and line. Re-indexing is
+Holds no code: only 32-bit k-gram hashes with file, token position and line, packed in blocks
+(see ``postings.py``). Re-indexing is
 incremental: a file whose git blob (or size and mtime) is unchanged is not re-read; a changed
 file gets a new id and its old postings are ignored until they are purged.
 
@@ -27,6 +28,18 @@ from pathlib import Path
 
 from egress_watch.proprietary.files import candidates
 from egress_watch.proprietary.jobs import FileFingerprints, fingerprint_files
+from egress_watch.proprietary.postings import (
+    SCHEMA as POSTINGS_SCHEMA,
+)
+from egress_watch.proprietary.postings import (
+    SEGMENT_POSTINGS,
+    Pending,
+    drop_hashes,
+    frequent,
+    keep_files,
+    rewrite,
+    write_segment,
+)
 from egress_watch.proprietary.shared import (
     common_hashes,
     loaded_background,
@@ -37,9 +50,10 @@ from egress_watch.proprietary.shared import (
 from egress_watch.proprietary.tokenize import GENERIC, language_of
 
 INDEX_FILE = "code-index.db"
-FORMAT = f"3-py{sys.version_info.major}.{sys.version_info.minor}"
+FORMAT = f"4-py{sys.version_info.major}.{sys.version_info.minor}"
 PURGE_FRACTION = 0.1
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS repos (
     id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, root TEXT NOT NULL,
@@ -48,16 +62,14 @@ CREATE TABLE IF NOT EXISTS files (
     id INTEGER PRIMARY KEY AUTOINCREMENT, repo_id INTEGER NOT NULL, path TEXT NOT NULL,
     key TEXT NOT NULL, bytes INTEGER NOT NULL, lang TEXT NOT NULL DEFAULT 'generic',
     UNIQUE (repo_id, path));
-CREATE TABLE IF NOT EXISTS postings (
-    hash INTEGER NOT NULL, file_id INTEGER NOT NULL, pos INTEGER NOT NULL,
-    line INTEGER NOT NULL, PRIMARY KEY (hash, file_id, pos)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS common (hash INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS background (hash INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS lines (
     hash INTEGER NOT NULL, file_id INTEGER NOT NULL, PRIMARY KEY (hash, file_id)) WITHOUT ROWID;
 """
+    + POSTINGS_SCHEMA
+)
 STDLIB_SKIP = frozenset({"site-packages", "dist-packages", "test", "tests", "idlelib", "lib2to3"})
-BATCH_ROWS = 50_000
 MAX_POSTINGS_PER_HASH = 64
 """A k-gram stored more often than this is boilerplate: queries skip it without reading it."""
 
@@ -116,6 +128,9 @@ def open_index(path: Path, create: bool = True, reset: bool = False) -> sqlite3.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
         os.close(fd)
     conn = sqlite3.connect(path, timeout=10, check_same_thread=False)
+    # Merged segments free whole pages: give them back to the file system after each change
+    # (takes effect on a new file; ``_reset`` turns it on for an older one).
+    conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.executescript(SCHEMA)
@@ -140,13 +155,16 @@ def open_index(path: Path, create: bool = True, reset: bool = False) -> sqlite3.
 
 def _reset(conn: sqlite3.Connection) -> None:
     """Drop every hash (they depend on the format), keep repositories and sources."""
-    for table in ("postings", "lines", "common", "background"):
+    conn.execute("DROP TABLE IF EXISTS postings")  # one row per posting, up to format 3
+    for table in ("segments", "blocks", "lines", "common", "background"):
         conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
     _forget_files(conn)
     conn.execute("DELETE FROM meta WHERE key IN ('common_bytes', 'purged', 'background_file')")
     conn.execute("UPDATE meta SET value = ? WHERE key = 'format'", (FORMAT,))
     _bump(conn)
     conn.commit()
+    conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+    conn.execute("VACUUM")  # the old format's postings leave much free space
 
 
 def _forget_files(conn: sqlite3.Connection) -> None:
@@ -247,7 +265,15 @@ def build_background(
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS fresh (hash INTEGER PRIMARY KEY)")
     conn.execute("DELETE FROM fresh")
     conn.executemany("INSERT INTO fresh VALUES (?)", ((h,) for h in sorted(common)))
-    conn.execute("DELETE FROM postings WHERE hash IN (SELECT hash FROM fresh)")
+    if previous != common:  # postings of the new public idioms (and of forgotten files) go
+        live = {i for (i,) in conn.execute("SELECT id FROM files")}
+        public = drop_hashes(common)
+        rewrite(
+            conn,
+            keep=lambda hashes, files: [
+                keep and f in live for keep, f in zip(public(hashes, files), files, strict=True)
+            ],
+        )
     conn.execute("DELETE FROM lines WHERE hash IN (SELECT hash FROM fresh)")
     if not saved:  # no machine-wide file (an unwritable cache folder): kept in the index
         conn.execute("INSERT INTO background SELECT hash FROM fresh")
@@ -316,6 +342,7 @@ def remove_repo(conn: sqlite3.Connection, name: str) -> None:
     refresh_common(conn)
     _bump(conn)
     conn.commit()
+    _shrink(conn)
 
 
 def _refresh(
@@ -341,7 +368,7 @@ def _refresh(
     public = public_hashes(conn) if todo else frozenset()
     keys = {c.path: c.key for c in todo}
     read = bytes_read = 0
-    batch: list[tuple[int, int, int, int]] = []
+    batch = Pending()
     results = fingerprint_files(root, list(keys), _total_size(root, keys), public)
     try:
         for done, result in enumerate(results, len(listed) - len(todo) + 1):
@@ -357,7 +384,7 @@ def _refresh(
         raise CodeIndexError(
             f"an indexing worker process died ({error}); nothing was changed, run it again"
         ) from None
-    _flush(conn, batch)
+    write_segment(conn, batch)
     seen = {c.path for c in listed}
     gone = [file_id for path, (file_id, _) in known.items() if path not in seen]
     conn.executemany("DELETE FROM files WHERE id=?", [(i,) for i in gone])
@@ -372,6 +399,7 @@ def _refresh(
     refresh_common(conn, force=False)
     _bump(conn)
     conn.commit()
+    _shrink(conn)
     if progress is not None:
         progress(len(listed), len(listed), bytes_read)
     return IndexStats(len(listed), read, bytes_read, len(gone), time.perf_counter() - started)
@@ -382,19 +410,19 @@ def _store(
     repo_id: int,
     key: str,
     result: FileFingerprints,
-    batch: list[tuple[int, int, int, int]],
+    batch: Pending,
 ) -> None:
     """Record one fingerprinted file: its row and lines now, its postings with ``batch``."""
     file_id: int = conn.execute(
         "INSERT INTO files (repo_id, path, key, bytes, lang) VALUES (?, ?, ?, ?, ?) RETURNING id",
         (repo_id, result.path, key, result.size, language_of(result.path) or GENERIC),
     ).fetchone()[0]
-    batch += zip(result.hashes, repeat(file_id), result.positions, result.lines)
+    batch.add(result.hashes, file_id, result.positions, result.lines)
     conn.executemany(
         "INSERT OR IGNORE INTO lines VALUES (?, ?)", zip(result.line_hashes, repeat(file_id))
     )
-    if len(batch) >= BATCH_ROWS:
-        _flush(conn, batch)
+    if len(batch) >= SEGMENT_POSTINGS:
+        write_segment(conn, batch)
 
 
 def _total_size(root: Path, paths: Iterable[str]) -> int:
@@ -404,13 +432,6 @@ def _total_size(root: Path, paths: Iterable[str]) -> int:
         with contextlib.suppress(OSError):
             total += (root / path).stat().st_size
     return total
-
-
-def _flush(conn: sqlite3.Connection, batch: list[tuple[int, int, int, int]]) -> None:
-    """Insert pending postings in key order (far fewer b-tree pages touched than at random)."""
-    batch.sort()
-    conn.executemany("INSERT OR IGNORE INTO postings VALUES (?, ?, ?, ?)", batch)
-    batch.clear()
 
 
 def refresh_common(conn: sqlite3.Connection, force: bool = True) -> None:
@@ -429,10 +450,15 @@ def refresh_common(conn: sqlite3.Connection, force: bool = True) -> None:
         (str(total), str(total)),
     )
     conn.execute("DELETE FROM common")
-    conn.execute(
-        "INSERT INTO common SELECT hash FROM postings GROUP BY hash HAVING COUNT(*) > ?",
-        (MAX_POSTINGS_PER_HASH,),
+    conn.executemany(
+        "INSERT INTO common VALUES (?)", ((h,) for h in frequent(conn, MAX_POSTINGS_PER_HASH))
     )
+
+
+def _shrink(conn: sqlite3.Connection) -> None:
+    """Return the pages merged or removed segments left free to the file system."""
+    conn.execute("PRAGMA incremental_vacuum").fetchall()  # frees a page per row read
+    conn.commit()
 
 
 def _bump(conn: sqlite3.Connection) -> None:
@@ -453,7 +479,7 @@ def _purge(conn: sqlite3.Connection, force: bool = False) -> None:
     fresh = dead_ids - (int(row[0]) if row else 0)
     if fresh <= 0 or (not force and fresh <= max(1, int(PURGE_FRACTION * max(live, 1)))):
         return
-    conn.execute("DELETE FROM postings WHERE file_id NOT IN (SELECT id FROM files)")
+    rewrite(conn, keep=keep_files({i for (i,) in conn.execute("SELECT id FROM files")}))
     conn.execute("DELETE FROM lines WHERE file_id NOT IN (SELECT id FROM files)")
     conn.execute(
         "INSERT INTO meta VALUES ('purged', ?) ON CONFLICT(key) DO UPDATE SET value=?",

@@ -58,7 +58,8 @@ def fingerprint_file(root: str, path: str) -> FileFingerprints:
     text = data.decode("utf-8", "replace")
     tokens = tokenize(text, language_of(path) or GENERIC, False)
     public = _public
-    kept = [fp for fp in fingerprints(tokens, _cache) if fp[0] not in public]
+    # Once each (a k-gram of two channels at one position would be a duplicate posting).
+    kept = list(dict.fromkeys(fp for fp in fingerprints(tokens, _cache) if fp[0] not in public))
     known = {value for _, value in line_hashes(text, indexing=True)}.difference(public)
     return FileFingerprints(
         path,

@@ -17,6 +17,7 @@ from pathlib import Path
 from egress_watch.proprietary.excerpts import excerpt_tokens
 from egress_watch.proprietary.index import MAX_POSTINGS_PER_HASH, open_index
 from egress_watch.proprietary.lines import KnownLines, windows
+from egress_watch.proprietary.postings import lookup
 from egress_watch.proprietary.prompt import Region, code_regions
 from egress_watch.proprietary.tokenize import Tokens
 from egress_watch.proprietary.winnow import (
@@ -233,21 +234,14 @@ class Matcher:
         counts: dict[int, int] = defaultdict(int)
         by_hash: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
         files: dict[int, set[int]] = defaultdict(set)
-        ordered = list(hashes - self._common)
-        for i in range(0, len(ordered), CHUNK):
-            chunk = ordered[i : i + CHUNK]
-            marks = ",".join("?" * len(chunk))
-            for h, file_id, pos, line in self._conn.execute(
-                f"SELECT hash, file_id, pos, line FROM postings WHERE hash IN ({marks})",  # noqa: S608
-                chunk,
-            ):
-                lang = family_of.get(file_id)
-                if lang is None:
-                    continue
-                counts[h] += 1
-                files[h].add(file_id)
-                if lang == family:
-                    by_hash[h].append((file_id, pos, line))
+        for h, file_id, pos, line in lookup(self._conn, hashes - self._common):
+            lang = family_of.get(file_id)
+            if lang is None:
+                continue
+            counts[h] += 1
+            files[h].add(file_id)
+            if lang == family:
+                by_hash[h].append((file_id, pos, line))
         common = {h for h, n in counts.items() if n > MAX_POSTINGS_PER_HASH or len(files[h]) > cap}
         self._common |= common
         return {h: rows for h, rows in by_hash.items() if h not in common}

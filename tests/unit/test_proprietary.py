@@ -18,6 +18,7 @@ from egress_watch.paths import HomePaths
 from egress_watch.proprietary.files import skipped_content, skipped_path
 from egress_watch.proprietary.index import add_repo, list_repos, open_index, rebuild, remove_repo
 from egress_watch.proprietary.matcher import Matcher, Thresholds
+from egress_watch.proprietary.postings import count
 from egress_watch.proprietary.prompt import code_regions
 from egress_watch.proprietary.tokenize import CLIKE, GO, PYTHON, RUST, tokenize
 from egress_watch.proprietary.winnow import winnow
@@ -115,7 +116,7 @@ def test_reindexing_reads_only_changed_files(indexed: tuple[Path, Path]) -> None
     rebuild(conn, None)
     remove_repo(conn, "payments")
     assert list_repos(conn) == []
-    assert conn.execute("SELECT COUNT(*) FROM postings").fetchone()[0] == 0
+    assert count(conn) == 0
 
 
 def test_exact_excerpt_reports_file_and_lines(indexed: tuple[Path, Path]) -> None:

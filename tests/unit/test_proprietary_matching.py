@@ -30,6 +30,7 @@ from egress_watch.proprietary.index import (
 )
 from egress_watch.proprietary.lines import MIN_LINE_BYTES, KnownLines, line_hashes, windows
 from egress_watch.proprietary.matcher import PREFILTER_CHARS, Matcher, Thresholds
+from egress_watch.proprietary.postings import every_posting
 from egress_watch.proprietary.prompt import guess_language
 from egress_watch.proprietary.tokenize import (
     CLIKE,
@@ -324,6 +325,16 @@ def _rows(db: Path, query: str) -> set[tuple[object, ...]]:
         conn.close()
 
 
+def _postings_by_path(db: Path) -> list[tuple[int, str, int, int]]:
+    """Every stored posting as (hash, file path, position, line), sorted."""
+    conn = sqlite3.connect(db)
+    try:
+        paths = dict(conn.execute("SELECT id, path FROM files"))
+        return sorted((h, paths[f], pos, line) for h, f, pos, line in every_posting(conn))
+    finally:
+        conn.close()
+
+
 def test_parallel_indexing_stores_exactly_what_sequential_indexing_does(tmp_path: Path) -> None:
     names = sorted(
         str(p.relative_to(PACKAGE))
@@ -348,16 +359,13 @@ def test_parallel_indexing_stores_exactly_what_sequential_indexing_does(tmp_path
     assert build_background(conn, [public]).hashes > 100
     add_repo(conn, repo, "repo")
     conn.close()
-    postings = (
-        "SELECT p.hash, f.path, p.pos, p.line FROM postings p JOIN files f ON f.id = p.file_id"
-    )
     lines = "SELECT l.hash, f.path FROM lines l JOIN files f ON f.id = l.file_id"
     files = "SELECT path FROM files"
     assert _rows(parallel_db, files) == _rows(sequential_db, files) == {(n,) for n in names}
-    parallel_postings = _rows(parallel_db, postings)
+    parallel_postings = _postings_by_path(parallel_db)
     assert len({row[1] for row in parallel_postings}) >= 16  # all but the empty __init__.py
     assert any(path == "store/queries.py" for _, path, _, _ in parallel_postings)
-    assert parallel_postings == _rows(sequential_db, postings)
+    assert parallel_postings == _postings_by_path(sequential_db)
     assert _rows(parallel_db, lines) == _rows(sequential_db, lines)
 
 
@@ -606,6 +614,7 @@ import json, os, sqlite3, sys
 from pathlib import Path
 from egress_watch.proprietary import jobs
 from egress_watch.proprietary.index import CodeIndexError, add_repo, open_index
+from egress_watch.proprietary.postings import count
 
 parent = os.getpid()
 real = jobs.fingerprint_file
@@ -618,7 +627,7 @@ def dies_in_a_worker(root, path):
 db, first, second = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 conn = open_index(db)
 add_repo(conn, first, "first")  # small: indexed in this process
-before = conn.execute("SELECT COUNT(*) FROM postings").fetchone()[0]
+before = count(conn)
 jobs.PARALLEL_FROM_BYTES = 0
 jobs.fingerprint_file = dies_in_a_worker
 try:
@@ -630,7 +639,7 @@ conn.close()
 check = sqlite3.connect(db)
 print(json.dumps({
     "error": error,
-    "postings_kept": check.execute("SELECT COUNT(*) FROM postings").fetchone()[0] == before,
+    "postings_kept": count(check) == before,
     "repos": [r for (r,) in check.execute("SELECT name FROM repos ORDER BY name")],
 }))
 """
