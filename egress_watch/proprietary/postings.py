@@ -8,8 +8,8 @@ plane (column-major), so building, merging and filtering blocks are byte-string 
 joins done in C, not Python work per posting.
 
 Each ``index add`` writes a new segment; a segment is merged with the previous one once it is
-half its size or more, so there are few segments (logarithmically many) and a lookup reads few
-rows per hash.
+half its size or more, so there are few segments (logarithmically many, at most
+``MAX_SEGMENTS``) and a lookup reads few rows per hash.
 Order inside a block does not matter: the matcher sorts its hits.
 """
 
@@ -22,7 +22,7 @@ from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import compress, pairwise
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS segments (
@@ -35,6 +35,9 @@ BUCKETS = 1 << BUCKET_BITS
 LOW = BUCKETS - 1
 MERGE_RATIO = 2
 """A segment is merged into the one before it once it holds half as many postings."""
+MERGE_FROM = BUCKETS
+"""Smaller segments have a few postings per bucket: merging them costs more per posting than
+it saves, so they are merged only when there are too many segments."""
 MAX_SEGMENTS = 8
 CHUNK = 500
 REWRITE_BUCKETS = 4096
@@ -110,7 +113,7 @@ def write_segment(conn: sqlite3.Connection, pending: Pending) -> None:
     while i < n:
         bucket = hashes[i] >> BUCKET_BITS
         j = bisect_left(hashes, (bucket + 1) << BUCKET_BITS, i)
-        rows.append((segment << BUCKET_BITS | bucket, b"".join(p[i:j] for p in planes)))
+        rows.append((segment << BUCKET_BITS | bucket, b"".join([p[i:j] for p in planes])))
         i = j
     conn.executemany("INSERT INTO blocks VALUES (?, ?)", rows)
     conn.execute("INSERT INTO segments VALUES (?, ?, ?, ?, ?)", (segment, n, *widths))
@@ -134,15 +137,22 @@ def _segments(conn: sqlite3.Connection) -> list[tuple[int, int, Widths]]:
 
 
 def _merge_as_needed(conn: sqlite3.Connection) -> None:
-    """Merge the newest segment into the one before while it is not much smaller."""
+    """Merge the newest segment into the one before while it is not much smaller (and big
+    enough for a merge to be cheap per posting); merge the smallest neighbours while there
+    are too many segments."""
     while True:
         segments = _segments(conn)
         if len(segments) < 2:
             return
         older, newer = segments[-2], segments[-1]
-        if newer[1] * MERGE_RATIO < older[1] and len(segments) <= MAX_SEGMENTS:
+        if newer[1] >= MERGE_FROM and newer[1] * MERGE_RATIO >= older[1]:
+            rewrite(conn, [older, newer])
+        elif len(segments) > MAX_SEGMENTS:
+            pairs = pairwise(segments)
+            smallest = min(pairs, key=lambda pair: pair[0][1] + pair[1][1])
+            rewrite(conn, list(smallest))
+        else:
             return
-        rewrite(conn, [older, newer])
 
 
 def rewrite(
@@ -166,6 +176,11 @@ def rewrite(
     for first in range(0, BUCKETS, REWRITE_BUCKETS):
         rows = []
         for bucket, parts in _buckets(conn, segments, first, first + REWRITE_BUCKETS - 1):
+            if keep is None and all(w == widths for _, w in parts):
+                block = _concatenated([data for data, _ in parts], 2 + sum(widths))
+                total += len(block) // (2 + sum(widths))
+                rows.append((target << BUCKET_BITS | bucket, block))
+                continue
             planes = _joined([_split(data, w, widths) for data, w in parts])
             if keep is not None:
                 hashes = [_signed(bucket << BUCKET_BITS | low) for low in _column(planes[:2])]
@@ -198,6 +213,20 @@ def _buckets(
             found[rowid & LOW].append((data, widths))
     for bucket in sorted(found):
         yield bucket, found[bucket]
+
+
+def _concatenated(blocks: list[bytes], planes: int) -> bytes:
+    """Blocks of one bucket with the same widths as one block (plane by plane)."""
+    if len(blocks) == 1:
+        return blocks[0]
+    sizes = [len(block) // planes for block in blocks]
+    return b"".join(
+        [
+            block[k * n : (k + 1) * n]
+            for k in range(planes)
+            for block, n in zip(blocks, sizes, strict=True)
+        ]
+    )
 
 
 def _split(data: bytes, widths: Widths, wanted: Widths) -> list[bytes]:
@@ -309,26 +338,38 @@ def _signed(unsigned: int) -> int:
 
 
 def frequent(conn: sqlite3.Connection, more_than: int) -> list[int]:
-    """Hashes stored more than ``more_than`` times: a pass over every block, counted in C a
-    few thousand buckets at a time (memory stays a fraction of the index)."""
+    """Hashes stored more than ``more_than`` times, counted in C a few thousand buckets at a
+    time (memory stays a fraction of the index); buckets too small to hold that many
+    postings of one hash are not read."""
     segments = _segments(conn)
+    if not segments:
+        return []
+    least = more_than * (2 + min(min(s[2]) for s in segments))  # bytes of that many postings
+    candidates = [
+        bucket
+        for (bucket,) in conn.execute(
+            "SELECT id & ? AS bucket FROM blocks GROUP BY bucket HAVING SUM(length(data)) > ?",
+            (LOW, least),
+        )
+    ]
     out = []
-    for first in range(0, BUCKETS, REWRITE_BUCKETS):
-        counts = Counter(_full_hashes(conn, segments, first, first + REWRITE_BUCKETS - 1))
+    for i in range(0, len(candidates), CHUNK):
+        counts = Counter(_full_hashes(conn, segments, candidates[i : i + CHUNK]))
         out += [_signed(u) for u, n in counts.items() if n > more_than]
     return out
 
 
 def _full_hashes(
-    conn: sqlite3.Connection, segments: list[tuple[int, int, Widths]], first: int, last: int
+    conn: sqlite3.Connection, segments: list[tuple[int, int, Widths]], buckets: list[int]
 ) -> array[int]:
-    """The unsigned hash of every posting in buckets ``first`` to ``last`` (any order)."""
+    """The unsigned hash of every posting in ``buckets`` (any order)."""
     planes: list[list[bytes]] = [[], [], [], []]
+    marks = ",".join("?" * len(buckets))
     for segment, _, widths in segments:
         stride = 2 + sum(widths)
-        base = segment << BUCKET_BITS
         for rowid, data in conn.execute(
-            "SELECT id, data FROM blocks WHERE id BETWEEN ? AND ?", (base | first, base | last)
+            f"SELECT id, data FROM blocks WHERE id IN ({marks})",  # noqa: S608 - placeholders
+            [segment << BUCKET_BITS | bucket for bucket in buckets],
         ):
             n = len(data) // stride
             planes[0].append(data[:n])

@@ -8,6 +8,7 @@ import random
 import shutil
 import sqlite3
 from array import array
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -16,12 +17,14 @@ from egress_watch.proprietary import jobs
 from egress_watch.proprietary.files import candidates
 from egress_watch.proprietary.index import (
     FORMAT,
+    MAX_POSTINGS_PER_HASH,
     CodeIndexError,
     add_repo,
     build_background,
     open_index,
     public_hashes,
     rebuild,
+    refresh_common,
     remove_repo,
 )
 from egress_watch.proprietary.matcher import Matcher
@@ -212,3 +215,21 @@ def test_the_index_takes_at_most_one_and_a_half_times_its_source(tmp_path: Path)
     conn.close()
     assert stats.bytes_read > 500_000
     assert db.stat().st_size <= 1.5 * stats.bytes_read
+
+
+def test_hashes_stored_more_than_the_cap_are_listed_as_common(tmp_path: Path) -> None:
+    """The boilerplate table counts every stored posting, as the per-row format's GROUP BY did."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    text = (PACKAGE / "policy.py").read_text()
+    for i in range(MAX_POSTINGS_PER_HASH + 6):  # one module copied into 70 files
+        (repo / f"copy_{i}.py").write_text(text)
+    (repo / "own.py").write_text((PACKAGE / "pipeline.py").read_text())
+    conn = open_index(tmp_path / "i.db")
+    add_repo(conn, repo, "repo")
+    refresh_common(conn)
+    per_hash = Counter(h for h, _, _, _ in every_posting(conn))
+    expected = {h for h, n in per_hash.items() if n > MAX_POSTINGS_PER_HASH}
+    assert len(expected) > 100
+    assert {h for (h,) in conn.execute("SELECT hash FROM common")} == expected
+    conn.close()
