@@ -3,9 +3,9 @@
 A row per posting cost about 19 bytes in SQLite (record header, cell pointer, half-filled
 b-tree pages), more than the posting itself. Here a posting takes 8 to 11 bytes: the low 16
 bits of its hash (the high 16 bits are the block's bucket), and its file id, token position and
-line as 2 to 4 little-endian bytes each. A block keeps each byte of every column as its own
-plane (column-major), so building, merging and filtering blocks are byte-string slices and
-joins done in C, not Python work per posting.
+line as 2 to 4 little-endian bytes each, one fixed-width record after another. Blocks are built
+and decoded with strided byte slices (C, not Python work per posting), and blocks of the same
+widths merge by concatenation inside SQLite.
 
 Each ``index add`` writes a new segment; a segment is merged with the previous one once it is
 half its size or more, so there are few segments (logarithmically many, at most
@@ -35,10 +35,7 @@ BUCKETS = 1 << BUCKET_BITS
 LOW = BUCKETS - 1
 MERGE_RATIO = 2
 """A segment is merged into the one before it once it holds half as many postings."""
-MERGE_FROM = BUCKETS
-"""Smaller segments have a few postings per bucket: merging them costs more per posting than
-it saves, so they are merged only when there are too many segments."""
-MAX_SEGMENTS = 8
+MAX_SEGMENTS = 4
 CHUNK = 500
 REWRITE_BUCKETS = 4096
 """Buckets rewritten at a time when merging (bounds the memory a merge holds)."""
@@ -77,19 +74,58 @@ class Pending:
         return len(self.hashes)
 
 
-def _planes(column: array[int], width: int) -> list[bytes]:
-    """The ``width`` low bytes of each 32-bit value, one byte string per byte (low first)."""
-    if sys.byteorder == "big":
-        column = array("I", column)
-        column.byteswap()
-    raw = column.tobytes()
-    return [raw[k::4] for k in range(width)]
+def _stride(widths: Widths) -> int:
+    """Bytes per posting: the hash's low 16 bits, then the file id, position and line."""
+    return 2 + sum(widths)
 
 
 def _width(column: array[int]) -> int:
     """Bytes needed for the largest value (at least 2)."""
     top = max(column, default=0)
     return max(2, (top.bit_length() + 7) // 8)
+
+
+def _little(column: array[int]) -> bytes:
+    """The 32-bit values as little-endian bytes."""
+    if sys.byteorder == "big":
+        column = array("I", column)
+        column.byteswap()
+    return column.tobytes()
+
+
+def _encode(lows: array[int], columns: list[array[int]], widths: Widths) -> bytearray:
+    """Fixed-width little-endian records of (low hash bits, file, position, line)."""
+    stride = _stride(widths)
+    out = bytearray(len(lows) * stride)
+    raw = _little(lows)
+    out[0::stride] = raw[0::4]
+    out[1::stride] = raw[1::4]
+    offset = 2
+    for column, width in zip(columns, widths, strict=True):
+        raw = _little(column)
+        for k in range(width):
+            out[offset + k :: stride] = raw[k::4]
+        offset += width
+    return out
+
+
+def _decode(data: bytes, widths: Widths) -> list[array[int]]:
+    """The columns of a block: low hash bits, file ids, positions, lines."""
+    stride = _stride(widths)
+    n = len(data) // stride
+    columns = []
+    offset = 0
+    for width in (2, *widths):
+        raw = bytearray(4 * n)
+        for k in range(width):
+            raw[k::4] = data[offset + k :: stride]
+        column = array("I")
+        column.frombytes(bytes(raw))
+        if sys.byteorder == "big":
+            column.byteswap()
+        columns.append(column)
+        offset += width
+    return columns
 
 
 def write_segment(conn: sqlite3.Connection, pending: Pending) -> None:
@@ -104,16 +140,15 @@ def write_segment(conn: sqlite3.Connection, pending: Pending) -> None:
         for column in (pending.files, pending.positions, pending.lines)
     ]
     widths = (_width(columns[0]), _width(columns[1]), _width(columns[2]))
-    planes = _planes(hashes, 2)
-    for column, width in zip(columns, widths, strict=True):
-        planes += _planes(column, width)
+    records = _encode(hashes, columns, widths)
+    stride = _stride(widths)
     segment = _next_segment(conn)
     rows = []
     i = 0
     while i < n:
         bucket = hashes[i] >> BUCKET_BITS
         j = bisect_left(hashes, (bucket + 1) << BUCKET_BITS, i)
-        rows.append((segment << BUCKET_BITS | bucket, b"".join([p[i:j] for p in planes])))
+        rows.append((segment << BUCKET_BITS | bucket, bytes(records[i * stride : j * stride])))
         i = j
     conn.executemany("INSERT INTO blocks VALUES (?, ?)", rows)
     conn.execute("INSERT INTO segments VALUES (?, ?, ?, ?, ?)", (segment, n, *widths))
@@ -137,15 +172,14 @@ def _segments(conn: sqlite3.Connection) -> list[tuple[int, int, Widths]]:
 
 
 def _merge_as_needed(conn: sqlite3.Connection) -> None:
-    """Merge the newest segment into the one before while it is not much smaller (and big
-    enough for a merge to be cheap per posting); merge the smallest neighbours while there
-    are too many segments."""
+    """Merge the newest segment into the one before while it is not much smaller; merge the
+    smallest neighbours while there are too many segments."""
     while True:
         segments = _segments(conn)
         if len(segments) < 2:
             return
         older, newer = segments[-2], segments[-1]
-        if newer[1] >= MERGE_FROM and newer[1] * MERGE_RATIO >= older[1]:
+        if newer[1] * MERGE_RATIO >= older[1]:
             rewrite(conn, [older, newer])
         elif len(segments) > MAX_SEGMENTS:
             pairs = pairwise(segments)
@@ -161,7 +195,7 @@ def rewrite(
     keep: Keep | None = None,
 ) -> None:
     """Replace ``segments`` (all by default) with one, keeping the postings ``keep`` accepts
-    (called with a bucket, its postings' hashes and file ids, it says which to keep)."""
+    (called with a bucket's hashes and file ids, it says which postings to keep)."""
     if segments is None:
         segments = _segments(conn)
     if not segments:
@@ -172,24 +206,11 @@ def rewrite(
         max(s[2][2] for s in segments),
     )
     target = _next_segment(conn)
-    total = 0
-    for first in range(0, BUCKETS, REWRITE_BUCKETS):
-        rows = []
-        for bucket, parts in _buckets(conn, segments, first, first + REWRITE_BUCKETS - 1):
-            if keep is None and all(w == widths for _, w in parts):
-                block = _concatenated([data for data, _ in parts], 2 + sum(widths))
-                total += len(block) // (2 + sum(widths))
-                rows.append((target << BUCKET_BITS | bucket, block))
-                continue
-            planes = _joined([_split(data, w, widths) for data, w in parts])
-            if keep is not None:
-                hashes = [_signed(bucket << BUCKET_BITS | low) for low in _column(planes[:2])]
-                mask = keep(hashes, _column(planes[2 : 2 + widths[0]]))
-                planes = [bytes(compress(plane, mask)) for plane in planes]
-            if planes[0]:
-                total += len(planes[0])
-                rows.append((target << BUCKET_BITS | bucket, b"".join(planes)))
-        conn.executemany("INSERT INTO blocks VALUES (?, ?)", rows)
+    if keep is None and all(s[2] == widths for s in segments):
+        _concatenate(conn, [s[0] for s in segments], target)
+        total = sum(s[1] for s in segments)
+    else:
+        total = _reencode(conn, segments, target, widths, keep)
     for segment, _, _ in segments:
         conn.execute(
             "DELETE FROM blocks WHERE id BETWEEN ? AND ?",
@@ -198,6 +219,49 @@ def rewrite(
         conn.execute("DELETE FROM segments WHERE id = ?", (segment,))
     if total:
         conn.execute("INSERT INTO segments VALUES (?, ?, ?, ?, ?)", (target, total, *widths))
+
+
+def _concatenate(conn: sqlite3.Connection, segments: list[int], target: int) -> None:
+    """Merge segments of the same widths inside SQLite: each bucket's blocks, concatenated
+    (records are fixed-width and their order does not matter), a range of buckets at a time."""
+    ranges = " OR ".join("id BETWEEN ? AND ?" for _ in segments)
+    for first in range(0, BUCKETS, REWRITE_BUCKETS):
+        last = first + REWRITE_BUCKETS - 1
+        bounds = [v for s in segments for v in (s << BUCKET_BITS | first, s << BUCKET_BITS | last)]
+        merge = (
+            "INSERT INTO blocks SELECT ? | (id & ?), CAST(group_concat(data, x'') AS BLOB) "  # noqa: S608
+            f"FROM blocks WHERE {ranges} GROUP BY id & ?"  # only placeholders are formatted in
+        )
+        conn.execute(merge, (target << BUCKET_BITS, LOW, *bounds, LOW))
+
+
+def _reencode(
+    conn: sqlite3.Connection,
+    segments: list[tuple[int, int, Widths]],
+    target: int,
+    widths: Widths,
+    keep: Keep | None,
+) -> int:
+    """Merge segments bucket by bucket in Python (widths change, or postings are filtered);
+    how many postings the new segment holds."""
+    total = 0
+    for first in range(0, BUCKETS, REWRITE_BUCKETS):
+        rows = []
+        for bucket, parts in _buckets(conn, segments, first, first + REWRITE_BUCKETS - 1):
+            columns = [array("I") for _ in range(4)]
+            for data, have in parts:
+                for column, part in zip(columns, _decode(data, have), strict=True):
+                    column += part
+            if keep is not None:
+                hashes = [_signed(bucket << BUCKET_BITS | low) for low in columns[0]]
+                mask = keep(hashes, columns[1])
+                columns = [array("I", compress(c, mask)) for c in columns]
+            if columns[0]:
+                total += len(columns[0])
+                block = bytes(_encode(columns[0], columns[1:], widths))
+                rows.append((target << BUCKET_BITS | bucket, block))
+        conn.executemany("INSERT INTO blocks VALUES (?, ?)", rows)
+    return total
 
 
 def _buckets(
@@ -215,64 +279,19 @@ def _buckets(
         yield bucket, found[bucket]
 
 
-def _concatenated(blocks: list[bytes], planes: int) -> bytes:
-    """Blocks of one bucket with the same widths as one block (plane by plane)."""
-    if len(blocks) == 1:
-        return blocks[0]
-    sizes = [len(block) // planes for block in blocks]
-    return b"".join(
-        [
-            block[k * n : (k + 1) * n]
-            for k in range(planes)
-            for block, n in zip(blocks, sizes, strict=True)
-        ]
-    )
-
-
-def _split(data: bytes, widths: Widths, wanted: Widths) -> list[bytes]:
-    """A block's planes, each column padded with zero planes up to ``wanted`` bytes."""
-    n = len(data) // (2 + sum(widths))
-    planes = [data[k * n : (k + 1) * n] for k in range(2 + sum(widths))]
-    out = planes[:2]
-    start = 2
-    zero = bytes(n)
-    for have, want in zip(widths, wanted, strict=True):
-        out += planes[start : start + have] + [zero] * (want - have)
-        start += have
-    return out
-
-
-def _joined(blocks: list[list[bytes]]) -> list[bytes]:
-    """Blocks of one bucket (same widths) as one: plane by plane concatenation."""
-    if len(blocks) == 1:
-        return blocks[0]
-    return [b"".join(planes) for planes in zip(*blocks, strict=True)]
-
-
-def _column(planes: list[bytes]) -> array[int]:
-    """Values from their byte planes (low byte first)."""
-    n = len(planes[0]) if planes else 0
-    raw = bytearray(4 * n)
-    for k, plane in enumerate(planes):
-        raw[k::4] = plane
-    values = array("I")
-    values.frombytes(bytes(raw))
-    if sys.byteorder == "big":
-        values.byteswap()
-    return values
-
-
-def lookup(conn: sqlite3.Connection, hashes: Iterable[int]) -> Iterator[Posting]:
+def lookup(conn: sqlite3.Connection, hashes: Iterable[int]) -> list[Posting]:
     """Every posting of ``hashes`` (signed 32-bit, as fingerprinted)."""
-    wanted: dict[int, list[int]] = defaultdict(list)
+    wanted: dict[int, list[tuple[int, bytes]]] = defaultdict(list)
     for h in hashes:
-        wanted[(h & 0xFFFFFFFF) >> BUCKET_BITS].append(h)
+        wanted[(h & 0xFFFFFFFF) >> BUCKET_BITS].append((h, (h & LOW).to_bytes(2, "little")))
+    found: list[Posting] = []
     if not wanted:
-        return
+        return found
     buckets = sorted(wanted)
     for segment, _, (fw, pw, lw) in _segments(conn):
         base = segment << BUCKET_BITS
         stride = 2 + fw + pw + lw
+        p0, l0 = 2 + fw, 2 + fw + pw
         for i in range(0, len(buckets), CHUNK):
             ids = [base | b for b in buckets[i : i + CHUNK]]
             marks = ",".join("?" * len(ids))
@@ -280,32 +299,20 @@ def lookup(conn: sqlite3.Connection, hashes: Iterable[int]) -> Iterator[Posting]
                 f"SELECT id, data FROM blocks WHERE id IN ({marks})",  # noqa: S608 - placeholders
                 ids,
             ):
-                n = len(data) // stride
-                for h in wanted[rowid & LOW]:
-                    yield from _find(data, n, h, fw, pw, lw)
-
-
-def _find(data: bytes, n: int, h: int, fw: int, pw: int, lw: int) -> Iterator[Posting]:
-    """The postings of hash ``h`` in one block of ``n`` postings."""
-    low = h & 0xFFFF
-    first, second = low & 0xFF, low >> 8
-    i = data.find(first, 0, n)
-    while i >= 0:
-        if data[n + i] == second:
-            f = _value(data, n, 2, fw, i)
-            p = _value(data, n, 2 + fw, pw, i)
-            line = _value(data, n, 2 + fw + pw, lw, i)
-            yield h, f, p, line
-        i = data.find(first, i + 1, n)
-
-
-def _value(data: bytes, n: int, plane: int, width: int, i: int) -> int:
-    """The value at index ``i`` of the column starting at ``plane``."""
-    start = plane * n + i
-    value = 0
-    for k in range(width):
-        value |= data[start + k * n] << (8 * k)
-    return value
+                for h, low in wanted[rowid & LOW]:
+                    at = data.find(low)
+                    while at >= 0:
+                        if at % stride == 0:
+                            found.append(
+                                (
+                                    h,
+                                    int.from_bytes(data[at + 2 : at + p0], "little"),
+                                    int.from_bytes(data[at + p0 : at + l0], "little"),
+                                    int.from_bytes(data[at + l0 : at + stride], "little"),
+                                )
+                            )
+                        at = data.find(low, at + 1)
+    return found
 
 
 def count(conn: sqlite3.Connection) -> int:
@@ -320,15 +327,7 @@ def every_posting(conn: sqlite3.Connection) -> Iterator[Posting]:
     for first in range(0, BUCKETS, REWRITE_BUCKETS):
         for bucket, parts in _buckets(conn, segments, first, first + REWRITE_BUCKETS - 1):
             for data, widths in parts:
-                planes = _split(data, widths, widths)
-                fw, pw, _ = widths
-                columns = [
-                    _column(planes[0:2]),
-                    _column(planes[2 : 2 + fw]),
-                    _column(planes[2 + fw : 2 + fw + pw]),
-                    _column(planes[2 + fw + pw :]),
-                ]
-                for low, f, p, line in zip(*columns, strict=True):
+                for low, f, p, line in zip(*_decode(data, widths), strict=True):
                     yield _signed(bucket << BUCKET_BITS | low), f, p, line
 
 
@@ -338,13 +337,13 @@ def _signed(unsigned: int) -> int:
 
 
 def frequent(conn: sqlite3.Connection, more_than: int) -> list[int]:
-    """Hashes stored more than ``more_than`` times, counted in C a few thousand buckets at a
+    """Hashes stored more than ``more_than`` times, counted in C a few hundred buckets at a
     time (memory stays a fraction of the index); buckets too small to hold that many
     postings of one hash are not read."""
     segments = _segments(conn)
     if not segments:
         return []
-    least = more_than * (2 + min(min(s[2]) for s in segments))  # bytes of that many postings
+    least = more_than * min(_stride(s[2]) for s in segments)  # bytes of that many postings
     candidates = [
         bucket
         for (bucket,) in conn.execute(
@@ -366,17 +365,25 @@ def _full_hashes(
     planes: list[list[bytes]] = [[], [], [], []]
     marks = ",".join("?" * len(buckets))
     for segment, _, widths in segments:
-        stride = 2 + sum(widths)
+        stride = _stride(widths)
         for rowid, data in conn.execute(
             f"SELECT id, data FROM blocks WHERE id IN ({marks})",  # noqa: S608 - placeholders
             [segment << BUCKET_BITS | bucket for bucket in buckets],
         ):
             n = len(data) // stride
-            planes[0].append(data[:n])
-            planes[1].append(data[n : 2 * n])
+            planes[0].append(data[0::stride])
+            planes[1].append(data[1::stride])
             planes[2].append(bytes((rowid & 0xFF,)) * n)
             planes[3].append(bytes(((rowid & LOW) >> 8,)) * n)
-    return _column([b"".join(plane) for plane in planes])
+    joined = [b"".join(plane) for plane in planes]
+    raw = bytearray(4 * len(joined[0]))
+    for k, plane in enumerate(joined):
+        raw[k::4] = plane
+    values = array("I")
+    values.frombytes(bytes(raw))
+    if sys.byteorder == "big":
+        values.byteswap()
+    return values
 
 
 def keep_files(live: Collection[int]) -> Keep:
