@@ -17,7 +17,7 @@ from pathlib import Path
 from egress_watch.proprietary.excerpts import excerpt_tokens
 from egress_watch.proprietary.index import MAX_POSTINGS_PER_HASH, open_index
 from egress_watch.proprietary.lines import KnownLines, windows
-from egress_watch.proprietary.postings import lookup
+from egress_watch.proprietary.postings import Reader
 from egress_watch.proprietary.prompt import Region, code_regions
 from egress_watch.proprietary.tokenize import Tokens
 from egress_watch.proprietary.winnow import (
@@ -110,6 +110,7 @@ class Matcher:
 
     def __init__(self, path: Path, thresholds: Thresholds | None = None) -> None:
         self._conn: sqlite3.Connection = open_index(path, create=False)
+        self._reader = Reader(self._conn)
         self.thresholds = thresholds or Thresholds()
         self._lock = threading.Lock()
         self._generation: str | None = None
@@ -234,7 +235,7 @@ class Matcher:
         counts: dict[int, int] = defaultdict(int)
         by_hash: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
         files: dict[int, set[int]] = defaultdict(set)
-        for h, file_id, pos, line in lookup(self._conn, hashes - self._common):
+        for h, file_id, pos, line in self._reader.lookup(hashes - self._common):
             lang = family_of.get(file_id)
             if lang is None:
                 continue

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from egress_watch.proprietary import jobs
+from egress_watch.proprietary import jobs, postings
 from egress_watch.proprietary.files import candidates
 from egress_watch.proprietary.index import (
     FORMAT,
@@ -31,6 +31,7 @@ from egress_watch.proprietary.matcher import Matcher
 from egress_watch.proprietary.postings import (
     MAX_SEGMENTS,
     Pending,
+    Reader,
     count,
     every_posting,
     lookup,
@@ -70,7 +71,7 @@ def _stored(conn: sqlite3.Connection) -> list[Row]:
 
 
 def test_the_packed_postings_are_exactly_the_fingerprints_and_lookups_find_them(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     names = ["policy.py", "pipeline.py", "settings.py", "classify/secrets.py", "cli.py"]
     repo = _copy(tmp_path / "repo", names)
@@ -86,8 +87,30 @@ def test_the_packed_postings_are_exactly_the_fingerprints_and_lookups_find_them(
     rng = random.Random(3)  # noqa: S311 - a fixed sample, not a secret
     present = sorted({h for h, _, _, _ in expected})
     wanted = set(rng.sample(present, 400)) | {rng.randrange(-(2**31), 2**31) for _ in range(200)}
+    expected_found = [row for row in expected if row[0] in wanted]
     found = sorted((h, paths[f], p, line) for h, f, p, line in lookup(conn, wanted))
-    assert found == [row for row in expected if row[0] in wanted]
+    assert found == expected_found
+    # A matcher's reader finds the same from its copy in memory, and from SQLite when the
+    # index is too large to copy.
+    in_memory = sorted((h, paths[f], p, line) for h, f, p, line in Reader(conn).lookup(wanted))
+    assert in_memory == expected_found
+    monkeypatch.setattr(postings, "IN_MEMORY_BYTES", 0)
+    from_disk = sorted((h, paths[f], p, line) for h, f, p, line in Reader(conn).lookup(wanted))
+    assert from_disk == expected_found
+    conn.close()
+
+
+def test_a_matchers_reader_sees_the_index_change(tmp_path: Path) -> None:
+    first = _copy(tmp_path / "first", ["policy.py"])
+    second = _copy(tmp_path / "second", ["pipeline.py"])
+    conn = open_index(tmp_path / "i.db")
+    add_repo(conn, first, "first")
+    reader = Reader(open_index(tmp_path / "i.db", create=False))
+    hashes = {h for h, _, _, _ in _fingerprinted(second, public_hashes(conn))}
+    before = reader.lookup(hashes)  # a few idioms policy.py shares with pipeline.py
+    assert len(before) < len(hashes) // 10
+    add_repo(conn, second, "second")  # another connection, as `index add` beside the proxy
+    assert len(reader.lookup(hashes)) >= len(before) + len(hashes)
     conn.close()
 
 
