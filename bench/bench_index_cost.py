@@ -15,7 +15,7 @@ beside every figure: on a shared machine wall times are noisy, CPU times much le
 
 With ``--answers FILE`` the matcher's answers to a fixed query set on a fixed corpus are
 written to FILE (when it does not exist) or compared with it: the same detections before and
-after a change of the index format.
+after a change of the index format (this mode also runs on a checkout of format 3).
 
     uv run python bench/bench_index_cost.py [--big-mb 100] [--queries 300] [--answers FILE]
 """
@@ -42,7 +42,6 @@ from egress_watch.proprietary.index import (
     open_index,
 )
 from egress_watch.proprietary.matcher import Matcher
-from egress_watch.proprietary.postings import count
 from egress_watch.proprietary.shared import CACHE_ENV
 
 SITE = Path(sys.prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
@@ -225,6 +224,8 @@ def run(tmp: Path, args: argparse.Namespace) -> None:
         )
     db = tmp / "mixed.db"
     read, wall, cpu = add_all(db, mixed)
+    from egress_watch.proprietary.postings import count  # format 4 on (--answers runs before)
+
     conn = open_index(db)
     postings = count(conn)
     conn.close()
