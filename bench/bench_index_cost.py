@@ -18,6 +18,7 @@ written to FILE (when it does not exist) or compared with it: the same detection
 after a change of the index format (this mode also runs on a checkout of format 3).
 
     uv run python bench/bench_index_cost.py [--big-mb 100] [--queries 300] [--answers FILE]
+        [--in-memory-mb 256]
 """
 
 from __future__ import annotations
@@ -162,7 +163,19 @@ def query_cost(db: Path, indexed: list[Path], unrelated: list[Path], n: int) -> 
     own, other = source_files(indexed), source_files(unrelated)
     short = [*excerpts(own, rng, n // 2), *excerpts(other, rng, n - n // 2)]
     matcher = Matcher(db)
+    started = time.perf_counter()
     matcher.match("def warm_up(x):\n    return x\n")
+    conn = open_index(db, create=False)
+    blocks = conn.execute("SELECT COALESCE(SUM(length(data)), 0) FROM blocks").fetchone()[0]
+    segments = conn.execute("SELECT COUNT(*) FROM segments").fetchone()[0]
+    conn.close()
+    from egress_watch.proprietary import postings
+
+    where = "in memory" if blocks <= postings.IN_MEMORY_BYTES else "from SQLite"
+    print(
+        f"    postings read {where} ({blocks / 1e6:.1f} MB of blocks in {segments} segments; "
+        f"first query, loading them: {time.perf_counter() - started:.2f} s)"
+    )
     figures = timed(matcher.match, short)
     print(
         f"    excerpts ({len(short)}, 5/15/50 lines, half indexed): "
@@ -184,7 +197,14 @@ def main() -> None:
     parser.add_argument("--big-mb", type=float, default=100, help="0 to skip the big index")
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--answers", help="save (or compare with) the matcher's answers")
+    parser.add_argument(
+        "--in-memory-mb", type=float, help="override the matcher's in-memory copy limit"
+    )
     args = parser.parse_args()
+    if args.in_memory_mb is not None:
+        from egress_watch.proprietary import postings
+
+        postings.IN_MEMORY_BYTES = int(args.in_memory_mb * 1024 * 1024)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         os.environ[CACHE_ENV] = str(tmp / "cache")  # a true first build of the background
