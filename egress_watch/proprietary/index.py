@@ -35,9 +35,10 @@ from egress_watch.proprietary.shared import (
     write_shared,
 )
 from egress_watch.proprietary.tokenize import GENERIC, language_of
+from egress_watch.proprietary.winnow import FINGERPRINTS
 
 INDEX_FILE = "code-index.db"
-FORMAT = f"3-py{sys.version_info.major}.{sys.version_info.minor}"
+FORMAT = f"3-f{FINGERPRINTS}-py{sys.version_info.major}.{sys.version_info.minor}"
 PURGE_FRACTION = 0.1
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
