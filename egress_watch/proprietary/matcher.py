@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from array import array
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +19,12 @@ from egress_watch.proprietary.excerpts import excerpt_tokens
 from egress_watch.proprietary.index import MAX_POSTINGS_PER_HASH, open_index
 from egress_watch.proprietary.lines import KnownLines, windows
 from egress_watch.proprietary.prompt import Region, code_regions
+from egress_watch.proprietary.shared import shared_array
 from egress_watch.proprietary.tokenize import Tokens
 from egress_watch.proprietary.winnow import (
     CHANNELS,
     RAW,
+    RENAMED,
     Channel,
     channel_ids,
     kgram_hashes,
@@ -115,7 +118,10 @@ class Matcher:
         self._files: dict[int, tuple[str, str]] = {}
         self._family: dict[int, str] = {}
         """Each live file's language family: a region is matched only against its own."""
+        self._families: frozenset[str] = frozenset()
         self._common: set[int] = set()
+        self._public: array[int] = array("i")
+        """The background's k-grams, sorted: shape that public code shares."""
         self._known_lines = KnownLines(array("i"))
 
     def close(self) -> None:
@@ -131,7 +137,7 @@ class Matcher:
                 return []
             whole = len(text) <= PREFILTER_CHARS
             for offset, part in self._worth_reading(text):
-                for region in code_regions(part, language):
+                for region in code_regions(part, language, self._families):
                     found += self._match_region(
                         Region(offset + region.offset, region.code, region.language), whole
                     )
@@ -154,7 +160,9 @@ class Matcher:
         ).fetchall()
         self._files = {file_id: (repo, path) for file_id, repo, path, _ in rows}
         self._family = {file_id: lang for file_id, _, _, lang in rows}
+        self._families = frozenset(self._family.values())
         self._common = {h for (h,) in self._conn.execute("SELECT hash FROM common")}
+        self._public = self._background()
         self._known_lines = KnownLines(
             array(
                 "i",
@@ -168,6 +176,33 @@ class Matcher:
             )
         )
         self._generation = generation
+
+    def _background(self) -> array[int]:
+        """The background's hashes, sorted (its machine-wide file, else the index's table)."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key='background_file'").fetchone()
+        public = shared_array(Path(row[0])) if row and row[0] else None
+        if public is None:
+            rows = self._conn.execute("SELECT hash FROM background ORDER BY hash")
+            public = array("i", (h for (h,) in rows))
+        return public
+
+    def _is_public(self, h: int) -> bool:
+        """True for a k-gram of public code or of the index's own boilerplate."""
+        if h in self._common:
+            return True
+        public = self._public
+        i = bisect_left(public, h)
+        return i < len(public) and public[i] == h
+
+    def _public_tokens(self, shapes: list[int], total: int) -> int:
+        """Query tokens whose every rename-proof k-gram is public shape: no index stores
+        them, so they cannot count against an excerpt's share (at most half the query)."""
+        k = RENAMED.k
+        private = bytearray(total)
+        for i, h in enumerate(shapes):
+            if not self._is_public(h):
+                private[i : i + k] = b"\x01" * k
+        return min(total - sum(private), total // 2)
 
     def _df_cap(self) -> int:
         """In more files than this, a k-gram or a line is the index's own boilerplate."""
@@ -209,8 +244,11 @@ class Matcher:
         cache: dict[str, int] = {}
         queries = []
         long = len(tokens.values) > ALL_KGRAMS_UP_TO or not every_kgram
+        shapes: list[int] = []
         for channel in CHANNELS:
             hashes = kgram_hashes(channel_ids(tokens, channel, cache), channel)
+            if channel.renamed:
+                shapes = hashes
             # Every k-gram of a short query is looked up (its edges matter); a long one only
             # needs its winnowed k-grams, which are the ones the index kept inside any shared run.
             positions = winnow(hashes, channel.w) if long else range(len(hashes))
@@ -222,7 +260,10 @@ class Matcher:
         fragments = _fragments(queries, postings, tokens)
         if not any(self.thresholds.passes(f.covered, f.exact, 1.0) for f in fragments):
             return []
-        return self._select(fragments, tokens, region)
+        total = len(tokens.values)
+        if not long:  # the share of a short excerpt leaves out its public shape
+            total -= self._public_tokens(shapes, total)
+        return self._select(fragments, tokens, region, total)
 
     def _postings(self, hashes: set[int], family: str) -> dict[int, list[tuple[int, int, int]]]:
         """(file, position, line) per hash in live files of ``family``, minus boilerplate
@@ -253,14 +294,14 @@ class Matcher:
         return {h: rows for h, rows in by_hash.items() if h not in common}
 
     def _select(
-        self, fragments: list[_Fragment], tokens: Tokens, region: Region
+        self, fragments: list[_Fragment], tokens: Tokens, region: Region, total: int
     ) -> list[CodeMatch]:
-        """Fragments over their channel's threshold, greedily, without overlapping ones."""
+        """Fragments over their channel's threshold, greedily, without overlapping ones;
+        ``total`` is the query tokens a fragment's share is counted of."""
         limits = self.thresholds
-        total = len(tokens.values)
         taken: list[_Fragment] = []
         for frag in sorted(fragments, key=_preference):
-            if not limits.passes(frag.covered, frag.exact, frag.covered / total):
+            if not limits.passes(frag.covered, frag.exact, min(1.0, frag.covered / total)):
                 continue
             if any(_overlap(frag, t) > 0.5 * (frag.qlast - frag.qfirst + 1) for t in taken):
                 continue
@@ -274,7 +315,7 @@ class Matcher:
                     path=path,
                     start_line=frag.start_line,
                     end_line=frag.end_line,
-                    score=round(frag.covered / total, 3),
+                    score=round(min(1.0, frag.covered / total), 3),
                     tokens=frag.covered,
                     start=region.offset + tokens.starts[frag.qfirst],
                     end=region.offset + tokens.ends[frag.qlast],

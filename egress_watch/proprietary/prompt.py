@@ -76,6 +76,8 @@ RUST_IDIOMS_NEEDED = 2
 """Rust idioms that make a region Rust (one ``fn x(`` may be a Python loop's ``fn(``)."""
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 _CANDIDATE_LINE = re.compile(r"^[^(){}\[\]=;<>\n]{16,}$", re.M)
+_STRING_LINE = re.compile(r"""\s*[rRbBuUfF]{0,2}(["'`]).*\1\s*[,+\\:]?\s*$""")
+"""A line holding one string literal (a message split over lines), possibly continued."""
 
 
 GUESS_CHARS = 4000  # the language of a long text is guessed from its start
@@ -90,8 +92,25 @@ class Region:
     language: str
 
 
-def guess_language(code: str) -> str:
-    """The tokenizer family a snippet most likely needs, from its idioms (counted in C)."""
+def guess_language(code: str, indexed: frozenset[str] | None = None) -> str:
+    """The tokenizer family a snippet most likely needs, from its idioms (counted in C).
+
+    JavaScript and the other C-like languages are told apart by idioms alone (their code
+    has the same shape): when ``indexed`` (the families an index holds) has only one of
+    the two, a region guessed as the other is read as the one indexed.
+    """
+    guess = _guess(code)
+    if indexed is not None and guess in _TWINS and guess not in indexed:
+        twin = _TWINS[guess]
+        return twin if twin in indexed else guess
+    return guess
+
+
+_TWINS = {JS: CLIKE, CLIKE: JS}
+
+
+def _guess(code: str) -> str:
+    """The family whose idioms score highest."""
     sample = "\n" + code[:GUESS_CHARS]
     if any(hint in sample for hint in _RUST_HINTS) and (
         len(_RUST_IDIOM.findall(sample)) >= min(RUST_IDIOMS_NEEDED, 1 + len(sample) // 400)
@@ -109,19 +128,22 @@ def guess_language(code: str) -> str:
     return _FAMILIES[best]
 
 
-def code_regions(text: str, language: str | None = None) -> list[Region]:
-    """The code regions of a prompt or file; ``language`` forces the tokenizer family."""
+def code_regions(
+    text: str, language: str | None = None, indexed: frozenset[str] | None = None
+) -> list[Region]:
+    """The code regions of a prompt or file; ``language`` forces the tokenizer family;
+    ``indexed`` (the families an index holds) settles JavaScript versus other C-like code."""
     out = []
     rest = text
     for match in FENCE.finditer(text):
         code = match.group(3)
         tag = match.group(2).lower()
         lang = language or TAGS.get(tag) or (CLIKE if tag in CLIKE_TAGS else None)
-        out.append(Region(match.start(3), code, lang or guess_language(code)))
+        out.append(Region(match.start(3), code, lang or guess_language(code, indexed)))
         rest = rest[: match.start()] + _blank(match.group()) + rest[match.end() :]
     rest = _blank_prose(rest)
     if rest.strip():
-        out.append(Region(0, rest, language or guess_language(rest)))
+        out.append(Region(0, rest, language or guess_language(rest, indexed)))
     return out
 
 
@@ -153,6 +175,8 @@ def _is_prose(line: str) -> bool:
     keyword first."""
     if '"""' in line or "'''" in line:  # a docstring's first line: blanking it would
         return False  # drop the opening quotes and invert every string after it
+    if _STRING_LINE.match(line):  # a string literal on its own line (a long message)
+        return False
     words = _WORD.findall(line)
     if len(words) < 4:
         return False
