@@ -59,15 +59,23 @@ class Thresholds:
     df_min: int = 8
     df_fraction: float = 0.005
 
-    def passes(self, tokens: int, exact: int, score: float) -> bool:
+    def passes(
+        self, tokens: int, exact: int, score: float, private_score: float | None = None
+    ) -> bool:
         """True when a fragment covering ``tokens`` (``exact`` of them through the raw
         channel), a ``score`` share of its query, is reported.
 
         Longer exact runs need less of the query: the share required falls linearly from
-        ``min_score`` at ``raw`` exact tokens to nothing at ``sure``.
+        ``min_score`` at ``raw`` exact tokens to nothing at ``sure``. A fragment of
+        ``renamed`` tokens or more may count its ``private_score`` instead: its share of the
+        query's tokens that are not public shape (a renamed excerpt keeps only its own
+        shape); a shorter one must be most of every token (a few exact tokens that happen to
+        match inside boilerplate are not evidence).
         """
         if tokens >= self.sure:
             return True
+        if tokens >= self.renamed and private_score is not None:
+            score = max(score, private_score)
         if score >= self.min_score and (
             exact >= self.raw or (tokens >= self.renamed and exact >= self.renamed_exact)
         ):
@@ -94,6 +102,8 @@ class CodeMatch:
     identifiers masked."""
     exact_tokens: int = 0
     """Tokens covered through the raw (as-written) channel."""
+    private_score: float = 0.0
+    """Share of the query's tokens that are not public shape (see ``Thresholds.passes``)."""
 
 
 @dataclass(slots=True)
@@ -261,9 +271,11 @@ class Matcher:
         if not any(self.thresholds.passes(f.covered, f.exact, 1.0) for f in fragments):
             return []
         total = len(tokens.values)
-        if not long:  # the share of a short excerpt leaves out its public shape
-            total -= self._public_tokens(shapes, total)
-        return self._select(fragments, tokens, region, total)
+        private = total
+        limits = self.thresholds
+        if not long and any(f.covered >= limits.renamed for f in fragments):
+            private -= self._public_tokens(shapes, total)
+        return self._select(fragments, tokens, region, private)
 
     def _postings(self, hashes: set[int], family: str) -> dict[int, list[tuple[int, int, int]]]:
         """(file, position, line) per hash in live files of ``family``, minus boilerplate
@@ -294,14 +306,18 @@ class Matcher:
         return {h: rows for h, rows in by_hash.items() if h not in common}
 
     def _select(
-        self, fragments: list[_Fragment], tokens: Tokens, region: Region, total: int
+        self, fragments: list[_Fragment], tokens: Tokens, region: Region, private: int
     ) -> list[CodeMatch]:
-        """Fragments over their channel's threshold, greedily, without overlapping ones;
-        ``total`` is the query tokens a fragment's share is counted of."""
+        """Fragments over their channel's threshold, greedily, without overlapping ones
+        (``private``: the query's tokens that are not public shape)."""
         limits = self.thresholds
+        total = len(tokens.values)
+
         taken: list[_Fragment] = []
         for frag in sorted(fragments, key=_preference):
-            if not limits.passes(frag.covered, frag.exact, min(1.0, frag.covered / total)):
+            if not limits.passes(
+                frag.covered, frag.exact, frag.covered / total, min(1.0, frag.covered / private)
+            ):
                 continue
             if any(_overlap(frag, t) > 0.5 * (frag.qlast - frag.qfirst + 1) for t in taken):
                 continue
@@ -315,12 +331,13 @@ class Matcher:
                     path=path,
                     start_line=frag.start_line,
                     end_line=frag.end_line,
-                    score=round(min(1.0, frag.covered / total), 3),
+                    score=round(frag.covered / total, 3),
                     tokens=frag.covered,
                     start=region.offset + tokens.starts[frag.qfirst],
                     end=region.offset + tokens.ends[frag.qlast],
                     channel=RAW.name if 2 * frag.exact >= frag.covered else "renamed",
                     exact_tokens=frag.exact,
+                    private_score=round(min(1.0, frag.covered / private), 3),
                 )
             )
         return out
