@@ -148,9 +148,12 @@ class Matcher:
             whole = len(text) <= PREFILTER_CHARS
             for offset, part in self._worth_reading(text):
                 for region in code_regions(part, language, self._families):
-                    found += self._match_region(
-                        Region(offset + region.offset, region.code, region.language), whole
-                    )
+                    here = Region(offset + region.offset, region.code, region.language)
+                    matches = self._match_region(here, whole)
+                    if not matches and region.runner_up:  # an ambiguous guess: the other
+                        here = Region(here.offset, here.code, region.runner_up)
+                        matches = self._match_region(here, whole)
+                    found += matches
         return sorted(found, key=lambda m: -m.tokens)
 
     def generation(self) -> str:

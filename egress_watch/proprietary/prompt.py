@@ -61,37 +61,55 @@ class Region:
     offset: int
     code: str
     language: str
+    runner_up: str | None = None
+    """A family that scored nearly as well (an ambiguous guess), tried when ``language``
+    finds nothing; None when the guess was clear or the family was named."""
 
 
 def guess_language(code: str, indexed: frozenset[str] | None = None) -> str:
-    """The tokenizer family a snippet most likely needs, from its idioms (counted in C).
+    """The tokenizer family a snippet most likely needs, from its idioms (counted in C)."""
+    return guess_families(code, indexed)[0]
+
+
+def guess_families(code: str, indexed: frozenset[str] | None = None) -> list[str]:
+    """The likeliest family, then the runner-up when it scored within ``AMBIGUOUS`` of it.
 
     JavaScript and the other C-like languages are told apart by idioms alone (their code
     has the same shape): when ``indexed`` (the families an index holds) has only one of
-    the two, a region guessed as the other is read as the one indexed.
+    the two, a region guessed as the other is read as the one indexed. A runner-up the
+    index does not hold is left out.
     """
-    guess = _guess(code)
-    if indexed is not None and guess in _TWINS and guess not in indexed:
-        twin = _TWINS[guess]
-        return twin if twin in indexed else guess
-    return guess
+    ranked = _ranked(code)
+    out: list[str] = []
+    for family, score in ranked:
+        if indexed is not None and family in _TWINS and family not in indexed:
+            family = _TWINS[family] if _TWINS[family] in indexed else family
+        if family not in out and (not out or ranked[0][1] - score <= AMBIGUOUS):
+            out.append(family)
+    if len(out) > 1 and indexed is not None and out[1] not in indexed:
+        del out[1:]
+    return out[:2]
+
+
+AMBIGUOUS = 1.5
+"""Score gap (log-odds) under which the runner-up family is tried too."""
 
 
 _TWINS = {JS: CLIKE, CLIKE: JS}
 
 
-def _guess(code: str) -> str:
-    """The family whose idioms score highest."""
+def _ranked(code: str) -> list[tuple[str, float]]:
+    """The families, best first, with their idiom scores (Rust alone when it shows)."""
     sample = "\n" + code[:GUESS_CHARS]
     if any(hint in sample for hint in _RUST_HINTS) and (
         len(_RUST_IDIOM.findall(sample)) >= min(RUST_IDIOMS_NEEDED, 1 + len(sample) // 400)
     ):
-        return RUST
+        return [(RUST, 0.0)]
     scores = idiom_scores(sample, IDIOMS)
     if not any(mark in sample for mark in "{};"):  # no braces, no semicolons
         scores = [s + b for s, b in zip(scores, NO_BRACES, strict=True)]
-    best = max(range(4), key=lambda family: scores[family] + BIAS[family])
-    return _FAMILIES[best]
+    totals = [score + bias for score, bias in zip(scores, BIAS, strict=True)]
+    return sorted(zip(_FAMILIES, totals, strict=True), key=lambda pair: -pair[1])
 
 
 def idiom_scores(sample: str, table: dict[str, tuple[float, float, float, float]]) -> list[float]:
@@ -117,12 +135,20 @@ def code_regions(
         code = match.group(3)
         tag = match.group(2).lower()
         lang = language or TAGS.get(tag) or (CLIKE if tag in CLIKE_TAGS else None)
-        out.append(Region(match.start(3), code, lang or guess_language(code, indexed)))
+        out.append(_region(match.start(3), code, lang, indexed))
         rest = rest[: match.start()] + _blank(match.group()) + rest[match.end() :]
     rest = _blank_prose(rest)
     if rest.strip():
-        out.append(Region(0, rest, language or guess_language(rest, indexed)))
+        out.append(_region(0, rest, language, indexed))
     return out
+
+
+def _region(offset: int, code: str, named: str | None, indexed: frozenset[str] | None) -> Region:
+    """A region in its named family, else in its guessed one (and a close runner-up)."""
+    if named:
+        return Region(offset, code, named)
+    families = guess_families(code, indexed)
+    return Region(offset, code, families[0], families[1] if len(families) > 1 else None)
 
 
 def _blank(text: str) -> str:
