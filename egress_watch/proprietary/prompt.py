@@ -52,6 +52,7 @@ _STRING_LINE = re.compile(r"""\s*[rRbBuUfF]{0,2}(["'`]).*\1\s*[,+\\:]?\s*$""")
 
 
 GUESS_CHARS = 4000  # the language of a long text is guessed from its start
+_BLANK_LINES = re.compile(r"[ \t]*\n(?:[ \t]*\n)*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +100,13 @@ _TWINS = {JS: CLIKE, CLIKE: JS}
 
 
 def _ranked(code: str) -> list[tuple[str, float]]:
-    """The families, best first, with their idiom scores (Rust alone when it shows)."""
-    sample = "\n" + code[:GUESS_CHARS]
+    """The families, best first, with their idiom scores (Rust alone when it shows).
+
+    Lines left blank (prose blanked out of a chat message) are dropped first: their spaces
+    would read as indentation.
+    """
+    squeezed = _BLANK_LINES.sub("\n", code[: 4 * GUESS_CHARS] + "\n").lstrip("\n")
+    sample = "\n" + squeezed[:GUESS_CHARS]
     if any(hint in sample for hint in _RUST_HINTS) and (
         len(_RUST_IDIOM.findall(sample)) >= min(RUST_IDIOMS_NEEDED, 1 + len(sample) // 400)
     ):

@@ -276,3 +276,15 @@ def test_five_line_java_of_the_jdk_is_guessed_as_c_like() -> None:
 )
 def test_re_indented_code_keeps_its_family(code: str, family: str) -> None:
     assert guess_language(textwrap.dedent(code)) == family
+
+
+@pytest.mark.parametrize("code", [DELEGATES, MESSAGE, EVENTS])
+def test_prose_blanked_around_code_does_not_sway_the_guess(code: str) -> None:
+    before = "Could you have a look at this part of our code before the release tomorrow?\n\n"
+    after = "\n\nThanks a lot, it has been failing on the build machine since Monday morning."
+    [region] = code_regions(before + code + after)
+    assert region.code.strip() == code.strip()
+    assert (region.language, region.runner_up) == (
+        guess_language(code),
+        code_regions(code)[0].runner_up,
+    )
