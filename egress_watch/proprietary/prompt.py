@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from egress_watch.proprietary.guess_weights import BIAS, IDIOMS, NO_BRACES
+from egress_watch.proprietary.guess_weights import BIAS, IDIOMS
 from egress_watch.proprietary.tokenize import (
     CLIKE,
     GENERIC,
@@ -33,12 +33,48 @@ TAGS = {
 _CLIKE_TAG_TEXT = "java c cpp c++ h hpp cs csharp kotlin kt swift php scala dart objc"
 CLIKE_TAGS = frozenset(_CLIKE_TAG_TEXT.split())
 # Idioms counted with str.count (C speed: guessing runs on every region of every request),
-# each with its weight for (Python, Go, JavaScript/TypeScript, other C-like): a 5-line
-# excerpt holds a few of them. The weights are learned (guess_weights.py).
+# each with its weight for (Python, Go, JavaScript/TypeScript, other C-like). Hand-set
+# weights, counted as often as idioms occur, choose among Python, Go and braced code; weights
+# learned on 5-line excerpts (guess_weights.py, each idiom counted at most IDIOM_CAP times,
+# scaled down for texts longer than the excerpts they were learned on) then tell JavaScript
+# from Java and the other C-like languages, which the hand-set ones confused most.
 _PY, _GO, _JS, _CL = range(4)
 _FAMILIES = (PYTHON, GO, JS, CLIKE)
 IDIOM_CAP = 4
-"""An idiom counts at most this many times (long texts repeat some)."""
+LEARNED_LINES = 6
+"""Texts of more lines than this weigh the learned table by LEARNED_LINES / lines."""
+_HAND: dict[str, tuple[float, float, float, float]] = {
+    ":\n": (3, 0, 0, 0), "def ": (3, 0, 0, 0), "self.": (2, 0, 0, 0), "self)": (2, 0, 0, 0),
+    "self,": (2, 0, 0, 0), "None": (2, 0, 0, 0), "True": (1, 0, 0, 0), "False": (1, 0, 0, 0),
+    "elif ": (3, 0, 0, 0), '"""': (2, 0, 0, 0), "'''": (2, 0, 0, 0), " not ": (1, 0, 0, 0),
+    " and ": (1, 0, 0, 0), " or ": (1, 0, 0, 0), "  # ": (1, 0, 0, 0), "\n#": (1, 0, 0, 0),
+    " is ": (1, 0, 0, 0), "lambda": (1, 0, 0, 0), 'f"': (1, 0, 0, 0), "raise ": (2, 0, 0, 0),
+    "__": (1, 0, 0, 0), "print(": (1, 0, 0, 0), "with ": (1, 0, 0, 0), "case ": (-3, 0, 0, 0),
+    "{\n": (-1, 1, 1, 1), "}\n": (-1, 1, 1, 1), ";\n": (-1, -1, 1, 1.5), "\n\t": (-1, 2, 0, 0.5),
+    ":= ": (-1, 3, 0, 0), "\nfunc ": (0, 3, 0, 0), "func(": (0, 1, 0, 0), "nil": (0, 3, 0, 0),
+    "err ": (0, 1, 0, 0), "package ": (0, 1, 0, 1), "fmt.": (0, 2, 0, 0), "defer ": (0, 3, 0, 0),
+    "chan ": (0, 2, 0, 0), "[]": (0, 1, 0.3, 0), "struct": (0, 1, 0, 1), ") error": (0, 2, 0, 0),
+    "t.Error": (0, 3, 0, 0), "t.Fatal": (0, 3, 0, 0), "range ": (0, 2, 0, 0), "make(": (0, 2, 0, 0),
+    "int64": (0, 1, 0, 0.5), "uint": (0, 1, 0, 0.5), "byte": (0, 1, 0, 0.5), "*": (0, 0.3, 0, 0.3),
+    "string": (0, 1, 0, 0), "&": (0, 0.5, 0, 0.5), "const ": (0, 0, 2, 0), "let ": (0, 0, 2, 0),
+    "var ": (0, 1, 1, 0), "=>": (0, 0, 3, 0), "===": (0, 0, 3, 0), "!==": (0, 0, 3, 0),
+    "function": (0, 0, 3, 0), "this.": (0, 0, 2, 1), "require(": (0, 0, 3, 0),
+    "undefined": (0, 0, 3, 0), "async ": (1, 0, 1, 0), "await ": (1, 0, 1, 0),
+    "console.": (0, 0, 3, 0), "export ": (0, 0, 2, 0), "module.exports": (0, 0, 3, 0),
+    "Promise": (0, 0, 2, 0), "typeof ": (0, 0, 2, 0), "'": (0.3, 0, 0.3, 0), "null": (0, 0, 1, 1),
+    "process.": (0, 0, 2, 0), "${": (0, 0, 2, 0), "?.": (0, 0, 2, 0), "...": (0, 0, 1, 0),
+    "throw ": (0, 0, 1, 1), "public ": (0, 0, 0, 3), "private ": (0, 0, 0.5, 2),
+    "protected ": (0, 0, 0, 3), "static ": (0, 0, 1, 1.5), "void ": (0, 0, 0, 3),
+    "final ": (0, 0, 0, 3), "@Override": (0, 0, 0, 3), "#include": (0, 0, 0, 5),
+    "std::": (0, 0, 0, 3), "->": (0.5, 0, 0, 1), "NULL": (0, 0, 0, 3), "sizeof": (0, 0, 0, 3),
+    "String ": (0, 0, 0, 2), "int ": (0, 0, 0, 2), "boolean ": (0, 0, 0, 3),
+    "extends ": (0, 0, 1, 1), "implements ": (0, 0, 0, 3), "throws ": (0, 0, 0, 3),
+    "System.": (0, 0, 0, 3), "char ": (0, 0, 0, 2), "unsigned ": (0, 0, 0, 3),
+    "#define": (0, 0, 0, 4), "new ": (0, 0, 1, 1), "@Test": (0, 0, 0, 3), "describe(": (0, 0, 2, 0),
+    "it(": (0, 0, 1, 0), "expect(": (0, 0, 1, 0), ": string": (0, 0, 1, 0), "//": (-1, 0, 0, 0),
+    "/*": (-3, 1, 1, 1), ").": (0, 0, 0.5, 0), ": true": (0, 0, 1, 0), ": false": (0, 0, 1, 0),
+    "Object.": (0, 0, 1.5, 0), "prototype": (0, 0, 2, 0), "exports": (0, 0, 2, 0),
+}  # fmt: skip
 _RUST_HINTS = ("fn ", "let mut ", "impl ", "impl<", "&'")
 _RUST_IDIOM = re.compile(
     r"\bfn \w+\s*[<(]|\blet mut |\bimpl\b[^\n]*\{|&'\w|\bpub fn\b|\w::<|\bmatch \w+ \{"
@@ -111,20 +147,31 @@ def _ranked(code: str) -> list[tuple[str, float]]:
         len(_RUST_IDIOM.findall(sample)) >= min(RUST_IDIOMS_NEEDED, 1 + len(sample) // 400)
     ):
         return [(RUST, 0.0)]
-    scores = idiom_scores(sample, IDIOMS)
+    totals = idiom_scores(sample, _HAND, cap=None)
     if not any(mark in sample for mark in "{};"):  # no braces, no semicolons
-        scores = [s + b for s, b in zip(scores, NO_BRACES, strict=True)]
-    totals = [score + bias for score, bias in zip(scores, BIAS, strict=True)]
-    return sorted(zip(_FAMILIES, totals, strict=True), key=lambda pair: -pair[1])
+        totals[_PY] += 3
+    # JavaScript or other C-like code: the learned table settles which.
+    learned = idiom_scores(sample, IDIOMS)
+    weight = min(1.0, LEARNED_LINES / (sample.count("\n") or 1))
+    lead = weight * (learned[_JS] + BIAS[_JS] - learned[_CL] - BIAS[_CL])
+    braced = max(totals[_JS], totals[_CL])
+    totals[_JS], totals[_CL] = (braced, braced - lead) if lead >= 0 else (braced + lead, braced)
+    # A tie goes to JavaScript, the commonest code pasted without telling idioms.
+    return sorted(zip(_FAMILIES, totals, strict=True), key=lambda p: (-p[1], p[0] != JS))
 
 
-def idiom_scores(sample: str, table: dict[str, tuple[float, float, float, float]]) -> list[float]:
-    """Each family's total weight of the idioms found in ``sample``."""
+def idiom_scores(
+    sample: str,
+    table: dict[str, tuple[float, float, float, float]],
+    cap: int | None = IDIOM_CAP,
+) -> list[float]:
+    """Each family's total weight of the idioms found in ``sample`` (each counted at most
+    ``cap`` times)."""
     scores = [0.0, 0.0, 0.0, 0.0]
     for idiom, weights in table.items():
         found = sample.count(idiom)
         if found:
-            found = min(found, IDIOM_CAP)
+            found = min(found, cap) if cap else found
             for family in range(4):
                 scores[family] += found * weights[family]
     return scores

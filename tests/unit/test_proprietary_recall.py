@@ -224,7 +224,9 @@ def _measured_half(name: str) -> bool:
     return zlib.crc32(name.encode()) % 2 == 1
 
 
-def _accuracy(texts: list[tuple[str, str]], family: str, wanted: int) -> float:
+def _accuracy(
+    texts: list[tuple[str, str]], family: str, wanted: int, indexed: frozenset[str] | None = None
+) -> float:
     rng = random.Random(5)  # noqa: S311 - a reproducible sample, not a secret
     right = seen = 0
     for name, text in texts:
@@ -234,7 +236,7 @@ def _accuracy(texts: list[tuple[str, str]], family: str, wanted: int) -> float:
         if excerpt is None:
             continue
         seen += 1
-        right += guess_language(excerpt) == family
+        right += guess_language(excerpt, indexed) == family
         if seen >= wanted:
             break
     assert seen >= wanted // 2, f"too few {family} excerpts here ({seen})"
@@ -247,9 +249,11 @@ def test_five_line_javascript_of_installed_packages_is_guessed_as_javascript() -
         pytest.skip("no globally installed npm packages here (/usr/lib/node_modules)")
     paths = sorted(p for p in root.rglob("*.js") if p.is_file())[::3]
     texts = [(str(p), p.read_text(errors="replace")) for p in paths]
-    # npm's own code: 88.7 % with the hand-set table, 81.2 % with the learned one (its gains
-    # are elsewhere: Java, Python); this floor guards against a worse table.
-    assert _accuracy(texts, JS, 200) >= 0.78
+    # npm's own code: 88.7 % with the hand-set table alone, 85.0 % once the learned one
+    # settles JavaScript versus Java (Java gains 6 points), 92.5 % read for an index that
+    # holds no Java (JavaScript then takes what looked like Java).
+    assert _accuracy(texts, JS, 200) >= 0.84
+    assert _accuracy(texts, JS, 200, frozenset({PYTHON, "go", JS})) >= 0.90
 
 
 def test_five_line_java_of_the_jdk_is_guessed_as_c_like() -> None:
@@ -259,7 +263,7 @@ def test_five_line_java_of_the_jdk_is_guessed_as_c_like() -> None:
     with zipfile.ZipFile(archives[0]) as zipped:
         names = [n for n in zipped.namelist() if n.endswith(".java")][::3][:1500]
         texts = [(n, zipped.read(n).decode(errors="replace")) for n in names]
-    assert _accuracy(texts, CLIKE, 200) >= 0.88
+    assert _accuracy(texts, CLIKE, 200) >= 0.84  # 80 % with the hand-set table alone
 
 
 @pytest.mark.parametrize(
