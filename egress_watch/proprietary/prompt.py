@@ -128,7 +128,7 @@ def guess_families(code: str, indexed: frozenset[str] | None = None) -> list[str
     return out[:2]
 
 
-AMBIGUOUS = 1.5
+AMBIGUOUS = 3.0
 """Score gap (log-odds) under which the runner-up family is tried too."""
 
 
