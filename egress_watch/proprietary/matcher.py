@@ -148,11 +148,11 @@ class Matcher:
             whole = len(text) <= PREFILTER_CHARS
             for offset, part in self._worth_reading(text):
                 for region in code_regions(part, language, self._families):
-                    here = Region(offset + region.offset, region.code, region.language)
-                    matches = self._match_region(here, whole)
-                    if not matches and region.runner_up:  # an ambiguous guess: the other
-                        here = Region(here.offset, here.code, region.runner_up)
-                        matches = self._match_region(here, whole)
+                    start = offset + region.offset
+                    for family in (region.language, *region.others):  # ambiguous: in turn
+                        matches = self._match_region(Region(start, region.code, family), whole)
+                        if matches:
+                            break
                     found += matches
         return sorted(found, key=lambda m: -m.tokens)
 

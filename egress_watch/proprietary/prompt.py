@@ -98,9 +98,9 @@ class Region:
     offset: int
     code: str
     language: str
-    runner_up: str | None = None
-    """A family that scored nearly as well (an ambiguous guess), tried when ``language``
-    finds nothing; None when the guess was clear or the family was named."""
+    others: tuple[str, ...] = ()
+    """Families that scored nearly as well (an ambiguous guess), tried in turn when
+    ``language`` finds nothing; empty when the guess was clear or the family was named."""
 
 
 def guess_language(code: str, indexed: frozenset[str] | None = None) -> str:
@@ -109,12 +109,12 @@ def guess_language(code: str, indexed: frozenset[str] | None = None) -> str:
 
 
 def guess_families(code: str, indexed: frozenset[str] | None = None) -> list[str]:
-    """The likeliest family, then the runner-up when it scored within ``AMBIGUOUS`` of it.
+    """The likeliest family, then the others that scored within ``AMBIGUOUS`` of it.
 
     JavaScript and the other C-like languages are told apart by idioms alone (their code
     has the same shape): when ``indexed`` (the families an index holds) has only one of
-    the two, a region guessed as the other is read as the one indexed. A runner-up the
-    index does not hold is left out.
+    the two, a region guessed as the other is read as the one indexed. Other families the
+    index does not hold are left out.
     """
     ranked = _ranked(code)
     out: list[str] = []
@@ -123,13 +123,11 @@ def guess_families(code: str, indexed: frozenset[str] | None = None) -> list[str
             family = _TWINS[family] if _TWINS[family] in indexed else family
         if family not in out and (not out or ranked[0][1] - score <= AMBIGUOUS):
             out.append(family)
-    if len(out) > 1 and indexed is not None and out[1] not in indexed:
-        del out[1:]
-    return out[:2]
+    return out[:1] + [f for f in out[1:] if indexed is None or f in indexed]
 
 
 AMBIGUOUS = 3.0
-"""Score gap (log-odds) under which the runner-up family is tried too."""
+"""Score gap under which another family is tried too (when the first finds nothing)."""
 
 
 _TWINS = {JS: CLIKE, CLIKE: JS}
@@ -201,7 +199,7 @@ def _region(offset: int, code: str, named: str | None, indexed: frozenset[str] |
     if named:
         return Region(offset, code, named)
     families = guess_families(code, indexed)
-    return Region(offset, code, families[0], families[1] if len(families) > 1 else None)
+    return Region(offset, code, families[0], tuple(families[1:]))
 
 
 def _blank(text: str) -> str:

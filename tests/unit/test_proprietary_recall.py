@@ -288,7 +288,7 @@ def test_prose_blanked_around_code_does_not_sway_the_guess(code: str) -> None:
     after = "\n\nThanks a lot, it has been failing on the build machine since Monday morning."
     [region] = code_regions(before + code + after)
     assert region.code.strip() == code.strip()
-    assert (region.language, region.runner_up) == (
+    assert (region.language, region.others) == (
         guess_language(code),
-        code_regions(code)[0].runner_up,
+        code_regions(code)[0].others,
     )
