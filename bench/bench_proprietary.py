@@ -182,7 +182,7 @@ KINDS: dict[str, Callable[[str, random.Random], str]] = {
 
 def fires(matches: list[CodeMatch], limits: Thresholds) -> CodeMatch | None:
     """The best match that passes the thresholds, or None."""
-    ok = [m for m in matches if limits.passes(m.tokens, m.exact_tokens, m.score)]
+    ok = [m for m in matches if limits.passes(m.tokens, m.exact_tokens, m.score, m.private_score)]
     return max(ok, key=lambda m: m.tokens, default=None)
 
 

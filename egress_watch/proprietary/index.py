@@ -48,9 +48,10 @@ from egress_watch.proprietary.shared import (
     write_shared,
 )
 from egress_watch.proprietary.tokenize import GENERIC, language_of
+from egress_watch.proprietary.winnow import FINGERPRINTS
 
 INDEX_FILE = "code-index.db"
-FORMAT = f"4-py{sys.version_info.major}.{sys.version_info.minor}"
+FORMAT = f"4-f{FINGERPRINTS}-py{sys.version_info.major}.{sys.version_info.minor}"
 PURGE_FRACTION = 0.1
 SCHEMA = (
     """

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from array import array
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +20,12 @@ from egress_watch.proprietary.index import MAX_POSTINGS_PER_HASH, open_index
 from egress_watch.proprietary.lines import KnownLines, windows
 from egress_watch.proprietary.postings import Reader
 from egress_watch.proprietary.prompt import Region, code_regions
+from egress_watch.proprietary.shared import shared_array
 from egress_watch.proprietary.tokenize import Tokens
 from egress_watch.proprietary.winnow import (
     CHANNELS,
     RAW,
+    RENAMED,
     Channel,
     channel_ids,
     kgram_hashes,
@@ -57,15 +60,23 @@ class Thresholds:
     df_min: int = 8
     df_fraction: float = 0.005
 
-    def passes(self, tokens: int, exact: int, score: float) -> bool:
+    def passes(
+        self, tokens: int, exact: int, score: float, private_score: float | None = None
+    ) -> bool:
         """True when a fragment covering ``tokens`` (``exact`` of them through the raw
         channel), a ``score`` share of its query, is reported.
 
         Longer exact runs need less of the query: the share required falls linearly from
-        ``min_score`` at ``raw`` exact tokens to nothing at ``sure``.
+        ``min_score`` at ``raw`` exact tokens to nothing at ``sure``. A fragment of
+        ``renamed`` tokens or more may count its ``private_score`` instead: its share of the
+        query's tokens that are not public shape (a renamed excerpt keeps only its own
+        shape); a shorter one must be most of every token (a few exact tokens that happen to
+        match inside boilerplate are not evidence).
         """
         if tokens >= self.sure:
             return True
+        if tokens >= self.renamed and private_score is not None:
+            score = max(score, private_score)
         if score >= self.min_score and (
             exact >= self.raw or (tokens >= self.renamed and exact >= self.renamed_exact)
         ):
@@ -92,6 +103,8 @@ class CodeMatch:
     identifiers masked."""
     exact_tokens: int = 0
     """Tokens covered through the raw (as-written) channel."""
+    private_score: float = 0.0
+    """Share of the query's tokens that are not public shape (see ``Thresholds.passes``)."""
 
 
 @dataclass(slots=True)
@@ -117,7 +130,10 @@ class Matcher:
         self._files: dict[int, tuple[str, str]] = {}
         self._family: dict[int, str] = {}
         """Each live file's language family: a region is matched only against its own."""
+        self._families: frozenset[str] = frozenset()
         self._common: set[int] = set()
+        self._public: array[int] = array("i")
+        """The background's k-grams, sorted: shape that public code shares."""
         self._known_lines = KnownLines(array("i"))
 
     def close(self) -> None:
@@ -133,10 +149,13 @@ class Matcher:
                 return []
             whole = len(text) <= PREFILTER_CHARS
             for offset, part in self._worth_reading(text):
-                for region in code_regions(part, language):
-                    found += self._match_region(
-                        Region(offset + region.offset, region.code, region.language), whole
-                    )
+                for region in code_regions(part, language, self._families):
+                    start = offset + region.offset
+                    for family in (region.language, *region.others):  # ambiguous: in turn
+                        matches = self._match_region(Region(start, region.code, family), whole)
+                        if matches:
+                            break
+                    found += matches
         return sorted(found, key=lambda m: -m.tokens)
 
     def generation(self) -> str:
@@ -156,7 +175,9 @@ class Matcher:
         ).fetchall()
         self._files = {file_id: (repo, path) for file_id, repo, path, _ in rows}
         self._family = {file_id: lang for file_id, _, _, lang in rows}
+        self._families = frozenset(self._family.values())
         self._common = {h for (h,) in self._conn.execute("SELECT hash FROM common")}
+        self._public = self._background()
         self._known_lines = KnownLines(
             array(
                 "i",
@@ -170,6 +191,33 @@ class Matcher:
             )
         )
         self._generation = generation
+
+    def _background(self) -> array[int]:
+        """The background's hashes, sorted (its machine-wide file, else the index's table)."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key='background_file'").fetchone()
+        public = shared_array(Path(row[0])) if row and row[0] else None
+        if public is None:
+            rows = self._conn.execute("SELECT hash FROM background ORDER BY hash")
+            public = array("i", (h for (h,) in rows))
+        return public
+
+    def _is_public(self, h: int) -> bool:
+        """True for a k-gram of public code or of the index's own boilerplate."""
+        if h in self._common:
+            return True
+        public = self._public
+        i = bisect_left(public, h)
+        return i < len(public) and public[i] == h
+
+    def _public_tokens(self, shapes: list[int], total: int) -> int:
+        """Query tokens whose every rename-proof k-gram is public shape: no index stores
+        them, so they cannot count against an excerpt's share (at most half the query)."""
+        k = RENAMED.k
+        private = bytearray(total)
+        for i, h in enumerate(shapes):
+            if not self._is_public(h):
+                private[i : i + k] = b"\x01" * k
+        return min(total - sum(private), total // 2)
 
     def _df_cap(self) -> int:
         """In more files than this, a k-gram or a line is the index's own boilerplate."""
@@ -211,8 +259,11 @@ class Matcher:
         cache: dict[str, int] = {}
         queries = []
         long = len(tokens.values) > ALL_KGRAMS_UP_TO or not every_kgram
+        shapes: list[int] = []
         for channel in CHANNELS:
             hashes = kgram_hashes(channel_ids(tokens, channel, cache), channel)
+            if channel.renamed:
+                shapes = hashes
             # Every k-gram of a short query is looked up (its edges matter); a long one only
             # needs its winnowed k-grams, which are the ones the index kept inside any shared run.
             positions = winnow(hashes, channel.w) if long else range(len(hashes))
@@ -224,7 +275,12 @@ class Matcher:
         fragments = _fragments(queries, postings, tokens)
         if not any(self.thresholds.passes(f.covered, f.exact, 1.0) for f in fragments):
             return []
-        return self._select(fragments, tokens, region)
+        total = len(tokens.values)
+        private = total
+        limits = self.thresholds
+        if not long and any(f.covered >= limits.renamed for f in fragments):
+            private -= self._public_tokens(shapes, total)
+        return self._select(fragments, tokens, region, private)
 
     def _postings(self, hashes: set[int], family: str) -> dict[int, list[tuple[int, int, int]]]:
         """(file, position, line) per hash in live files of ``family``, minus boilerplate
@@ -248,14 +304,18 @@ class Matcher:
         return {h: rows for h, rows in by_hash.items() if h not in common}
 
     def _select(
-        self, fragments: list[_Fragment], tokens: Tokens, region: Region
+        self, fragments: list[_Fragment], tokens: Tokens, region: Region, private: int
     ) -> list[CodeMatch]:
-        """Fragments over their channel's threshold, greedily, without overlapping ones."""
+        """Fragments over their channel's threshold, greedily, without overlapping ones
+        (``private``: the query's tokens that are not public shape)."""
         limits = self.thresholds
         total = len(tokens.values)
+
         taken: list[_Fragment] = []
         for frag in sorted(fragments, key=_preference):
-            if not limits.passes(frag.covered, frag.exact, frag.covered / total):
+            if not limits.passes(
+                frag.covered, frag.exact, frag.covered / total, min(1.0, frag.covered / private)
+            ):
                 continue
             if any(_overlap(frag, t) > 0.5 * (frag.qlast - frag.qfirst + 1) for t in taken):
                 continue
@@ -275,6 +335,7 @@ class Matcher:
                     end=region.offset + tokens.ends[frag.qlast],
                     channel=RAW.name if 2 * frag.exact >= frag.covered else "renamed",
                     exact_tokens=frag.exact,
+                    private_score=round(min(1.0, frag.covered / private), 3),
                 )
             )
         return out

@@ -334,6 +334,18 @@ def name_class(token: str) -> str:
 
 
 def renamed_channel(values: list[str]) -> list[str]:
-    """The rename-proof channel: every identifier becomes its naming convention."""
-    renamed = {t: name_class(t) for t in set(values)}
+    """The rename-proof channel: every identifier becomes its naming convention, and so
+    does a string that holds just one name (``getattr(x, "name")``, an event or test name, a
+    dict key): a rename that follows a name into its strings keeps the channel."""
+    renamed = {t: _string_class(t) if t[0] == '"' else name_class(t) for t in set(values)}
     return list(map(renamed.__getitem__, values))
+
+
+_NAME_STRING = re.compile(r'"[A-Za-z_$][\w$]*')
+
+
+def _string_class(token: str) -> str:
+    """A string token (``"`` and its text) as the rename-proof channel sees it."""
+    if _NAME_STRING.fullmatch(token) and is_name(token[1:]):
+        return '"' + name_class(token[1:])
+    return token

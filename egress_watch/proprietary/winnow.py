@@ -30,6 +30,9 @@ class Channel:
 RAW = Channel("raw", 0x5A17, k=8, w=6, renamed=False)
 RENAMED = Channel("renamed", 0x7E11, k=12, w=5, renamed=True)
 CHANNELS = (RAW, RENAMED)
+FINGERPRINTS = 2
+"""Version of what the channels hash (part of the index format): 2 masks name-like strings
+in the renamed channel."""
 
 
 def token_ids(values: list[str], cache: dict[str, int]) -> list[int]:
