@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote
 
 from egress_watch.boilerplate import KNOWN, without_boilerplate
@@ -26,6 +26,7 @@ from egress_watch.model import (
     Mode,
     ProcessInfo,
     Route,
+    Segment,
     Severity,
     utc_iso,
 )
@@ -71,6 +72,15 @@ class Policy:
     """Classification stops past this; the request is then uninspected ("time budget")."""
 
 
+class Classifier(Protocol):
+    """What classifies an inspection's texts: the Engine itself, or a pool of worker processes
+    running one (egress_watch.inspect_pool)."""
+
+    def classify_within(
+        self, segments: Sequence[Segment], deadline: float | None
+    ) -> tuple[list[Finding], bool]: ...
+
+
 TIME_BUDGET = "time budget"
 """The uninspected reason of a request whose classification ran out of its time budget."""
 
@@ -102,10 +112,17 @@ class Inspector:
     """Holds the catalog, engine and policy; ``inspect`` is safe to call from worker threads."""
 
     def __init__(
-        self, catalog: Catalog, engine: Engine, policy: Policy, naming: Naming | None = None
+        self,
+        catalog: Catalog,
+        engine: Engine,
+        policy: Policy,
+        naming: Naming | None = None,
+        classifier: Classifier | None = None,
     ) -> None:
         self.catalog = catalog
         self.engine = engine
+        self.classifier: Classifier = classifier or engine
+        """Runs the engine's classification (here, or in worker processes)."""
         self.policy = policy
         self.naming = naming
         """Stable placeholders per conversation; None: plain ones, nothing kept (offline scans)."""
@@ -148,7 +165,7 @@ class Inspector:
         found, complete = (
             ([], False)
             if waited_out
-            else self.engine.classify_within(extraction.segments, deadline)
+            else self.classifier.classify_within(extraction.segments, deadline)
         )
         if not complete:  # what was found still counts; the rest of the body went unread
             extraction = dataclasses.replace(extraction, uninspected_reason=TIME_BUDGET)
