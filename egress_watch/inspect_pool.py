@@ -1,42 +1,44 @@
-"""Classification of large texts in worker processes.
+"""Analysis (decode, extract, classify) of large request bodies in worker processes.
 
-Why: classifying a large body is pure CPU in Python (secret, infra and logic detectors). Run on
-the proxy's own threads it holds the interpreter lock, so mitmproxy's event loop (TLS, reading,
-forwarding) starves under a flood of large bodies and one core stays idle. Here the texts go to
-a few worker processes, each with its own Engine built once from the same settings; findings
-(spans, rules, masks and keyed fingerprints, never a value) come back. Everything stateful (the
-vault, placeholders, redaction, the database) stays in the proxy's process.
+Why: analysing a large body is pure CPU in Python (JSON, the secret, infra and logic
+detectors). Run on the proxy's own threads it holds the interpreter lock, so mitmproxy's event
+loop (TLS, reading, forwarding) and the history writer starve under a flood of large bodies,
+and one core stays idle. Here the body goes to a few worker processes, each with its own Engine
+built once from the same settings; the extraction, the findings (spans, rules, masks and keyed
+fingerprints, never a value) and the conversation anchor come back, as ``analysis.analyse``
+returns them in-process. Everything stateful (the vault, placeholders, policy, redaction, the
+database) stays in the proxy's process.
 
-A worker that dies (killed, out of memory) breaks the pool: it is replaced and the texts are
+A worker that dies (killed, out of memory) breaks the pool: it is replaced and the body is
 sent once more; a second death raises ``WorkerCrashed``, which the proxy treats as any
-inspection failure (its fail mode decides). Small texts are classified in the calling thread:
-sending them costs more than scanning them.
+inspection failure (its fail mode decides). Small bodies are analysed in the calling thread:
+sending them costs more than analysing them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from egress_watch.analysis import Analysis, Job, analyse
 from egress_watch.classify import kingfisher
 from egress_watch.classify.engine import Engine
-from egress_watch.model import Finding, Segment
 from egress_watch.settings import Settings
 
 log = logging.getLogger(__name__)
 
 WORKERS: int = min(2, os.cpu_count() or 1)
-POOL_FROM_CHARS: int = 64 * 1024
-"""Requests with fewer characters in all are classified in the proxy's process."""
+POOL_FROM_BYTES: int = 64 * 1024
+"""Smaller bodies are analysed in the proxy's process."""
 
 ENGINE_SETTINGS: tuple[str, ...] = (
     "allow_fingerprints", "allow_rules", "allow_values", "allow_paths", "allow_baselines",
@@ -48,7 +50,7 @@ added here: tests/unit/test_inspect_pool.py compares a pool's findings with the 
 
 
 class WorkerCrashed(RuntimeError):
-    """A classification worker died twice on the same request."""
+    """An analysis worker died twice on the same request."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,23 +82,19 @@ def _start_worker(spec: EngineSpec) -> None:
     _engine = Engine.configured(spec.hmac_key, settings, spec.config_dir, strict_index=False)
 
 
-def _classify(
-    segments: Sequence[Segment], deadline: float | None
-) -> tuple[list[Finding], bool, int]:
-    """Worker task: the engine's classify_within (the monotonic clock is system-wide), and the
-    worker's pid, so a test can tell which process did the work."""
+def _analyse(job: Job) -> tuple[Analysis, int]:
+    """Worker task: ``analyse`` with this worker's engine, and its pid (for tests and logs).
+
+    A job whose deadline passed while it queued for a worker is extracted, not classified.
+    """
     assert _engine is not None, "worker started without its engine"
-    found, complete = _engine.classify_within(segments, deadline)
-    return found, complete, os.getpid()
+    if job.deadline is not None and time.monotonic() >= job.deadline:
+        job = dataclasses.replace(job, skip_classification=True)
+    return analyse(_engine, job), os.getpid()
 
 
-def _light(segments: Sequence[Segment]) -> list[Segment]:
-    """Only what classification reads: a text and its path (JSON origins stay here)."""
-    return [Segment("", s.text, path_hint=s.path_hint) for s in segments]
-
-
-class ClassifierPool:
-    """``classify_within`` like an Engine's, run in worker processes for large texts.
+class AnalysisPool:
+    """``analyse`` run in worker processes for large bodies.
 
     Thread-safe: the proxy's inspector threads share one. Workers start on the first large
     request and are replaced when one dies; ``close`` stops them (a reload makes a new pool).
@@ -104,7 +102,7 @@ class ClassifierPool:
 
     def __init__(self, engine: Engine, spec: EngineSpec, workers: int = WORKERS) -> None:
         self.engine = engine
-        """The proxy's own engine, for small texts (same settings as the workers')."""
+        """The proxy's own engine, for small bodies (same settings as the workers')."""
         self._spec = spec
         self._workers = workers
         self._lock = threading.Lock()
@@ -112,29 +110,29 @@ class ClassifierPool:
         self._closed = False
         self.respawns = 0
         """Pools replaced after a worker died (for status and tests)."""
+        self.in_flight = 0
+        """Bodies sent to the workers and not answered yet (approximate: not locked)."""
 
-    def classify_within(
-        self, segments: Sequence[Segment], deadline: float | None
-    ) -> tuple[list[Finding], bool]:
-        """Findings across ``segments`` and whether every one was scanned before ``deadline``.
+    def analyse(self, job: Job) -> Analysis:
+        """``analysis.analyse(job)``, in a worker when the body is large.
 
         Raises:
-            WorkerCrashed: a worker died on these texts, and again in a fresh pool.
+            WorkerCrashed: a worker died on this body, and again in a fresh pool.
         """
-        if sum(len(s.text) for s in segments) < POOL_FROM_CHARS or self._closed:
-            return self.engine.classify_within(segments, deadline)
-        light = _light(segments)
+        if len(job.body) < POOL_FROM_BYTES or self._closed:
+            return analyse(self.engine, job)
         for attempt in (1, 2):
             executor = self._executor_now()
             try:
-                found, complete, _pid = executor.submit(_classify, light, deadline).result()
+                self.in_flight += 1
+                return executor.submit(_analyse, job).result()[0]
             except BrokenProcessPool:
                 self._replace(executor)
-                log.error("egress-watch: a classification worker died; replaced (try %d)", attempt)
-                if attempt == 2 or (deadline is not None and time.monotonic() >= deadline):
-                    raise WorkerCrashed("classification worker died") from None
-                continue
-            return found, complete
+                log.error("egress-watch: an analysis worker died; replaced (try %d)", attempt)
+                if attempt == 2:
+                    raise WorkerCrashed("analysis worker died twice on one request") from None
+            finally:
+                self.in_flight -= 1
         raise AssertionError("unreachable")  # pragma: no cover
 
     def pids(self) -> list[int]:

@@ -33,7 +33,7 @@ from egress_watch.extract.responses import server_call_hint
 from egress_watch.framing import StreamFraming, frame_buffered_body
 from egress_watch.history_health import degraded_note, history_fields, write_state_file
 from egress_watch.home import load_hmac_key, prepare_home
-from egress_watch.inspect_pool import ClassifierPool, EngineSpec
+from egress_watch.inspect_pool import AnalysisPool, EngineSpec
 from egress_watch.model import (
     Action,
     Capture,
@@ -159,7 +159,7 @@ class EgressWatch:
         self.answers: Answers | None = None
         self._history_alerted = False
         self.verifier: Any = None  # Verifier when [secrets] verify is on
-        self.pool: ClassifierPool | None = None  # large texts are classified in its workers
+        self.pool: AnalysisPool | None = None  # large bodies are analysed in its workers
         # Few inspectors, so mitmproxy's event loop keeps its share of the interpreter lock under
         # a flood of large bodies; requests wait here instead, where the time budget sees them.
         self._inspectors = ThreadPoolExecutor(INSPECT_THREADS, "egress-watch-inspect")
@@ -226,7 +226,7 @@ class EgressWatch:
             self.pool.close()
         self.paths, self.settings, self.writer = paths, settings, writer
         naming = Naming(key, self.vault, settings.restore.redact_style)
-        self.pool = ClassifierPool(engine, EngineSpec.of(key, settings, paths.config.parent))
+        self.pool = AnalysisPool(engine, EngineSpec.of(key, settings, paths.config.parent))
         self.inspector = Inspector(
             catalog_with(settings.services), engine, policy, naming, self.pool
         )
