@@ -30,8 +30,10 @@ class Job:
     max_body_bytes: int = 32 * 2**20
     deadline: float | None = None
     """``time.monotonic()`` past which classification stops (the clock is system-wide)."""
-    skip_classification: bool = False
-    """The request waited out its whole budget before an inspector was free."""
+    waited_out: bool = False
+    """The request waited out its whole budget before an inspector was free: it is not read
+    at all (no decoding, extraction or scan), so a flood of large bodies sheds its excess at
+    almost no cost, and is recorded as uninspected ("time budget")."""
 
     @classmethod
     def of(
@@ -40,7 +42,7 @@ class Job:
         family: str,
         max_body_bytes: int,
         deadline: float | None,
-        skip: bool = False,
+        waited_out: bool = False,
     ) -> Job:
         return cls(
             capture.body or b"",
@@ -50,7 +52,7 @@ class Job:
             capture.uninspected_reason,
             max_body_bytes,
             deadline,
-            skip,
+            waited_out,
         )
 
 
@@ -68,11 +70,10 @@ class Analysis:
 
 def analyse(engine: Engine, job: Job) -> Analysis:
     """Decode and extract ``job``'s body, classify its texts within the deadline."""
+    if job.waited_out:
+        return Analysis(Extraction(()), [], False, None)
     extraction = _extract(job)
-    found: list[Finding] = []
-    complete = False
-    if not job.skip_classification:
-        found, complete = engine.classify_within(extraction.segments, job.deadline)
+    found, complete = engine.classify_within(extraction.segments, job.deadline)
     return Analysis(extraction, found, complete, conversation_anchor(extraction.document))
 
 

@@ -85,11 +85,11 @@ def _start_worker(spec: EngineSpec) -> None:
 def _analyse(job: Job) -> tuple[Analysis, int]:
     """Worker task: ``analyse`` with this worker's engine, and its pid (for tests and logs).
 
-    A job whose deadline passed while it queued for a worker is extracted, not classified.
+    A job whose deadline passed while it queued for a worker is not read (``Job.waited_out``).
     """
     assert _engine is not None, "worker started without its engine"
     if job.deadline is not None and time.monotonic() >= job.deadline:
-        job = dataclasses.replace(job, skip_classification=True)
+        job = dataclasses.replace(job, waited_out=True)
     return analyse(_engine, job), os.getpid()
 
 
@@ -119,7 +119,7 @@ class AnalysisPool:
         Raises:
             WorkerCrashed: a worker died on this body, and again in a fresh pool.
         """
-        if len(job.body) < POOL_FROM_BYTES or self._closed:
+        if len(job.body) < POOL_FROM_BYTES or job.waited_out or self._closed:
             return analyse(self.engine, job)
         for attempt in (1, 2):
             executor = self._executor_now()

@@ -132,9 +132,10 @@ class Stats:
     """Requests forwarded whose upstream failed (down, reset) before answering."""
 
 
-INSPECT_THREADS = 2
-"""Requests inspected at once: one large body never holds up the others, and the event loop
-(TLS, reading and forwarding) is not starved by many inspections sharing one core."""
+INSPECT_THREADS = 4
+"""Requests inspected at once: one large body never holds up the others. Large bodies are
+analysed in worker processes (inspect_pool), so these threads mostly wait; two per worker keep
+each worker fed while the event loop (TLS, reading and forwarding) keeps its share of the GIL."""
 
 
 class EgressWatch:
@@ -160,8 +161,7 @@ class EgressWatch:
         self._history_alerted = False
         self.verifier: Any = None  # Verifier when [secrets] verify is on
         self.pool: AnalysisPool | None = None  # large bodies are analysed in its workers
-        # Few inspectors, so mitmproxy's event loop keeps its share of the interpreter lock under
-        # a flood of large bodies; requests wait here instead, where the time budget sees them.
+        # Few inspectors: requests wait here, where the time budget sees them.
         self._inspectors = ThreadPoolExecutor(INSPECT_THREADS, "egress-watch-inspect")
 
     def load(self, loader: Loader) -> None:
