@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import shlex
+import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -56,15 +59,47 @@ def _matches(laddr: Any, raddr: Any, peer: Address, proxy: Address | None) -> bo
     return proxy is None or (bool(raddr) and raddr.port == proxy[1])
 
 
-def owner_pid(peer: Address, proxy: Address | None = None) -> int | None:
-    """The pid whose TCP socket has local address ``peer`` (and remote ``proxy``), if visible."""
+class _SocketTable:
+    """psutil's TCP socket table, shared by the lookups waiting for it.
+
+    Reading it walks every process's descriptors (tens of ms on a busy machine); when many
+    clients connect at once (a tool opening a pool of connections, a load test) one reading
+    serves every lookup asked for before it began, since their sockets are in it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._read_at = -math.inf
+        self._table: list[Any] = []  # psutil's sconn tuples
+
+    def read_since(self, asked: float) -> list[Any]:
+        """A table read after ``asked`` (``time.monotonic()``); raises psutil.AccessDenied."""
+        with self._lock:
+            if self._read_at < asked:
+                read_at = time.monotonic()
+                self._table = psutil.net_connections(kind="tcp")
+                self._read_at = read_at
+            return self._table
+
+
+_sockets = _SocketTable()
+
+
+def owner_pid(
+    peer: Address, proxy: Address | None = None, asked: float | None = None
+) -> int | None:
+    """The pid whose TCP socket has local address ``peer`` (and remote ``proxy``), if visible.
+
+    ``asked`` (``time.monotonic()``, default now) is when the socket was known to exist: a
+    socket table read since then has it.
+    """
     try:
-        connections = psutil.net_connections(kind="tcp")
+        connections = _sockets.read_since(time.monotonic() if asked is None else asked)
     except psutil.AccessDenied:  # macOS needs root for the whole table: ask process by process
         return _owner_among_own_processes(peer, proxy)
     for conn in connections:
         if conn.pid and _matches(conn.laddr, conn.raddr, peer, proxy):
-            return conn.pid
+            return int(conn.pid)
     return None
 
 
@@ -154,15 +189,48 @@ def describe(pid: int, classify: Classify) -> ProcessInfo | None:
     )
 
 
+class _Descriptions:
+    """``describe`` results for a few seconds, per process (pid and start time, so a reused pid
+    is a new process): a tool opening many connections at once is described once."""
+
+    def __init__(self, ttl_s: float = 5.0) -> None:
+        self._ttl = ttl_s
+        self._lock = threading.Lock()
+        self._known: OrderedDict[tuple[int, float], tuple[float, ProcessInfo | None]] = (
+            OrderedDict()
+        )
+
+    def get(self, pid: int, classify: Classify) -> ProcessInfo | None:
+        try:
+            key = (pid, psutil.Process(pid).create_time())
+        except (psutil.Error, OSError):
+            return None
+        now = time.monotonic()
+        with self._lock:  # one describes, the others wait for it and share the result
+            known = self._known.get(key)
+            if known is None or now - known[0] > self._ttl:
+                known = (now, describe(pid, classify))
+                self._known[key] = known
+                while len(self._known) > MAX_CACHED:
+                    self._known.popitem(last=False)
+            return known[1]
+
+
+_described = _Descriptions()
+
+
 def attribute(
-    peer: Address | None, proxy: Address | None, classify: Classify
+    peer: Address | None, proxy: Address | None, classify: Classify, asked: float | None = None
 ) -> ProcessInfo | None:
-    """The process behind a client connection from this machine; None for remote clients."""
+    """The process behind a client connection from this machine; None for remote clients.
+
+    ``asked``: when the client was seen connected (see ``owner_pid``).
+    """
     if not peer or len(peer) < 2:
         return None
     try:
-        pid = owner_pid(peer, proxy)
-        return describe(pid, classify) if pid else None
+        pid = owner_pid(peer, proxy, asked)
+        return _described.get(pid, classify) if pid else None
     except (psutil.Error, OSError) as error:
         log.warning("egress-watch: process attribution failed (%s)", type(error).__name__)
         return None
@@ -182,7 +250,7 @@ class ConnectionProcesses:
         task = self._tasks.get(connection_id)
         if task is None:
             task = asyncio.get_running_loop().create_task(
-                asyncio.to_thread(attribute, peer, proxy, self.classify)
+                asyncio.to_thread(attribute, peer, proxy, self.classify, time.monotonic())
             )
             self._tasks[connection_id] = task
             while len(self._tasks) > MAX_CACHED:

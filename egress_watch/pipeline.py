@@ -8,14 +8,14 @@ import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote
 
+from egress_watch.analysis import Analysis, Job, analyse
 from egress_watch.boilerplate import KNOWN, without_boilerplate
 from egress_watch.classify.engine import Engine
-from egress_watch.conversation import conversation_anchor, conversation_key
-from egress_watch.decode import decode_body
-from egress_watch.extract import Extraction, extract_body
+from egress_watch.conversation import conversation_key
+from egress_watch.extract import Extraction
 from egress_watch.extract.responses import call_id_of
 from egress_watch.model import (
     Action,
@@ -71,6 +71,13 @@ class Policy:
     """Classification stops past this; the request is then uninspected ("time budget")."""
 
 
+class Analyser(Protocol):
+    """What runs the pure part of an inspection: ``analyse`` here, or a pool of worker
+    processes running it (egress_watch.inspect_pool)."""
+
+    def analyse(self, job: Job) -> Analysis: ...
+
+
 TIME_BUDGET = "time budget"
 """The uninspected reason of a request whose classification ran out of its time budget."""
 
@@ -102,10 +109,17 @@ class Inspector:
     """Holds the catalog, engine and policy; ``inspect`` is safe to call from worker threads."""
 
     def __init__(
-        self, catalog: Catalog, engine: Engine, policy: Policy, naming: Naming | None = None
+        self,
+        catalog: Catalog,
+        engine: Engine,
+        policy: Policy,
+        naming: Naming | None = None,
+        analyser: Analyser | None = None,
     ) -> None:
         self.catalog = catalog
         self.engine = engine
+        self.analyser = analyser
+        """Decodes, extracts and classifies in worker processes; None: on the calling thread."""
         self.policy = policy
         self.naming = naming
         """Stable placeholders per conversation; None: plain ones, nothing kept (offline scans)."""
@@ -144,18 +158,17 @@ class Inspector:
         deadline = None if budget is None else start + budget / 1000
         # Queued for a free inspector its whole budget (a flood of large bodies): not scanned.
         waited_out = received is not None and deadline is not None and time.monotonic() >= deadline
-        extraction = self._extract(capture, route)
-        found, complete = (
-            ([], False)
-            if waited_out
-            else self.engine.classify_within(extraction.segments, deadline)
+        job = Job.of(capture, route.family, policy.max_body_bytes, deadline, waited_out)
+        analysed = (
+            analyse(self.engine, job) if self.analyser is None else self.analyser.analyse(job)
         )
+        extraction, found, complete = analysed.extraction, analysed.found, analysed.complete
         if not complete:  # what was found still counts; the rest of the body went unread
             extraction = dataclasses.replace(extraction, uninspected_reason=TIME_BUDGET)
         tool = process.tool_or_name if process else None
         found = without_boilerplate(found, extraction.segments, self.boilerplate, tool)
         findings = _with_places(self._not_ours(found, extraction), extraction, call_hints)
-        anchor = anchor or conversation_anchor(extraction.document)
+        anchor = anchor or analysed.anchor
         stored_key = self._conversation(route, anchor)
         facts = self.facts(route, capture.host)
         verdict = decide(
@@ -223,16 +236,6 @@ class Inspector:
     def facts(self, route: Route, host: str) -> Facts:
         """Who operates the routed service's ``host``, and where (the catalog's facts)."""
         return self.catalog.facts_of(route.service_id, host)
-
-    def _extract(self, capture: Capture, route: Route) -> Extraction:
-        if capture.uninspected_reason:
-            return Extraction((), uninspected_reason=capture.uninspected_reason)
-        decoded = decode_body(
-            capture.body or b"", capture.header("content-encoding"), self.policy.max_body_bytes
-        )
-        if decoded.body is None:
-            return Extraction((), uninspected_reason=decoded.reason)
-        return extract_body(decoded.body, route.family, capture.header("content-type"))
 
 
 def model_of(document: Any) -> str | None:

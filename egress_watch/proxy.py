@@ -33,6 +33,7 @@ from egress_watch.extract.responses import server_call_hint
 from egress_watch.framing import StreamFraming, frame_buffered_body
 from egress_watch.history_health import degraded_note, history_fields, write_state_file
 from egress_watch.home import load_hmac_key, prepare_home
+from egress_watch.inspect_pool import AnalysisPool, EngineSpec
 from egress_watch.model import (
     Action,
     Capture,
@@ -131,9 +132,10 @@ class Stats:
     """Requests forwarded whose upstream failed (down, reset) before answering."""
 
 
-INSPECT_THREADS = 2
-"""Requests inspected at once: one large body never holds up the others, and the event loop
-(TLS, reading and forwarding) is not starved by many inspections sharing one core."""
+INSPECT_THREADS = 4
+"""Requests inspected at once: one large body never holds up the others. Large bodies are
+analysed in worker processes (inspect_pool), so these threads mostly wait; two per worker keep
+each worker fed while the event loop (TLS, reading and forwarding) keeps its share of the GIL."""
 
 
 class EgressWatch:
@@ -158,8 +160,8 @@ class EgressWatch:
         self.answers: Answers | None = None
         self._history_alerted = False
         self.verifier: Any = None  # Verifier when [secrets] verify is on
-        # Few inspectors, so mitmproxy's event loop keeps its share of the interpreter lock under
-        # a flood of large bodies; requests wait here instead, where the time budget sees them.
+        self.pool: AnalysisPool | None = None  # large bodies are analysed in its workers
+        # Few inspectors: requests wait here, where the time budget sees them.
         self._inspectors = ThreadPoolExecutor(INSPECT_THREADS, "egress-watch-inspect")
 
     def load(self, loader: Loader) -> None:
@@ -220,9 +222,14 @@ class EgressWatch:
         writer = EventWriter(paths.database, retention=Retention(days=settings.retention_days))
         if self.writer is not None:
             self.writer.close()
+        if self.pool is not None:  # a reload: new workers with the new settings
+            self.pool.close()
         self.paths, self.settings, self.writer = paths, settings, writer
         naming = Naming(key, self.vault, settings.restore.redact_style)
-        self.inspector = Inspector(catalog_with(settings.services), engine, policy, naming)
+        self.pool = AnalysisPool(engine, EngineSpec.of(key, settings, paths.config.parent))
+        self.inspector = Inspector(
+            catalog_with(settings.services), engine, policy, naming, self.pool
+        )
         self.answers = Answers(naming, writer)
         self._start_verifier(paths, settings)
         self.processes = ConnectionProcesses(engine.classify_text)
@@ -271,6 +278,8 @@ class EgressWatch:
         if self.verifier is not None:
             self.verifier.close()
             self.verifier = None
+        if self.pool is not None:
+            self.pool.close()
         if self.paths is not None:
             self.paths.state.unlink(missing_ok=True)
 

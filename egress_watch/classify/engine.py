@@ -16,6 +16,7 @@ from egress_watch.classify.cache import FindingCache, content_key
 from egress_watch.classify.categories import CategoryMatch, CategoryScanner
 from egress_watch.classify.logic import scan_logic
 from egress_watch.classify.secrets import SecretMatch, SecretScanner
+from egress_watch.classify.spans import lower_same_length
 from egress_watch.errors import ConfigError
 from egress_watch.model import Category, Finding, Segment, Severity, Source
 from egress_watch.proprietary.index import CodeIndexError, index_path
@@ -231,22 +232,23 @@ class Engine:
     def _scan(self, text: str) -> tuple[Finding, ...]:
         """Every secret in the text as a Finding, minus values the allowlist knows."""
         findings = []
-        for match in self._secrets.scan(text):
+        lowered = lower_same_length(text)  # once, for the secret and logic detectors
+        for match in self._secrets.scan(text, lowered):
             value = text[match.start : match.end]
             if self.allowlist and self.allowlist.allows_value(value):
                 continue
             findings.append(self._value_finding(text, Category.SECRET, match))
         if self._categories is not None:
-            findings += _hide_overlaps(self._category_findings(text), findings)
+            findings += _hide_overlaps(self._category_findings(text, lowered), findings)
         if self._code is not None and len(text) >= MIN_CODE_CHARS:
             findings += [self._code_finding(text, m) for m in self._code.match(text)]
         return tuple(findings)
 
-    def _category_findings(self, text: str) -> list[Finding]:
+    def _category_findings(self, text: str, lowered: str) -> list[Finding]:
         """Infra, marker, PII and security-logic findings (enabled by ``configured``)."""
         assert self._categories is not None  # checked by the caller
         found = [self._value_finding(text, m.category, m) for m in self._categories.scan(text)]
-        for logic in scan_logic(text):
+        for logic in scan_logic(text, lowered):
             found.append(
                 Finding(
                     category=Category.LOGIC,

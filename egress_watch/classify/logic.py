@@ -10,8 +10,9 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Final
 
-import ahocorasick
+import ahocorasick_rs
 
+from egress_watch.classify.spans import char_offsets, lower_same_length
 from egress_watch.model import Severity
 
 FAMILIES: Final[dict[str, tuple[str, ...]]] = {
@@ -45,18 +46,28 @@ _CODE: Final = re.compile(
 )
 
 
-def _automaton() -> ahocorasick.Automaton:
-    """One automaton over every indicator, with and without underscores."""
-    automaton = ahocorasick.Automaton()
-    for family, indicators in FAMILIES.items():
-        for indicator in indicators:
-            for spelling in {indicator, indicator.replace("_", "")}:
-                automaton.add_word(spelling, (family, indicator, len(spelling)))
-    automaton.make_automaton()
-    return automaton
+_Indicator = tuple[str, str, int]
+"""(family, indicator, length of the spelling found)."""
 
 
-_AUTOMATON: Final = _automaton()
+def _spellings() -> list[tuple[str, _Indicator]]:
+    """Every indicator, with and without underscores."""
+    return [
+        (spelling, (family, indicator, len(spelling)))
+        for family, indicators in FAMILIES.items()
+        for indicator in indicators
+        for spelling in dict.fromkeys((indicator, indicator.replace("_", "")))
+    ]
+
+
+_SPELLINGS: Final = _spellings()
+# One DFA over UTF-8 bytes (Rust) returns every occurrence in one call; the indicators are
+# ASCII, so every match starts on a character boundary.
+_AUTOMATON: Final = ahocorasick_rs.BytesAhoCorasick(
+    [spelling.encode() for spelling, _ in _SPELLINGS],
+    implementation=ahocorasick_rs.Implementation.DFA,
+)
+_FAMILY_OF: Final = [indicator[0] for _, indicator in _SPELLINGS]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,20 +86,39 @@ class LogicMatch:
         return f"{self.family} logic: {', '.join(self.indicators)}"
 
 
-def scan_logic(text: str) -> list[LogicMatch]:
-    """Clusters of security-logic indicators in code-looking text (none in plain prose)."""
+def scan_logic(text: str, lowered: str | None = None) -> list[LogicMatch]:
+    """Clusters of security-logic indicators in code-looking text (none in plain prose).
+
+    ``lowered`` is ``lower_same_length(text)`` when the caller has it already.
+    """
     if not _CODE.search(text):  # cheap, and most prompt text is not code: check it first
         return []
-    hits: dict[str, list[tuple[int, int, str]]] = {}
-    for end, (family, indicator, length) in _AUTOMATON.iter(text.lower()):
-        hits.setdefault(family, []).append((end - length + 1, end + 1, indicator))
-    families = {f: h for f, h in hits.items() if len({i for _, _, i in h}) >= MIN_INDICATORS}
-    if not families:
+    lowered = lower_same_length(text) if lowered is None else lowered
+    data = lowered.encode("utf-8", "surrogatepass")
+    found = _AUTOMATON.find_matches_as_indexes(data, overlapping=True)
+    # Families with too few distinct indicators are dropped before any per-hit work.
+    distinct: dict[str, set[int]] = {}
+    for index in {index for index, _, _ in found}:
+        distinct.setdefault(_FAMILY_OF[index], set()).add(index)
+    wanted = {
+        family
+        for family, indexes in distinct.items()
+        if len({_SPELLINGS[i][1][1] for i in indexes}) >= MIN_INDICATORS
+    }
+    if not wanted:
         return []
-    found = []
-    for family, family_hits in families.items():
-        found += _clusters(family, family_hits)
-    return sorted(found, key=lambda m: m.start)
+    kept = [(index, start) for index, start, _ in found if _FAMILY_OF[index] in wanted]
+    if not lowered.isascii():  # byte offsets -> character offsets
+        chars = char_offsets(data, [start for _, start in kept], ascii_only=False)
+        kept = [(index, chars[start]) for index, start in kept]
+    hits: dict[str, list[tuple[int, int, str]]] = {}
+    for index, start in kept:
+        family, indicator, length = _SPELLINGS[index][1]
+        hits.setdefault(family, []).append((start, start + length, indicator))
+    result = []
+    for family, family_hits in hits.items():
+        result += _clusters(family, family_hits)
+    return sorted(result, key=lambda m: m.start)
 
 
 def _clusters(family: str, hits: list[tuple[int, int, str]]) -> list[LogicMatch]:

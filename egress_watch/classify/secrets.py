@@ -365,17 +365,18 @@ class SecretScanner:
                 hits += [(start + s, start + e, kind) for s, e, kind in found]
         return hits
 
-    def scan(self, text: str) -> list[SecretMatch]:
+    def scan(self, text: str, lowered: str | None = None) -> list[SecretMatch]:
         """Secrets in ``text``, sorted by start, with no two spans overlapping.
 
         Args:
             text: any decoded text (prompt, file, log); offsets are character offsets into it.
+            lowered: ``lower_same_length(text)``, when the caller has it already.
 
         Returns:
             One match per occurrence of a secret; the value itself is ``text[start:end]``.
         """
         vendor = kingfisher.scan_async(text) if self._vendor else None
-        lowered = lower_same_length(text)
+        lowered = lower_same_length(text) if lowered is None else lowered
         hits = self._find(text, lowered)
         self._private_keys.forget()
         if vendor is not None:

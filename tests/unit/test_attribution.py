@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import os
 import shlex
+import socket
 import subprocess
 import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
 import pytest
 
+from egress_watch import attribution
 from egress_watch.attribution import (
     CMDLINE_HEAD,
     MASK,
@@ -105,3 +110,37 @@ def test_parent_chain_stops_at_an_ide_or_terminal(monkeypatch: pytest.MonkeyPatc
 def test_a_vanished_process_is_not_described() -> None:
     pid = max(psutil.pids()) + 100_000
     assert describe(pid, lambda _: []) is None
+
+
+def test_many_connections_at_once_share_one_socket_table_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A burst of clients (a tool's connection pool, a load test) costs one scan of the socket
+    table, not one each: reading it walks every process's descriptors."""
+    reads = 0
+    real = psutil.net_connections
+
+    def counted(kind: str = "inet") -> list[object]:
+        nonlocal reads
+        reads += 1
+        return list(real(kind))
+
+    monkeypatch.setattr(psutil, "net_connections", counted)
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        proxy = server.getsockname()
+        clients = [socket.create_connection(proxy) for _ in range(16)]
+        try:
+            asked = time.monotonic()  # every client is connected by now
+            start = threading.Barrier(len(clients))
+
+            def lookup(client: socket.socket) -> int | None:
+                start.wait(timeout=10)
+                return attribution.owner_pid(client.getsockname(), proxy, asked)
+
+            with ThreadPoolExecutor(len(clients)) as pool:
+                owners = list(pool.map(lookup, clients))
+        finally:
+            for client in clients:
+                client.close()
+    assert owners == [os.getpid()] * len(clients)
+    assert reads == 1

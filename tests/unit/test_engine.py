@@ -30,9 +30,9 @@ class CountingScanner(SecretScanner):
         super().__init__()
         self.scanned = 0
 
-    def scan(self, text: str) -> list[SecretMatch]:
+    def scan(self, text: str, lowered: str | None = None) -> list[SecretMatch]:
         self.scanned += len(text)
-        return super().scan(text)
+        return super().scan(text, lowered)
 
 
 @pytest.fixture(scope="module")
