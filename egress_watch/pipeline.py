@@ -11,10 +11,18 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
-from egress_watch.boilerplate import KNOWN, without_boilerplate
+from egress_watch.catalog.facts import UNKNOWN, Facts
+from egress_watch.catalog.services import Catalog
+from egress_watch.classify.boilerplate import KNOWN, without_boilerplate
 from egress_watch.classify.engine import Engine
-from egress_watch.conversation import conversation_anchor, conversation_key
-from egress_watch.decode import decode_body
+from egress_watch.decide.conversation import conversation_anchor, conversation_key
+from egress_watch.decide.naming import Naming
+from egress_watch.decide.outcome import mark_stopped
+from egress_watch.decide.policy import PolicyTable, decide, enforceable
+from egress_watch.decide.restore_policy import RestorePolicy
+from egress_watch.decide.rewrite import Namer, placeholder, redacted_body
+from egress_watch.decide.standin import is_stand_in
+from egress_watch.decoding.encoding import decode_body
 from egress_watch.extract import Extraction, extract_body
 from egress_watch.extract.responses import call_id_of
 from egress_watch.model import (
@@ -29,14 +37,6 @@ from egress_watch.model import (
     Severity,
     utc_iso,
 )
-from egress_watch.naming import Naming
-from egress_watch.outcome import mark_stopped
-from egress_watch.policy import PolicyTable, decide, enforceable
-from egress_watch.restore_policy import RestorePolicy
-from egress_watch.rewrite import Namer, placeholder, redacted_body
-from egress_watch.service_facts import UNKNOWN, Facts
-from egress_watch.services import Catalog
-from egress_watch.standin import is_stand_in
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,13 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from egress_watch import jsonsafe
-from egress_watch.charset import DEFAULT_CHARSET, BodyText, decode_text, is_mostly_binary
+from egress_watch.decoding import jsonsafe
+from egress_watch.decoding.charset import DEFAULT_CHARSET, BodyText, decode_text, is_mostly_binary
+from egress_watch.decoding.jsonsafe import TooDeep
 from egress_watch.extract import anthropic, aws, gemini, generic, openai, responses, wrappers
 from egress_watch.extract.binary import extract_protobuf
 from egress_watch.extract.hints import hint_from_text
 from egress_watch.extract.multipart import extract_multipart
-from egress_watch.jsonsafe import TooDeep
 from egress_watch.model import Segment
 
 JsonExtractor = Callable[[Any], list[Segment]]

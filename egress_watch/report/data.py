@@ -15,11 +15,11 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from egress_watch.catalog.services import Catalog, builtin_catalog
 from egress_watch.model import Category, Severity, utc_iso
 from egress_watch.report.period import Period
 from egress_watch.report.queries import PeriodRows, read_period
 from egress_watch.report.where import WhereItWent, read_where
-from egress_watch.services import Catalog, builtin_catalog
 
 SCHEMA_VERSION = 2
 """2: exposures, secrets and bytes count only what reached the service; ``stopped`` added."""

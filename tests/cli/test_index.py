@@ -10,7 +10,7 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from egress_watch.cli import cli
+from egress_watch.cli.main import cli
 
 PACKAGE = Path(__file__).parents[2] / "egress_watch"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from egress_watch.daemon import LOG_BACKUPS, rotating_log_handler
+from egress_watch.capture.daemon import LOG_BACKUPS, rotating_log_handler
 from egress_watch.paths import HomePaths
 from tests.support.servers import free_port
 

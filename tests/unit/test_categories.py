@@ -9,8 +9,8 @@ import pytest
 from egress_watch.classify.categories import CategoryScanner, iban_valid, luhn_valid
 from egress_watch.classify.engine import Engine
 from egress_watch.classify.logic import scan_logic
+from egress_watch.config.settings import Settings
 from egress_watch.model import Category
-from egress_watch.settings import Settings
 
 PACKAGE = Path(__file__).parents[2] / "egress_watch"
 

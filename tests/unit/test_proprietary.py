@@ -11,17 +11,23 @@ from pathlib import Path
 import pytest
 
 from egress_watch.classify.engine import Engine
-from egress_watch.doctor import check_code_index
+from egress_watch.classify.proprietary.files import skipped_content, skipped_path
+from egress_watch.classify.proprietary.index import (
+    add_repo,
+    list_repos,
+    open_index,
+    rebuild,
+    remove_repo,
+)
+from egress_watch.classify.proprietary.matcher import Matcher, Thresholds
+from egress_watch.classify.proprietary.prompt import code_regions
+from egress_watch.classify.proprietary.tokenize import CLIKE, GO, PYTHON, RUST, tokenize
+from egress_watch.classify.proprietary.winnow import winnow
+from egress_watch.config.settings import Settings
 from egress_watch.errors import ConfigError
 from egress_watch.model import Category
 from egress_watch.paths import HomePaths
-from egress_watch.proprietary.files import skipped_content, skipped_path
-from egress_watch.proprietary.index import add_repo, list_repos, open_index, rebuild, remove_repo
-from egress_watch.proprietary.matcher import Matcher, Thresholds
-from egress_watch.proprietary.prompt import code_regions
-from egress_watch.proprietary.tokenize import CLIKE, GO, PYTHON, RUST, tokenize
-from egress_watch.proprietary.winnow import winnow
-from egress_watch.settings import Settings
+from egress_watch.workstation.doctor import check_code_index
 
 PACKAGE = Path(__file__).parents[2] / "egress_watch"
 OWN = ("classify/secrets.py", "policy.py", "pipeline.py", "settings.py")

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from egress_watch.proprietary.excerpts import excerpt_tokens
-from egress_watch.proprietary.files import candidates
-from egress_watch.proprietary.index import (
+from egress_watch.classify.proprietary.excerpts import excerpt_tokens
+from egress_watch.classify.proprietary.files import candidates
+from egress_watch.classify.proprietary.index import (
     FORMAT,
     CodeIndexError,
     add_repo,
@@ -24,10 +24,10 @@ from egress_watch.proprietary.index import (
     public_hashes,
     rebuild,
 )
-from egress_watch.proprietary.matcher import Matcher
-from egress_watch.proprietary.prompt import Region, code_regions, guess_language
-from egress_watch.proprietary.shared import shared_directory
-from egress_watch.proprietary.tokenize import CLIKE, GO, JS, PYTHON, RUST, tokenize
+from egress_watch.classify.proprietary.matcher import Matcher
+from egress_watch.classify.proprietary.prompt import Region, code_regions, guess_language
+from egress_watch.classify.proprietary.shared import shared_directory
+from egress_watch.classify.proprietary.tokenize import CLIKE, GO, JS, PYTHON, RUST, tokenize
 
 PACKAGE = Path(__file__).parents[2] / "egress_watch"
 

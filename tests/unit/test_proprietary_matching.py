@@ -20,18 +20,17 @@ from typing import Any
 import click
 from click.testing import CliRunner
 
-from egress_watch.cli import cli
-from egress_watch.proprietary import jobs
-from egress_watch.proprietary.index import (
+from egress_watch.classify.proprietary import jobs
+from egress_watch.classify.proprietary.index import (
     add_repo,
     background_info,
     build_background,
     open_index,
 )
-from egress_watch.proprietary.lines import MIN_LINE_BYTES, KnownLines, line_hashes, windows
-from egress_watch.proprietary.matcher import PREFILTER_CHARS, Matcher, Thresholds
-from egress_watch.proprietary.prompt import guess_language
-from egress_watch.proprietary.tokenize import (
+from egress_watch.classify.proprietary.lines import MIN_LINE_BYTES, KnownLines, line_hashes, windows
+from egress_watch.classify.proprietary.matcher import PREFILTER_CHARS, Matcher, Thresholds
+from egress_watch.classify.proprietary.prompt import guess_language
+from egress_watch.classify.proprietary.tokenize import (
     CLIKE,
     GO,
     JS,
@@ -41,6 +40,7 @@ from egress_watch.proprietary.tokenize import (
     renamed_channel,
     tokenize,
 )
+from egress_watch.cli.main import cli
 
 PACKAGE = Path(__file__).parents[2] / "egress_watch"
 ROOT = PACKAGE.parent
@@ -301,8 +301,8 @@ PARALLEL_SCRIPT = textwrap.dedent(
     """
     import json, sys
     from pathlib import Path
-    from egress_watch.proprietary import jobs
-    from egress_watch.proprietary.index import add_repo, build_background, open_index
+    from egress_watch.classify.proprietary import jobs
+    from egress_watch.classify.proprietary.index import add_repo, build_background, open_index
 
     jobs.PARALLEL_FROM_BYTES = 0
     can_fork = jobs._can_fork()
@@ -604,8 +604,8 @@ def test_known_lines_from_different_files_do_not_make_a_stretch(tmp_path: Path) 
 WORKER_DIES_SCRIPT = """
 import json, os, sqlite3, sys
 from pathlib import Path
-from egress_watch.proprietary import jobs
-from egress_watch.proprietary.index import CodeIndexError, add_repo, open_index
+from egress_watch.classify.proprietary import jobs
+from egress_watch.classify.proprietary.index import CodeIndexError, add_repo, open_index
 
 parent = os.getpid()
 real = jobs.fingerprint_file

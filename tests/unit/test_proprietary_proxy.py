@@ -11,10 +11,10 @@ from pathlib import Path
 from mitmproxy import http
 from mitmproxy.test import taddons, tflow
 
-from egress_watch.home import prepare_home
+from egress_watch.capture.addon import EgressWatch
+from egress_watch.classify.proprietary.index import add_repo, index_path, open_index
 from egress_watch.paths import HomePaths
-from egress_watch.proprietary.index import add_repo, index_path, open_index
-from egress_watch.proxy import EgressWatch
+from egress_watch.workstation.home import prepare_home
 
 PACKAGE = Path(__file__).parents[2] / "egress_watch"
 

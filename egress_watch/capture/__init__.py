@@ -1,0 +1,2 @@
+"""Capture: the proxy process. Flows in from mitmproxy; Events to the store and
+forwarded, redacted or blocked requests out."""

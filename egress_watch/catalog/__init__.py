@@ -1,0 +1,1 @@
+"""Route: a host and path in, the AI service, its API family and facts out."""

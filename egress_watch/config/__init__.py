@@ -1,0 +1,1 @@
+"""Config: ``config.toml`` in, frozen validated Settings out (or a ConfigError)."""

@@ -1,0 +1,1 @@
+"""Decode: request bytes in, text and bounded JSON out (Content-Encoding, charset)."""

@@ -1,0 +1,2 @@
+"""Workstation: this machine around the proxy (data home, CA, trust, service install,
+shell variables, doctor, notifications)."""
