@@ -245,6 +245,25 @@ def rewrite_paths(text: str) -> str:
     return re.sub(rf"\b{PACKAGE}(?:/{IDENT})+(?:\.py|/)?", swap, text)
 
 
+OWN_PACKAGE = 'PACKAGE = Path(__file__).parents[2] / "egress_watch"'
+OWN_SOURCE_IMPORT = "from tests.support.own_code import own_source"
+
+
+def rewrite_own_sources(text: str) -> str:
+    """Tests that use our modules as sample code: ``PACKAGE / "policy.py"`` -> ``own_source(...)``
+    (tests/support/own_code.py), which finds a module named by its old flat path."""
+    if OWN_PACKAGE not in text:
+        return text
+    swapped = re.sub(rf'\bPACKAGE / ("[^"\n]*"|{IDENT})', r"own_source(\1)", text)
+    if swapped != text and OWN_SOURCE_IMPORT not in swapped:
+        swapped = swapped.replace(
+            "from __future__ import annotations\n",
+            f"from __future__ import annotations\n\n{OWN_SOURCE_IMPORT}\n",
+            1,
+        )
+    return swapped
+
+
 def rewrite_text(text: str) -> str:
     guarded = text
     for i, keep in enumerate(NOT_MODULES):
@@ -253,7 +272,7 @@ def rewrite_text(text: str) -> str:
         if new not in guarded:
             guarded = guarded.replace(old, new)
     guarded = rewrite_from_cli(rewrite_from_package(guarded))
-    guarded = rewrite_paths(rewrite_dotted(guarded))
+    guarded = rewrite_own_sources(rewrite_paths(rewrite_dotted(guarded)))
     for i, keep in enumerate(NOT_MODULES):
         guarded = guarded.replace(f"\0KEEP{i}\0", keep)
     return guarded

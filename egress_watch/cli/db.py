@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from egress_watch.cli.main import current_paths, home_option, translate_errors
+from egress_watch.cli.options import current_paths, home_option, translate_errors
 from egress_watch.errors import StoreError
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from egress_watch.cli.main import (
+from egress_watch.cli.options import (
     EXIT_ERROR,
     UsageProblem,
     current_paths,

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from egress_watch.cli.main import EXIT_ERROR, current_paths, home_option, translate_errors
+from egress_watch.cli.options import EXIT_ERROR, current_paths, home_option, translate_errors
 
 
 @click.command()

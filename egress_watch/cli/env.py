@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from egress_watch.cli.client_setup import proxy_env
-from egress_watch.cli.main import current_paths, home_option, translate_errors
+from egress_watch.cli.options import current_paths, home_option, translate_errors
 from egress_watch.paths import HomePaths
 from egress_watch.workstation.envvars import SHELLS, render_exports, render_unset
 

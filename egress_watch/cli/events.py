@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from egress_watch.cli.main import UsageProblem, current_paths, home_option, translate_errors
+from egress_watch.cli.options import UsageProblem, current_paths, home_option, translate_errors
 from egress_watch.model import Category, Severity
 
 CSV_COLUMNS = (

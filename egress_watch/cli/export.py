@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from egress_watch.cli.main import (
+from egress_watch.cli.options import (
     CONTEXT_SETTINGS,
     UsageProblem,
     current_paths,

@@ -30,7 +30,7 @@ from egress_watch.classify.proprietary.index import (
     rebuild,
     remove_repo,
 )
-from egress_watch.cli.main import current_paths, home_option, translate_errors
+from egress_watch.cli.options import current_paths, home_option, translate_errors
 from egress_watch.errors import EgressWatchError
 
 

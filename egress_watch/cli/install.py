@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from egress_watch.cli.main import current_paths, home_option, translate_errors
+from egress_watch.cli.options import current_paths, home_option, translate_errors
 from egress_watch.workstation.install import (
     InstallError,
     default_layout,

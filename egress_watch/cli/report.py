@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from egress_watch.catalog.services import Catalog
-from egress_watch.cli.main import UsageProblem, current_paths, home_option, translate_errors
+from egress_watch.cli.options import UsageProblem, current_paths, home_option, translate_errors
 from egress_watch.report import FORMATS, renderer
 
 

@@ -10,7 +10,7 @@ from dataclasses import asdict
 
 import click
 
-from egress_watch.cli.main import UsageProblem, current_paths, home_option, translate_errors
+from egress_watch.cli.options import UsageProblem, current_paths, home_option, translate_errors
 
 
 @contextmanager

@@ -9,7 +9,7 @@ import click
 
 from egress_watch.catalog.services import catalog_with
 from egress_watch.cli.client_setup import proxy_url
-from egress_watch.cli.main import current_paths, home_option, translate_errors
+from egress_watch.cli.options import current_paths, home_option, translate_errors
 from egress_watch.config.settings import load_settings
 from egress_watch.paths import HomePaths
 from egress_watch.workstation.ca import (
