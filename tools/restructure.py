@@ -46,7 +46,6 @@ MODULE_MAP: dict[str, str] = {
     "egress_watch.outcome": "egress_watch.decide.outcome",
     "egress_watch.restore": "egress_watch.decide.restore",
     "egress_watch.restore_streams": "egress_watch.decide.restore_streams",
-    "egress_watch.answers": "egress_watch.decide.answers",
     "egress_watch.responses": "egress_watch.decide.responses",
     # config/: config.toml read once, validated whole
     "egress_watch.settings": "egress_watch.config.settings",
@@ -56,6 +55,7 @@ MODULE_MAP: dict[str, str] = {
     "egress_watch.triage": "egress_watch.store.triage",
     # capture/: the proxy process: addon, daemon, connection and body plumbing
     "egress_watch.proxy": "egress_watch.capture.addon",
+    "egress_watch.answers": "egress_watch.capture.answers",
     "egress_watch.daemon": "egress_watch.capture.daemon",
     "egress_watch.streams": "egress_watch.capture.streams",
     "egress_watch.framing": "egress_watch.capture.framing",

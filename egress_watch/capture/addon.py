@@ -22,6 +22,7 @@ from mitmproxy import connection, ctx, http, tls
 from mitmproxy.addonmanager import Loader
 from mitmproxy.exceptions import OptionsError
 
+from egress_watch.capture.answers import Answers
 from egress_watch.capture.attribution import ConnectionProcesses
 from egress_watch.capture.framing import StreamFraming, frame_buffered_body
 from egress_watch.capture.streams import BodyTee, is_streaming_rpc
@@ -32,7 +33,6 @@ from egress_watch.catalog.facts import UNKNOWN, Facts
 from egress_watch.catalog.services import catalog_with
 from egress_watch.classify.engine import Engine
 from egress_watch.config.settings import Settings, load_settings
-from egress_watch.decide.answers import Answers
 from egress_watch.decide.naming import Naming
 from egress_watch.decide.policy import Level, destination
 from egress_watch.decide.responses import LocalAnswer, local_answer

@@ -1,2 +1,3 @@
-"""Decide: findings, service and policy in; a Decision, the redacted body and restored
-answers out (pure: no I/O)."""
+"""Decide: findings, the service and the policy in; a Decision (pass, alert, redact, block), the
+redacted body, stable placeholders and restored answers out. Pure: no I/O.
+"""

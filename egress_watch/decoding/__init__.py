@@ -1,1 +1,3 @@
-"""Decode: request bytes in, text and bounded JSON out (Content-Encoding, charset)."""
+"""Decoding: request bytes in; text and bounded JSON out (Content-Encoding undone with a cap,
+declared charsets honoured, JSON parsed to a fixed depth).
+"""

@@ -1,4 +1,4 @@
-"""Turn a request body into the texts it carries, per API family (pure functions).
+"""Extract: a decoded body and its API family in; the texts it carries (Segments) out (pure).
 
 Adding a JSON family is adding a module with one ``extract(document) -> list[Segment]``
 function and a row in ``EXTRACTORS``. Binary (Connect / gRPC / protobuf) and multipart bodies

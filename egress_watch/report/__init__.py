@@ -1,4 +1,7 @@
-"""The weekly exposure summary: ``data`` computes it once, one module per format lays it out."""
+"""Report: the history of a window in; the weekly exposure summary out, in four formats.
+
+``data`` computes it once, one module per format lays it out.
+"""
 
 from __future__ import annotations
 
