@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the CLI imports this package at start-up: keep it light
-    from egress_watch.report.data import ReportData
+    from egress_watch.report.contents import ReportData
 
 FORMATS = ("text", "md", "html", "json")
 

@@ -6,7 +6,7 @@ import os
 import secrets
 from pathlib import Path
 
-from egress_watch.config.settings import DEFAULT_CONFIG
+from egress_watch.config.defaults import DEFAULT_CONFIG
 from egress_watch.errors import ConfigError
 from egress_watch.paths import HomePaths, make_private_dirs
 

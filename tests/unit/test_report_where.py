@@ -10,7 +10,8 @@ import pytest
 from egress_watch.catalog.services import builtin_catalog
 from egress_watch.model import Action, Event
 from egress_watch.paths import HomePaths
-from egress_watch.report.data import ReportData, build_report
+from egress_watch.report.contents import ReportData
+from egress_watch.report.data import build_report
 from egress_watch.report.html import render_html
 from egress_watch.report.json_format import report_json
 from egress_watch.report.markdown import render_markdown

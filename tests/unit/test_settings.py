@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from egress_watch.config.settings import DEFAULT_CONFIG, Settings, load_settings, parse_settings
+from egress_watch.config.defaults import DEFAULT_CONFIG
+from egress_watch.config.settings import Settings, load_settings, parse_settings
 from egress_watch.errors import ConfigError
 from egress_watch.model import FailMode, Mode, Severity
 from egress_watch.paths import HomePaths, resolve_home
