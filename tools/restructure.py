@@ -35,6 +35,7 @@ MODULE_MAP: dict[str, str] = {
     # classify/: findings in segments (proprietary code inside)
     "egress_watch.boilerplate": "egress_watch.classify.boilerplate",
     "egress_watch.proprietary": "egress_watch.classify.proprietary",
+    "egress_watch.inspect_pool": "egress_watch.classify.worker_pool",  # issue-15's new module
     # decide/: policy, redaction, restore, local answers
     "egress_watch.policy": "egress_watch.decide.policy",
     "egress_watch.restore_policy": "egress_watch.decide.restore_policy",
