@@ -89,21 +89,39 @@ MODULE_MAP: dict[str, str] = {
 # Files whose old module name lives on as a package: moved by path.
 FILE_MOVES: dict[str, str] = {"egress_watch/cli.py": "egress_watch/cli/main.py"}
 
-# ``egress_watch.cli`` was a module and is now a package: a name imported from it goes to the
-# module that defines it now (the shared helpers' module if it defines the name, else the group).
-CLI_GROUP = "egress_watch.cli.main"
-CLI_HELPERS = "egress_watch.cli.options"
-
-
-def cli_symbol_module(name: str) -> str:
-    helpers = ROOT / (CLI_HELPERS.replace(".", "/") + ".py")
-    if helpers.is_file():
-        defined = re.findall(
-            rf"^(?:def |class |async def )?({IDENT})\b", helpers.read_text("utf-8"), re.MULTILINE
-        )
-        if name in defined:
-            return CLI_HELPERS
-    return CLI_GROUP
+# Modules whose names were split between modules: ``from M import name`` goes to the module that
+# defines the name now (else to the first module given). ``egress_watch.cli`` was a module and
+# is a package now; ``egress_watch.cli.main`` is what the move commit first called the group.
+_CLI_NAMES = {
+    **dict.fromkeys(
+        ("EXIT_OK", "EXIT_FINDINGS", "EXIT_ERROR", "EXIT_USAGE", "EXIT_NOT_RUNNING"),
+        "egress_watch.cli.options",
+    ),
+    **dict.fromkeys(
+        ("CONTEXT_SETTINGS", "UsageProblem", "home_option", "current_paths", "translate_errors"),
+        "egress_watch.cli.options",
+    ),
+    **dict.fromkeys(("start", "stop", "status", "dashboard"), "egress_watch.cli.proxy"),
+    **dict.fromkeys(("scan", "line_numbers"), "egress_watch.cli.scan"),
+    "services": "egress_watch.cli.services",
+}
+_REPORT_CONTENTS = (
+    "SCHEMA_VERSION", "UNKNOWN_TOOL", "OPEN", "ACKNOWLEDGED", "ALLOWLISTED", "TREND_LABELS",
+    "Totals", "TrendRow", "UsageRow", "FindingCount", "Exposure", "StoppedValue",
+    "RepoExposure", "UninspectedRow", "ShadowHost", "ReportData",
+)  # fmt: skip
+SPLITS: dict[str, tuple[str, dict[str, str]]] = {
+    "egress_watch.cli": ("egress_watch.cli.main", _CLI_NAMES),
+    "egress_watch.cli.main": ("egress_watch.cli.main", _CLI_NAMES),
+    "egress_watch.config.settings": (
+        "egress_watch.config.settings",
+        {"DEFAULT_CONFIG": "egress_watch.config.defaults"},
+    ),
+    "egress_watch.report.data": (
+        "egress_watch.report.data",
+        dict.fromkeys(_REPORT_CONTENTS, "egress_watch.report.contents"),
+    ),
+}
 
 
 # Literal texts rewritten as they are (entry points and what tests import to check them).
@@ -150,8 +168,10 @@ DOTTED = re.compile(rf"\b{PACKAGE}((?:\.{IDENT})+)")
 FROM_PACKAGE = re.compile(
     rf"^(?P<indent>[ \t]*)from {PACKAGE} import (?P<names>\([^)]*\)|[^\n#]*)", re.MULTILINE
 )
-FROM_CLI = re.compile(
-    rf"^(?P<indent>[ \t]*)from {PACKAGE}\.cli import (?P<names>\([^)]*\)|[^\n#]*)", re.MULTILINE
+FROM_SPLIT = re.compile(
+    rf"^(?P<indent>[ \t]*)from (?P<module>{PACKAGE}(?:\.{IDENT})+) import "
+    r"(?P<names>\([^)]*\)|[^\n#]*)",
+    re.MULTILINE,
 )
 
 
@@ -211,21 +231,24 @@ def rewrite_from_package(text: str) -> str:
     return FROM_PACKAGE.sub(swap, text)
 
 
-def rewrite_from_cli(text: str) -> str:
-    """``from egress_watch.cli import current_paths`` -> the module that now defines it."""
+def rewrite_splits(text: str) -> str:
+    """``from egress_watch.cli import current_paths`` -> the module that defines it now."""
 
     def swap(match: re.Match[str]) -> str:
-        pairs = _names(match.group("names"))
-        if not pairs:
+        if match.group("module") not in SPLITS:
             return match.group(0)
+        default, moved = SPLITS[match.group("module")]
+        pairs = _names(match.group("names"))
         groups: dict[str, list[str]] = {}
         for name, alias in pairs:
-            groups.setdefault(cli_symbol_module(name), []).append(
+            groups.setdefault(moved.get(name, default), []).append(
                 name + (f" as {alias}" if alias else "")
             )
+        if list(groups) == [match.group("module")]:
+            return match.group(0)
         return _import_lines(match.group("indent"), groups)
 
-    return FROM_CLI.sub(swap, text)
+    return FROM_SPLIT.sub(swap, text)
 
 
 def old_path(module: str) -> str:
@@ -272,8 +295,8 @@ def rewrite_text(text: str) -> str:
     for old, new in LITERALS.items():
         if new not in guarded:
             guarded = guarded.replace(old, new)
-    guarded = rewrite_from_cli(rewrite_from_package(guarded))
-    guarded = rewrite_own_sources(rewrite_paths(rewrite_dotted(guarded)))
+    guarded = rewrite_splits(rewrite_dotted(rewrite_from_package(guarded)))
+    guarded = rewrite_own_sources(rewrite_paths(guarded))
     for i, keep in enumerate(NOT_MODULES):
         guarded = guarded.replace(f"\0KEEP{i}\0", keep)
     return guarded
