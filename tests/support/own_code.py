@@ -17,7 +17,7 @@ PACKAGE = ROOT / "egress_watch"
 
 
 @cache
-def _restructure() -> ModuleType:
+def restructure_tool() -> ModuleType:
     spec = importlib.util.spec_from_file_location("restructure", ROOT / "tools" / "restructure.py")
     assert spec is not None
     assert spec.loader is not None
@@ -31,11 +31,11 @@ def own_source(name: str) -> Path:
     direct = PACKAGE / name
     if direct.exists():
         return direct
-    by_path = _restructure().FILE_MOVES.get(f"egress_watch/{name}")
+    by_path = restructure_tool().FILE_MOVES.get(f"egress_watch/{name}")
     if by_path is not None:
         return ROOT / by_path
     dotted = "egress_watch." + name.removesuffix(".py").replace("/", ".")
-    moved = _restructure().new_module(dotted)
+    moved = restructure_tool().new_module(dotted)
     if moved is None:
         raise FileNotFoundError(f"no module {name} in {PACKAGE}")
     suffix = ".py" if name.endswith(".py") else ""
