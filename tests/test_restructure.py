@@ -25,6 +25,7 @@ ADDON = egress_watch.proxy.EgressWatch
 SOURCE = "see egress_watch/commands/index.py and egress_watch/redact.py"
 META = ctx.meta["egress_watch.home"]
 SCOPE = "egress_watch.export"
+LOGGED = re.compile(r"INFO egress_watch\\.proxy: ")
 """
 
 NEW_STYLE = """\
@@ -46,6 +47,7 @@ ADDON = egress_watch.capture.addon.EgressWatch
 SOURCE = "see egress_watch/cli/index.py and egress_watch/masking.py"
 META = ctx.meta["egress_watch.home"]
 SCOPE = "egress_watch.export"
+LOGGED = re.compile(r"INFO egress_watch\\.capture\\.addon: ")
 """
 
 

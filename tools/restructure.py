@@ -161,10 +161,11 @@ PACKAGE_DOCS: dict[str, str] = {
 TEXT_SUFFIXES = {".py", ".toml", ".md", ".cfg", ".ini", ".txt", ".in", ".yaml", ".yml", ".sh"}
 TEXT_NAMES = {"run"}  # .ci/run
 SKIP_PARTS = {".git", ".venv", "__pycache__", "__snapshots__", "node_modules"}
-SKIP_FILES = {"tools/restructure.py", "uv.lock"}
+SKIP_FILES = {"tools/restructure.py", "tests/test_restructure.py", "uv.lock"}  # its samples
 
 IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 DOTTED = re.compile(rf"\b{PACKAGE}((?:\.{IDENT})+)")
+ESCAPED_DOTTED = re.compile(rf"\b{PACKAGE}((?:\\\.{IDENT})+)")  # in regular expressions
 FROM_PACKAGE = re.compile(
     rf"^(?P<indent>[ \t]*)from {PACKAGE} import (?P<names>\([^)]*\)|[^\n#]*)", re.MULTILINE
 )
@@ -192,7 +193,11 @@ def rewrite_dotted(text: str) -> str:
         moved = new_module(match.group(0))
         return moved if moved is not None else match.group(0)
 
-    return DOTTED.sub(swap, text)
+    def swap_escaped(match: re.Match[str]) -> str:
+        moved = new_module(match.group(0).replace("\\.", "."))
+        return moved.replace(".", "\\.") if moved is not None else match.group(0)
+
+    return ESCAPED_DOTTED.sub(swap_escaped, DOTTED.sub(swap, text))
 
 
 def _names(raw: str) -> list[tuple[str, str | None]]:
