@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from egress_watch.proxy import EgressWatch
+from egress_watch.capture.addon import EgressWatch
 
 addons = [EgressWatch()]

@@ -23,8 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.bench_proxy import measure, percentiles, proxy_process
+from egress_watch.config.export_sinks import SinkConfig
 from egress_watch.export import outbox
-from egress_watch.export.config import SinkConfig
 from egress_watch.export.exporter import Exporter, ExportOptions
 from egress_watch.model import Action, Event
 from egress_watch.store.database import open_writer

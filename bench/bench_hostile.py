@@ -20,11 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from egress_watch.catalog.services import builtin_catalog
 from egress_watch.classify.engine import Engine
+from egress_watch.config.settings import Settings
 from egress_watch.model import Action, Capture, Mode
 from egress_watch.pipeline import Inspector, Policy
-from egress_watch.services import builtin_catalog
-from egress_watch.settings import Settings
 
 KEY = "AKIA" + "Q3EX" + "T7PL" + "N2ZR" + "W5YB"  # built from parts: no literal key in the repo
 PATH = "/v1/chat/completions"

@@ -35,15 +35,15 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from egress_watch.proprietary.files import candidates
-from egress_watch.proprietary.index import (
+from egress_watch.classify.proprietary.files import candidates
+from egress_watch.classify.proprietary.index import (
     add_repo,
     build_background,
     default_background,
     open_index,
 )
-from egress_watch.proprietary.matcher import Matcher
-from egress_watch.proprietary.shared import CACHE_ENV
+from egress_watch.classify.proprietary.matcher import Matcher
+from egress_watch.classify.proprietary.shared import CACHE_ENV
 
 SITE = Path(sys.prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
 SITE = SITE / "site-packages"
@@ -169,7 +169,7 @@ def query_cost(db: Path, indexed: list[Path], unrelated: list[Path], n: int) -> 
     blocks = conn.execute("SELECT COALESCE(SUM(length(data)), 0) FROM blocks").fetchone()[0]
     segments = conn.execute("SELECT COUNT(*) FROM segments").fetchone()[0]
     conn.close()
-    from egress_watch.proprietary import postings
+    from egress_watch.classify.proprietary import postings
 
     where = "in memory" if blocks <= postings.IN_MEMORY_BYTES else "from SQLite"
     print(
@@ -202,7 +202,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.in_memory_mb is not None:
-        from egress_watch.proprietary import postings
+        from egress_watch.classify.proprietary import postings
 
         postings.IN_MEMORY_BYTES = int(args.in_memory_mb * 1024 * 1024)
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -244,7 +244,9 @@ def run(tmp: Path, args: argparse.Namespace) -> None:
         )
     db = tmp / "mixed.db"
     read, wall, cpu = add_all(db, mixed)
-    from egress_watch.proprietary.postings import count  # format 4 on (--answers runs before)
+    from egress_watch.classify.proprietary.postings import (
+        count,  # format 4 on (--answers runs before)
+    )
 
     conn = open_index(db)
     postings = count(conn)

@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_proxy import percentiles, proxy_process
 
-from egress_watch.restore import Restoration
-from egress_watch.restore_streams import SseRestorer
+from egress_watch.decide.restore import Restoration
+from egress_watch.decide.restore_streams import SseRestorer
 from tests.support.llm_streams import sse_events
 from tests.support.servers import (
     ConnectProxy,

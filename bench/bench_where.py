@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cryptography.hazmat.primitives import serialization
 
-from egress_watch.ca import build_ca, ca_domains
+from egress_watch.catalog.services import builtin_catalog
 from egress_watch.report.where import read_where
-from egress_watch.services import builtin_catalog
 from egress_watch.store.database import open_reader, open_writer
+from egress_watch.workstation.ca import build_ca, ca_domains
 
 HOSTS = [
     ("api.openai.com", "/v1/chat/completions"),

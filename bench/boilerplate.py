@@ -6,7 +6,7 @@ held out. Written for the bench (not copied from any project): the idioms are wh
 
 from __future__ import annotations
 
-from egress_watch.proprietary.tokenize import GO, JS, PYTHON
+from egress_watch.classify.proprietary.tokenize import GO, JS, PYTHON
 
 PY = [
     'if __name__ == "__main__":\n    main()\n',

@@ -1,11 +1,11 @@
 """Learn the language guess's idiom weights from code installed here, and measure the guess.
 
-The guess (``egress_watch/proprietary/prompt.py``) counts idioms with ``str.count`` and adds
+The guess (``classify/proprietary/prompt.py``) counts idioms with ``str.count`` and adds
 their weights per family (Python, Go, JavaScript/TypeScript, other C-like). This script takes
 5-line excerpts of installed public code, half of the files to learn from and the other half
 to measure on, fits the weights by multinomial logistic regression (plain Python, a few
 seconds), prints the accuracy per language for the shipped table and the learned one, and with
-``--write`` writes the learned table to ``egress_watch/proprietary/guess_weights.py``.
+``--write`` writes the learned table to ``egress_watch/classify/proprietary/guess_weights.py``.
 
 Nothing is downloaded. Sources (each skipped when missing): this Python's standard library
 and site-packages; Go from ``/usr/share/go-*/src`` and ``/usr/share/gocode``; JavaScript and
@@ -30,9 +30,9 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-from egress_watch.proprietary import guess_weights
-from egress_watch.proprietary.prompt import IDIOM_CAP, guess_language, idiom_scores
-from egress_watch.proprietary.tokenize import CLIKE, GO, JS, PYTHON, tokenize
+from egress_watch.classify.proprietary import guess_weights
+from egress_watch.classify.proprietary.prompt import IDIOM_CAP, guess_language, idiom_scores
+from egress_watch.classify.proprietary.tokenize import CLIKE, GO, JS, PYTHON, tokenize
 
 FAMILIES = (PYTHON, GO, JS, CLIKE)
 _BENCH_TEXT = """flask werkzeug tornado bottle falcon pyramid starlette sanic aiohttp gin echo chi

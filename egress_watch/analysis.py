@@ -2,7 +2,7 @@
 
 Everything here is a function of the request's bytes and the engine, with no state of the
 proxy's (vault, placeholders, database), so it can run in a worker process
-(egress_watch.inspect_pool) as well as on the proxy's own thread. The rest of an inspection
+(egress_watch.capture.worker_pool) as well as on the proxy's own thread. The rest of an inspection
 (policy, naming, redaction, the event) stays in egress_watch.pipeline.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from egress_watch.classify.engine import Engine
-from egress_watch.conversation import conversation_anchor
-from egress_watch.decode import decode_body
+from egress_watch.decide.conversation import conversation_anchor
+from egress_watch.decoding.encoding import decode_body
 from egress_watch.extract import Extraction, extract_body
 from egress_watch.model import Capture, Finding
 
@@ -65,7 +65,7 @@ class Analysis:
     complete: bool
     """False when the deadline passed before every text was scanned."""
     anchor: str | None
-    """What names the body's conversation (egress_watch.conversation), None if it does not."""
+    """What names the body's conversation (decide.conversation), None if it does not."""
 
 
 def analyse(engine: Engine, job: Job) -> Analysis:

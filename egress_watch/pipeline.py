@@ -12,9 +12,17 @@ from typing import Any, Protocol
 from urllib.parse import unquote
 
 from egress_watch.analysis import Analysis, Job, analyse
-from egress_watch.boilerplate import KNOWN, without_boilerplate
+from egress_watch.catalog.facts import UNKNOWN, Facts
+from egress_watch.catalog.services import Catalog
+from egress_watch.classify.boilerplate import KNOWN, without_boilerplate
 from egress_watch.classify.engine import Engine
-from egress_watch.conversation import conversation_key
+from egress_watch.decide.conversation import conversation_key
+from egress_watch.decide.naming import Naming
+from egress_watch.decide.outcome import mark_stopped
+from egress_watch.decide.policy import PolicyTable, decide, enforceable
+from egress_watch.decide.restore_policy import RestorePolicy
+from egress_watch.decide.rewrite import Namer, placeholder, redacted_body
+from egress_watch.decide.standin import is_stand_in
 from egress_watch.extract import Extraction
 from egress_watch.extract.responses import call_id_of
 from egress_watch.model import (
@@ -29,14 +37,6 @@ from egress_watch.model import (
     Severity,
     utc_iso,
 )
-from egress_watch.naming import Naming
-from egress_watch.outcome import mark_stopped
-from egress_watch.policy import PolicyTable, decide, enforceable
-from egress_watch.restore_policy import RestorePolicy
-from egress_watch.rewrite import Namer, placeholder, redacted_body
-from egress_watch.service_facts import UNKNOWN, Facts
-from egress_watch.services import Catalog
-from egress_watch.standin import is_stand_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +73,7 @@ class Policy:
 
 class Analyser(Protocol):
     """What runs the pure part of an inspection: ``analyse`` here, or a pool of worker
-    processes running it (egress_watch.inspect_pool)."""
+    processes running it (egress_watch.capture.worker_pool)."""
 
     def analyse(self, job: Job) -> Analysis: ...
 

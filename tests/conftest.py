@@ -11,8 +11,8 @@ import pytest
 
 from egress_watch.classify import kingfisher
 from egress_watch.classify.kingfisher import CACHE_ENV as RULE_CACHE_ENV
+from egress_watch.classify.proprietary.shared import CACHE_ENV
 from egress_watch.paths import HOME_ENV, HomePaths
-from egress_watch.proprietary.shared import CACHE_ENV
 
 
 @pytest.fixture(scope="session")

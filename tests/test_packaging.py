@@ -27,7 +27,8 @@ def test_wheel_ships_packages_and_data_without_bare_top_level_names(tmp_path: Pa
     assert any(name.startswith("egress_watch_tui/") and name.endswith(".tcss") for name in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert (
-        "egress-watch = egress_watch.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+        "egress-watch = egress_watch.cli.main:main"
+        in zipfile.ZipFile(wheel).read(entry_points).decode()
     )
 
 
@@ -43,12 +44,12 @@ def modules_loaded_by(statement: str) -> set[str]:
     "module",
     [
         "egress_watch.model",
-        "egress_watch.services",
+        "egress_watch.catalog.services",
         "egress_watch.extract",
         "egress_watch.classify.engine",
-        "egress_watch.policy",
+        "egress_watch.decide.policy",
         "egress_watch.pipeline",
-        "egress_watch.rewrite",
+        "egress_watch.decide.rewrite",
     ],
 )
 def test_core_imports_neither_mitmproxy_textual_nor_click(module: str) -> None:
@@ -57,11 +58,11 @@ def test_core_imports_neither_mitmproxy_textual_nor_click(module: str) -> None:
 
 
 def test_addon_path_never_imports_textual() -> None:
-    loaded = modules_loaded_by("import egress_watch.proxy")
+    loaded = modules_loaded_by("import egress_watch.capture.addon")
     assert "mitmproxy" in loaded
     assert "textual" not in loaded
 
 
 def test_cli_startup_does_not_import_the_proxy_or_the_dashboard() -> None:
-    loaded = modules_loaded_by("import egress_watch.cli")
+    loaded = modules_loaded_by("import egress_watch.cli.main")
     assert not loaded & {"mitmproxy", "textual"}

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from egress_watch.config.settings import Settings
 from egress_watch.model import Finding
-from egress_watch.settings import Settings
 
 # gitleaks rule id -> our rule id, for .gitleaksignore imports.
 GITLEAKS_RULES: Final[dict[str, str]] = {

@@ -15,14 +15,14 @@ from egress_watch.classify.allowlist import Allowlist, allowlist_from_settings
 from egress_watch.classify.cache import FindingCache, content_key
 from egress_watch.classify.categories import CategoryMatch, CategoryScanner
 from egress_watch.classify.logic import scan_logic
+from egress_watch.classify.proprietary.index import CodeIndexError, index_path
+from egress_watch.classify.proprietary.matcher import CodeMatch, Matcher
 from egress_watch.classify.secrets import SecretMatch, SecretScanner
 from egress_watch.classify.spans import lower_same_length
+from egress_watch.config.settings import Settings
 from egress_watch.errors import ConfigError
+from egress_watch.masking import fingerprint, mask
 from egress_watch.model import Category, Finding, Segment, Severity, Source
-from egress_watch.proprietary.index import CodeIndexError, index_path
-from egress_watch.proprietary.matcher import CodeMatch, Matcher
-from egress_watch.redact import fingerprint, mask
-from egress_watch.settings import Settings
 
 MIN_CACHED: int = 256  # shorter segments are rescanned: hashing them costs about as much
 MIN_CODE_CHARS: int = 40  # shorter texts cannot hold enough tokens to match indexed code

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from egress_watch.config.export_sinks import SinkConfig
 from egress_watch.export import outbox
-from egress_watch.export.config import SinkConfig
 from egress_watch.export.schema import BUILDERS, Identity, event_uid
 from egress_watch.export.sink import Record, Sink, SinkError
 from egress_watch.model import utc_iso

@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from egress_watch.export.config import SinkConfig
+from egress_watch.config.export_sinks import SinkConfig
 from egress_watch.export.sink import Health, Record, SinkError
 from egress_watch.paths import make_private_dirs
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from egress_watch import __version__
-from egress_watch.export.config import SinkConfig
+from egress_watch.config.export_sinks import SinkConfig
 from egress_watch.export.schema import Identity
 from egress_watch.export.sink import Health, HttpTarget, Record
 from egress_watch.model import Severity

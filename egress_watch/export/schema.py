@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from egress_watch import __version__
+from egress_watch.decide.outcome import Outcome, finding_outcome
 from egress_watch.model import Action, Event, Finding, Severity
-from egress_watch.outcome import Outcome, finding_outcome
 from egress_watch.shapes import finding_json
 
 SCHEMA = "egress-watch.event/1"

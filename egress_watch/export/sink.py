@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from egress_watch.model import Severity
 
 if TYPE_CHECKING:
-    from egress_watch.export.config import SinkConfig
+    from egress_watch.config.export_sinks import SinkConfig
 
 Health = Literal["ok", "wait", "dead"]
 

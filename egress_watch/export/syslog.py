@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from egress_watch.export.config import FACILITIES, SinkConfig
+from egress_watch.config.export_sinks import FACILITIES, SinkConfig
 from egress_watch.export.sink import Health, Record, SinkError, tls_context
 from egress_watch.model import Severity
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from egress_watch.export.config import SinkConfig
+from egress_watch.config.export_sinks import SinkConfig
 from egress_watch.export.sink import Health, HttpTarget, Record, SinkError
 
 SIGNATURE_HEADER = "X-Egress-Watch-Signature"

@@ -1,4 +1,4 @@
-"""Turn a request body into the texts it carries, per API family (pure functions).
+"""Extract: a decoded body and its API family in; the texts it carries (Segments) out (pure).
 
 Adding a JSON family is adding a module with one ``extract(document) -> list[Segment]``
 function and a row in ``EXTRACTORS``. Binary (Connect / gRPC / protobuf) and multipart bodies
@@ -12,13 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from egress_watch import jsonsafe
-from egress_watch.charset import DEFAULT_CHARSET, BodyText, decode_text, is_mostly_binary
+from egress_watch.decoding import jsonsafe
+from egress_watch.decoding.charset import DEFAULT_CHARSET, BodyText, decode_text, is_mostly_binary
+from egress_watch.decoding.jsonsafe import TooDeep
 from egress_watch.extract import anthropic, aws, gemini, generic, openai, responses, wrappers
 from egress_watch.extract.binary import extract_protobuf
 from egress_watch.extract.hints import hint_from_text
 from egress_watch.extract.multipart import extract_multipart
-from egress_watch.jsonsafe import TooDeep
 from egress_watch.model import Segment
 
 JsonExtractor = Callable[[Any], list[Segment]]

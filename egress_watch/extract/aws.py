@@ -6,7 +6,7 @@ import base64
 import binascii
 from typing import Any
 
-from egress_watch.charset import forgiving_text
+from egress_watch.decoding.charset import forgiving_text
 from egress_watch.extract import anthropic
 from egress_watch.extract.generic import leaf_segments, text_segment, walk_strings
 from egress_watch.extract.hints import hint_from_mapping

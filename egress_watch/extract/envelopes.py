@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from egress_watch.decode import decode_body
+from egress_watch.decoding.encoding import decode_body
 
 COMPRESSED = 0x01
 TRAILERS = frozenset({0x02, 0x80, 0x82, 0x03})

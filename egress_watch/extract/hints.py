@@ -6,7 +6,7 @@ import re
 import shlex
 from typing import Any
 
-from egress_watch import jsonsafe
+from egress_watch.decoding import jsonsafe
 
 # Argument names coding tools use for the file a call reads or writes.
 PATH_KEYS = (

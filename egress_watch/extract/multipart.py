@@ -10,8 +10,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from egress_watch import jsonsafe
-from egress_watch.charset import forgiving_text
+from egress_watch.decoding import jsonsafe
+from egress_watch.decoding.charset import forgiving_text
 from egress_watch.model import Segment
 
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)

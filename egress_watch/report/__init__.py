@@ -1,4 +1,7 @@
-"""The weekly exposure summary: ``data`` computes it once, one module per format lays it out."""
+"""Report: the history of a window in; the weekly exposure summary out, in four formats.
+
+``data`` computes it once, one module per format lays it out.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the CLI imports this package at start-up: keep it light
-    from egress_watch.report.data import ReportData
+    from egress_watch.report.contents import ReportData
 
 FORMATS = ("text", "md", "html", "json")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from egress_watch.report.data import (
+from egress_watch.report.contents import (
     ACKNOWLEDGED,
     ALLOWLISTED,
     Exposure,

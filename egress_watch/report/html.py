@@ -27,7 +27,7 @@ from egress_watch.report.common import (
     usage_cells,
     when,
 )
-from egress_watch.report.data import OPEN, Exposure, ReportData, StoppedValue, UsageRow
+from egress_watch.report.contents import OPEN, Exposure, ReportData, StoppedValue, UsageRow
 from egress_watch.report.svg import SEVERITY_COLORS, bar_chart, severity_chart, trend_chart
 
 CSS = """

@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from egress_watch.report.data import ReportData
+from egress_watch.report.contents import ReportData
 from egress_watch.report.period import Period
 
 

@@ -21,7 +21,7 @@ from egress_watch.report.common import (
     usage_cells,
     when,
 )
-from egress_watch.report.data import Exposure, ReportData, UsageRow
+from egress_watch.report.contents import Exposure, ReportData, UsageRow
 
 NONE = "_None this period._"
 _ESCAPED = "\\`*_[]<>|#"

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from egress_watch.outcome import outcome_sql
+from egress_watch.decide.outcome import outcome_sql
 
 _OUTCOME = outcome_sql("e", "f")
 _LEFT = "e.action NOT IN ('block', 'failed')"

@@ -23,7 +23,7 @@ from egress_watch.report.common import (
     usage_cells,
     when,
 )
-from egress_watch.report.data import OPEN, Exposure, ReportData, UsageRow
+from egress_watch.report.contents import OPEN, Exposure, ReportData, UsageRow
 
 if TYPE_CHECKING:
     from rich.console import RenderableType

@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from egress_watch.outcome import outcome_sql
-from egress_watch.services import Catalog
+from egress_watch.catalog.services import Catalog
+from egress_watch.decide.outcome import outcome_sql
 
 UNKNOWN = "unknown"
 """Events recorded before jurisdictions were (no catalog facts at the time), or unknown ones."""

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from egress_watch.decide.outcome import SOMETHING_LEFT_SQL, outcome_sql
 from egress_watch.model import utc_iso
-from egress_watch.outcome import SOMETHING_LEFT_SQL, outcome_sql
 from egress_watch.store.queries import (
     EventFilter,
     attach_findings,
@@ -24,7 +24,7 @@ from egress_watch.store.queries import (
 
 _LEFT = SOMETHING_LEFT_SQL
 _OUTCOME = outcome_sql("e", "f")
-# Overview figures count requests that let a value reach the service (egress_watch.outcome).
+# Overview figures count requests that let a value reach the service (egress_watch.decide.outcome).
 _PER_DAY = f"""
 SELECT substr(e.ts, 1, 10) AS day, count(*) AS n FROM events e INDEXED BY idx_events_ts
 WHERE e.ts >= ? AND {_LEFT} GROUP BY day

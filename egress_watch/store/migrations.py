@@ -205,7 +205,7 @@ def m006_secret_verifications(db: Database) -> None:
 def m007_finding_stopped(db: Database) -> None:
     """findings.stopped: 1 when the proxy kept the value from leaving (redacted or blocked).
 
-    NULL on findings recorded before: their event's action decides (see egress_watch.outcome).
+    NULL on findings recorded before: their event's action decides (egress_watch.decide.outcome).
     """
     db.execute("ALTER TABLE findings ADD COLUMN stopped INTEGER")
 

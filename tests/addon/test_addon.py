@@ -13,8 +13,8 @@ from mitmproxy import http
 from mitmproxy.exceptions import OptionsError
 from mitmproxy.test import taddons, tflow
 
+from egress_watch.capture.addon import EgressWatch
 from egress_watch.paths import HomePaths
-from egress_watch.proxy import EgressWatch
 from tests.conftest import fake_aws_key_id
 
 ADDON_SCRIPT = Path(__file__).parents[2] / "addons" / "egress_watch.py"
@@ -300,10 +300,10 @@ def test_policy_per_service_from_config(ew_home: HomePaths) -> None:
 def test_an_allowed_fingerprint_passes_and_is_still_recorded(
     addon: tuple[EgressWatch, taddons.context], ew_home: HomePaths
 ) -> None:
-    from egress_watch.home import load_hmac_key
-    from egress_watch.redact import fingerprint
+    from egress_watch.masking import fingerprint
     from egress_watch.store.database import open_writer
-    from egress_watch.triage import allow
+    from egress_watch.store.triage import allow
+    from egress_watch.workstation.home import load_hmac_key
 
     instance, tctx = addon
     tctx.configure(instance, egress_watch_mode="block")

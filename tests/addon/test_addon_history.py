@@ -10,8 +10,8 @@ from mitmproxy import flow as mflow
 from mitmproxy import http
 from mitmproxy.test import taddons
 
+from egress_watch.capture.addon import EgressWatch
 from egress_watch.paths import HomePaths
-from egress_watch.proxy import EgressWatch
 from egress_watch.store.writer import EventWriter
 from tests.addon.test_addon import addon, chat_flow, rows, run
 from tests.conftest import fake_aws_key_id

@@ -9,9 +9,9 @@ import pytest
 from mitmproxy import http
 from mitmproxy.test import taddons, tflow
 
-from egress_watch.home import prepare_home
+from egress_watch.capture.addon import EgressWatch
 from egress_watch.paths import HomePaths
-from egress_watch.proxy import EgressWatch
+from egress_watch.workstation.home import prepare_home
 from tests.addon.test_addon import chat_flow, rows, run
 
 

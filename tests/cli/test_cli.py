@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from egress_watch.cli import cli
+from egress_watch.cli.main import cli
 from egress_watch.model import Action, Event
 from egress_watch.paths import HomePaths
 from egress_watch.store.writer import EventWriter
@@ -127,7 +127,7 @@ def test_status_when_not_running() -> None:
 
 
 def test_events_lists_json_lines_with_filters(ew_home: HomePaths) -> None:
-    from egress_watch.home import prepare_home
+    from egress_watch.workstation.home import prepare_home
 
     prepare_home(ew_home)
     writer = EventWriter(ew_home.database)
@@ -155,8 +155,8 @@ def test_events_lists_json_lines_with_filters(ew_home: HomePaths) -> None:
 
 
 def test_events_bad_since_is_a_usage_error() -> None:
-    from egress_watch.home import prepare_home
     from egress_watch.paths import HomePaths, resolve_home
+    from egress_watch.workstation.home import prepare_home
 
     prepare_home(HomePaths(resolve_home()))
     code, _, err = invoke("events", "--since", "last tuesday")

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from egress_watch import trust
-from egress_watch.cli import cli
+from egress_watch.cli.main import cli
 from egress_watch.paths import HomePaths
+from egress_watch.workstation import trust
 
 PATH_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS")
 

@@ -10,7 +10,8 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from egress_watch.cli import cli
+from egress_watch.cli.main import cli
+from tests.support.own_code import own_source
 
 PACKAGE = Path(__file__).parents[2] / "egress_watch"
 
@@ -30,8 +31,8 @@ def test_index_add_list_scan_remove(tmp_path: Path) -> None:
     home = str(tmp_path / "home")
     repo = tmp_path / "billing"
     repo.mkdir()
-    shutil.copy(PACKAGE / "policy.py", repo / "rules.py")
-    shutil.copy(PACKAGE / "pipeline.py", repo / "flow.py")
+    shutil.copy(own_source("policy.py"), repo / "rules.py")
+    shutil.copy(own_source("pipeline.py"), repo / "flow.py")
 
     code, _, err = invoke("index", "add", str(repo), "--home", home)
     assert code == 0
@@ -80,7 +81,7 @@ def test_rebuild_recovers_an_index_written_by_another_version(tmp_path: Path) ->
     home = str(tmp_path / "home")
     repo = tmp_path / "billing"
     repo.mkdir()
-    shutil.copy(PACKAGE / "pipeline.py", repo / "flow.py")
+    shutil.copy(own_source("pipeline.py"), repo / "flow.py")
     public = tmp_path / "public"
     public.mkdir()
     code, _, err = invoke("index", "background", str(public), "--no-stdlib", "--home", home)
@@ -111,14 +112,14 @@ def test_rebuild_recovers_an_index_written_by_another_version(tmp_path: Path) ->
 
 def test_code_dropped_from_the_background_is_indexed_again(tmp_path: Path) -> None:
     home = str(tmp_path / "home")
-    shared = "\n".join((PACKAGE / "pipeline.py").read_text().split("\n")[29:54])
+    shared = "\n".join((own_source("pipeline.py")).read_text().split("\n")[29:54])
     public = tmp_path / "public"
     public.mkdir()
     for name in ("a.py", "b.py"):  # public code: the excerpt is in two of its files
         (public / name).write_text(f"# {name}\n{shared}\n")
     repo = tmp_path / "billing"
     repo.mkdir()
-    shutil.copy(PACKAGE / "pipeline.py", repo / "flow.py")
+    shutil.copy(own_source("pipeline.py"), repo / "flow.py")
 
     assert invoke("index", "background", str(public), "--no-stdlib", "--home", home)[0] == 0
     assert invoke("index", "add", str(repo), "--home", home)[0] == 0

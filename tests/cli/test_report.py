@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from egress_watch import install
-from egress_watch.cli import cli
-from egress_watch.home import prepare_home
+from egress_watch.cli.main import cli
 from egress_watch.model import Action, Event, utc_iso
 from egress_watch.paths import HomePaths
 from egress_watch.store.writer import EventWriter
+from egress_watch.workstation import install
+from egress_watch.workstation.home import prepare_home
 from tests.support.report_seed import EXPECTED, PLANTED, WEEK, seed_week
 
 WEEK_ARGS = ["--from", WEEK[0], "--to", WEEK[1]]

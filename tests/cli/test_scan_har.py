@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from egress_watch.cli import cli
+from egress_watch.cli.main import cli
 from tests.conftest import fake_aws_key_id
 from tests.fixtures.wire.cases import CASES, WireCase, bearer, planted
 

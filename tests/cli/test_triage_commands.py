@@ -7,7 +7,8 @@ import sqlite3
 
 from click.testing import CliRunner
 
-from egress_watch.cli import EXIT_USAGE, cli
+from egress_watch.cli.main import cli
+from egress_watch.cli.options import EXIT_USAGE
 from egress_watch.model import Action, Category, Event, Finding, Severity
 from egress_watch.paths import HomePaths
 from egress_watch.store.writer import EventWriter

@@ -8,11 +8,11 @@ import json
 
 from click.testing import CliRunner
 
-from egress_watch.cli import cli
-from egress_watch.home import prepare_home
+from egress_watch.cli.main import cli
 from egress_watch.model import Action, Event
 from egress_watch.paths import HomePaths
 from egress_watch.store.writer import EventWriter
+from egress_watch.workstation.home import prepare_home
 
 
 def invoke(*args: str) -> tuple[int, str, str]:

@@ -25,8 +25,8 @@ import openai
 import psutil
 import pytest
 
+from egress_watch.capture.toolname import tool_name
 from egress_watch.paths import HomePaths
-from egress_watch.toolname import tool_name
 from tests.clients.fake_model import DONE_TEXT, FakeModel
 from tests.clients.test_real_clients import _exports, fake_key
 from tests.conftest import fake_aws_key_id

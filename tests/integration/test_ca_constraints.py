@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from egress_watch.ca import build_ca
+from egress_watch.workstation.ca import build_ca
 
 NOW = dt.datetime.now(dt.UTC)
 

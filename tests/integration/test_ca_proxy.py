@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from egress_watch.ca import CA_COMMON_NAME, CaFiles, stored_domains
 from egress_watch.paths import HomePaths
+from egress_watch.workstation.ca import CA_COMMON_NAME, CaFiles, stored_domains
 from tests.integration.conftest import RunningProxy
 from tests.support.servers import CA_COMMON_NAME as UPSTREAM_CA_NAME
 

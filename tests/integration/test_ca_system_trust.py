@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from egress_watch.paths import HomePaths
-from egress_watch.trust import pem_blocks
+from egress_watch.workstation.trust import pem_blocks
 from tests.support.servers import free_port
 
 pytestmark = [

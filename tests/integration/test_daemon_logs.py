@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from egress_watch.daemon import LOG_BACKUPS, rotating_log_handler
+from egress_watch.capture.daemon import LOG_BACKUPS, rotating_log_handler
 from egress_watch.paths import HomePaths
 from tests.support.servers import free_port
 
@@ -49,6 +49,8 @@ def test_background_daemon_logs_through_the_rotating_handler(ew_home: HomePaths)
         assert cli("stop").returncode == 0
     text = ew_home.log.read_text()
     stamp = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} "
-    line = re.compile(stamp + r"INFO egress_watch\.proxy: egress-watch: recording to ", re.M)
+    line = re.compile(
+        stamp + r"INFO egress_watch\.capture\.addon: egress-watch: recording to ", re.M
+    )
     assert line.search(text), text
     assert ew_home.log.stat().st_mode & 0o777 == 0o600

@@ -7,8 +7,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from egress_watch.cli import cli
-from egress_watch.demo import DEMO_SERVICE, demo_key
+from egress_watch.cli.main import cli
+from egress_watch.workstation.demo import DEMO_SERVICE, demo_key
 from tests.integration.conftest import RunningProxy
 
 pytestmark = pytest.mark.slow

@@ -100,7 +100,7 @@ def test_text_output_prints_a_fix_under_each_failure(ew_home: HomePaths) -> None
 
 
 def test_a_new_ca_makes_the_earlier_trust_stale(ew_home: HomePaths, daemon: int) -> None:
-    from egress_watch.ca import CaFiles
+    from egress_watch.workstation.ca import CaFiles
 
     setup = f"{ew(ew_home)} trust --bundle-only >/dev/null 2>&1"
     assert doctor_after(ew_home, setup)[1]["ca-trusted"]["ok"]

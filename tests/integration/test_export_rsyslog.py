@@ -11,8 +11,8 @@ import httpx
 import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
+from egress_watch.config.export_sinks import SinkConfig
 from egress_watch.export import outbox
-from egress_watch.export.config import SinkConfig
 from egress_watch.export.exporter import Exporter, ExportOptions
 from egress_watch.model import Action, Event
 from egress_watch.paths import HomePaths

@@ -3,7 +3,7 @@
 HTTP/2 frames the body itself, so curl sends ``-T -`` (and a chunked upload) without
 ``content-length``; mitmproxy forwarded such a request to an HTTP/1.1-only upstream with no
 length or transfer coding, and the upstream read an empty body. egress-watch now gives the
-buffered body its length (egress_watch/framing.py). The upstream here speaks only HTTP/1.1.
+buffered body its length (egress_watch/capture/framing.py). The upstream here speaks only HTTP/1.1.
 """
 
 from __future__ import annotations

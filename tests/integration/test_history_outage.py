@@ -21,9 +21,9 @@ from typing import Any
 import httpx
 import pytest
 
-from egress_watch import daemon
-from egress_watch.doctor import check_daemon
+from egress_watch.capture import daemon
 from egress_watch.paths import HomePaths
+from egress_watch.workstation.doctor import check_daemon
 from tests.conftest import fake_aws_key_id
 from tests.integration.conftest import RunningProxy, start_proxy, wait_until
 from tests.integration.test_policy_live import fake_notifier

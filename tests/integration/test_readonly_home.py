@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from egress_watch.home import prepare_home
 from egress_watch.paths import HomePaths
+from egress_watch.workstation.home import prepare_home
 from tests.support.report_seed import seed_week
 
 pytestmark = pytest.mark.slow

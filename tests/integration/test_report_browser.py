@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from egress_watch.cli import cli
+from egress_watch.cli.main import cli
 from egress_watch.paths import HomePaths
 from tests.support.report_seed import PLANTED, WEEK, seed_week
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from egress_watch.decode import zstd
+from egress_watch.decoding.encoding import zstd
 from egress_watch.paths import HomePaths
 from tests.conftest import fake_aws_key_id
 from tests.fixtures.wire.cases import envelope, pb

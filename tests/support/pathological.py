@@ -13,7 +13,7 @@ import string
 from collections.abc import Callable
 
 from egress_watch.classify.engine import Engine
-from egress_watch.settings import Settings
+from egress_watch.config.settings import Settings
 
 KEY = b"p" * 32
 _ALNUM = string.ascii_uppercase + string.digits

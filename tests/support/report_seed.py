@@ -11,7 +11,7 @@ import dataclasses
 import sqlite3
 from dataclasses import dataclass
 
-from egress_watch.home import prepare_home
+from egress_watch.masking import fingerprint, mask
 from egress_watch.model import (
     Action,
     Category,
@@ -23,8 +23,8 @@ from egress_watch.model import (
     Source,
 )
 from egress_watch.paths import HomePaths
-from egress_watch.redact import fingerprint, mask
 from egress_watch.store.writer import EventWriter
+from egress_watch.workstation.home import prepare_home
 from tests.conftest import fake_aws_key_id
 
 WEEK = ("2026-11-16T00:00:00+00:00", "2026-11-23T00:00:00+00:00")

@@ -19,6 +19,7 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
+from egress_watch.masking import fingerprint, mask
 from egress_watch.model import (
     Action,
     Category,
@@ -28,7 +29,6 @@ from egress_watch.model import (
     Severity,
     utc_iso,
 )
-from egress_watch.redact import fingerprint, mask
 from egress_watch.store.writer import EventWriter
 from egress_watch_tui.app import EgressWatchApp, make_app
 from egress_watch_tui.messages import EventsFetched, HistoryMissing

@@ -15,8 +15,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from egress_watch import attribution
-from egress_watch.attribution import (
+from egress_watch.capture import attribution
+from egress_watch.capture.attribution import (
     CMDLINE_HEAD,
     MASK,
     describe,
@@ -99,7 +99,7 @@ def test_parent_chain_stops_at_an_ide_or_terminal(monkeypatch: pytest.MonkeyPatc
         tool = psutil.Process(int(shell.stdout.readline()))
         full = parent_chain(tool)
         assert full[:2] == (f"sh[{shell.pid}]", f"{psutil.Process().name()}[{os.getpid()}]")
-        monkeypatch.setattr("egress_watch.attribution.IDE_OR_TERMINAL", frozenset({"sh"}))
+        monkeypatch.setattr("egress_watch.capture.attribution.IDE_OR_TERMINAL", frozenset({"sh"}))
         assert parent_chain(tool) == (f"sh[{shell.pid}]",)
     finally:
         assert shell.stdin is not None

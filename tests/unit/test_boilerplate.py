@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from egress_watch.catalog.services import builtin_catalog
 from egress_watch.classify.engine import Engine
+from egress_watch.config.settings import Settings
 from egress_watch.model import Capture, Event, ProcessInfo
 from egress_watch.pipeline import Inspector, Policy
-from egress_watch.services import builtin_catalog
-from egress_watch.settings import Settings
 
 BASH_TOOL = (  # the commit instructions of Claude Code's Bash tool, shortened
     "Create the commit with a message ending with:\n"

@@ -8,13 +8,13 @@ import time
 
 import pytest
 
+from egress_watch.catalog.services import builtin_catalog
 from egress_watch.classify import engine as engine_module
 from egress_watch.classify.engine import Engine
+from egress_watch.config.settings import parse_settings
 from egress_watch.errors import ConfigError
 from egress_watch.model import Capture, Mode, Segment
 from egress_watch.pipeline import TIME_BUDGET, Inspector, Policy
-from egress_watch.services import builtin_catalog
-from egress_watch.settings import parse_settings
 from tests.conftest import fake_aws_key_id, fake_aws_secret
 from tests.support.pathological import PATTERNS, proxy_engine
 

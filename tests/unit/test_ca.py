@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from egress_watch.ca import (
+from egress_watch.catalog.services import Catalog, Service, builtin_catalog
+from egress_watch.workstation.ca import (
     CANARY_HOST,
     CaFiles,
     broadened,
@@ -19,7 +20,6 @@ from egress_watch.ca import (
     needs_new_ca,
     stored_domains,
 )
-from egress_watch.services import Catalog, Service, builtin_catalog
 
 NOW = dt.datetime(2026, 11, 27, tzinfo=dt.UTC)
 

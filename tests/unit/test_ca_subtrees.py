@@ -8,11 +8,11 @@ import datetime as dt
 from click.testing import CliRunner
 from cryptography import x509
 
-from egress_watch.ca import CANARY_HOST, broadened, build_ca, ca_domains
-from egress_watch.cli import cli
-from egress_watch.home import prepare_home
+from egress_watch.catalog.services import Catalog, Service, builtin_catalog
+from egress_watch.cli.main import cli
 from egress_watch.paths import HomePaths
-from egress_watch.services import Catalog, Service, builtin_catalog
+from egress_watch.workstation.ca import CANARY_HOST, broadened, build_ca, ca_domains
+from egress_watch.workstation.home import prepare_home
 
 # Domains under which many unrelated services of a cloud or a company live: the CA must never
 # permit one of them whole. (openai.azure.com, cognitiveservices.azure.com and

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from egress_watch import trust
-from egress_watch.ca import CaFiles, stored_domains
-from egress_watch.cli import cli
+from egress_watch.cli.main import cli
 from egress_watch.paths import HomePaths
+from egress_watch.workstation import trust
+from egress_watch.workstation.ca import CaFiles, stored_domains
 
 A = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
 B = "-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n"
@@ -105,7 +105,7 @@ def test_trust_asks_before_sudo_and_runs_nothing_when_declined(
     ew_home: HomePaths, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """As a non-root user on Linux; run_plan is replaced so nothing can touch the real store."""
-    import egress_watch.commands.trust as command
+    import egress_watch.cli.trust as command
 
     ran: list[object] = []
     monkeypatch.setattr(command, "is_root", lambda: False)

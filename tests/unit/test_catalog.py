@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from egress_watch.catalog.services import builtin_catalog, catalog_with, host_pattern_regex
+from egress_watch.config.settings import load_settings
 from egress_watch.errors import ConfigError
 from egress_watch.model import Route
-from egress_watch.services import builtin_catalog, catalog_with, host_pattern_regex
-from egress_watch.settings import load_settings
 
 VP = "/v1/projects/p/locations/us-central1/publishers"
 # (host, path, service, family) from the reference's routing table, one row per documented shape.

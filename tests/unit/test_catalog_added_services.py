@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from egress_watch.catalog.services import builtin_catalog
 from egress_watch.classify.engine import Engine
 from egress_watch.model import Capture, Category, Route
 from egress_watch.pipeline import Inspector, Policy
-from egress_watch.services import builtin_catalog
 from tests.fixtures.wire.cases import planted
 
 # (host, path, service, family): the hosts and paths the reference documents per service.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from egress_watch.discovery import DiscoveryRules, ai_suspicion
-from egress_watch.services import builtin_catalog
+from egress_watch.catalog.discovery import DiscoveryRules, ai_suspicion
+from egress_watch.catalog.services import builtin_catalog
 
 
 @pytest.mark.parametrize(

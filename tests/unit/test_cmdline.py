@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from egress_watch.attribution import describe
+from egress_watch.capture.attribution import describe
+from egress_watch.capture.cmdline import MASK, mask_args
 from egress_watch.classify.engine import Engine
-from egress_watch.cmdline import MASK, mask_args
 
 
 def opaque() -> str:

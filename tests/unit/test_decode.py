@@ -8,7 +8,7 @@ import zlib
 import brotli
 import pytest
 
-from egress_watch.decode import decode_body, zstd
+from egress_watch.decoding.encoding import decode_body, zstd
 
 PLAIN = b'{"messages": [{"role": "user", "content": "hello"}]}' * 10
 

@@ -14,9 +14,9 @@ from egress_watch.classify.allowlist import build_allowlist
 from egress_watch.classify.cache import FindingCache, content_key
 from egress_watch.classify.engine import MIN_CACHED, Engine
 from egress_watch.classify.secrets import SecretMatch, SecretScanner
+from egress_watch.config.settings import parse_settings
 from egress_watch.errors import ConfigError
 from egress_watch.model import Finding, Segment
-from egress_watch.settings import parse_settings
 from tests.unit.test_secrets import AWS_ID, GHP
 
 KEY = b"k" * 32

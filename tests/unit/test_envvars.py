@@ -7,7 +7,13 @@ import subprocess
 
 import pytest
 
-from egress_watch.envvars import NO_PROXY, ProxyEnv, render_exports, render_unset, variables
+from egress_watch.workstation.envvars import (
+    NO_PROXY,
+    ProxyEnv,
+    render_exports,
+    render_unset,
+    variables,
+)
 
 ENV = ProxyEnv("http://127.0.0.1:8080", "/home/o'neil/ew home/ca-bundle.pem", "/h/ca.pem")
 

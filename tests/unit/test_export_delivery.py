@@ -13,9 +13,9 @@ from pathlib import Path
 from click.testing import CliRunner
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-from egress_watch.cli import cli
+from egress_watch.cli.main import cli
+from egress_watch.config.export_sinks import SinkConfig
 from egress_watch.export import outbox
-from egress_watch.export.config import SinkConfig
 from egress_watch.export.exporter import Exporter, ExportOptions
 from egress_watch.export.files import FileSink
 from egress_watch.export.sink import Record

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
+from egress_watch.catalog.services import builtin_catalog
 from egress_watch.classify.engine import Engine
-from egress_watch.export.config import parse_sinks
+from egress_watch.config.export_sinks import parse_sinks
+from egress_watch.config.settings import Settings
 from egress_watch.export.exporter import backoff_delay
 from egress_watch.export.otlp import encode_request
 from egress_watch.export.schema import SCHEMA, Identity, export_record, install_id, ocsf_record
@@ -18,8 +20,6 @@ from egress_watch.export.sink import Record
 from egress_watch.export.syslog import format_message, frame
 from egress_watch.model import Capture, Event, ProcessInfo
 from egress_watch.pipeline import Inspector, Policy
-from egress_watch.services import builtin_catalog
-from egress_watch.settings import Settings
 from tests.conftest import fake_aws_key_id, fake_aws_secret
 
 IDENTITY = Identity("ws-042", "dev", install_id(b"k" * 32))

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from egress_watch.cli import cli
+from egress_watch.capture.listen import check_listen_host, is_loopback, remote_warning
+from egress_watch.cli.main import cli
+from egress_watch.config.export_sinks import SinkConfig
 from egress_watch.errors import ConfigError
-from egress_watch.export.config import SinkConfig
 from egress_watch.export.files import FileSink
 from egress_watch.export.sink import Record
-from egress_watch.home import prepare_home
-from egress_watch.listen import check_listen_host, is_loopback, remote_warning
 from egress_watch.paths import HomePaths
+from egress_watch.workstation.home import prepare_home
 
 ANY = "0.0.0.0"  # noqa: S104 - the address under test, never bound here
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from egress_watch.catalog.services import builtin_catalog
 from egress_watch.extract import extract_body
-from egress_watch.services import builtin_catalog
 from tests.fixtures.wire.cases import CASES, WireCase, bearer, planted
 
 IDS = [case.name for case in CASES]

@@ -7,7 +7,7 @@ from mitmproxy import http
 from mitmproxy.connection import ConnectionState
 from mitmproxy.test import tflow, tutils
 
-from egress_watch.framing import StreamFraming, frame_buffered_body, frame_streamed_body
+from egress_watch.capture.framing import StreamFraming, frame_buffered_body, frame_streamed_body
 
 
 @pytest.mark.parametrize("version", ["HTTP/2.0", "HTTP/3"])

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from egress_watch.catalog.services import builtin_catalog
 from egress_watch.classify.engine import Engine
+from egress_watch.config.settings import Settings
 from egress_watch.model import Capture, Event
 from egress_watch.pipeline import Inspector, Policy
-from egress_watch.services import builtin_catalog
-from egress_watch.settings import Settings
 from tests.conftest import fake_aws_key_id, fake_aws_secret
 
 GEMINI = ("generativelanguage.googleapis.com", "/v1beta/models/gemini-2.5-pro:generateContent")

@@ -23,13 +23,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from egress_watch.catalog.services import builtin_catalog
 from egress_watch.classify.engine import Engine
-from egress_watch.decode import decode_body, zstd
+from egress_watch.config.settings import Settings
+from egress_watch.decoding.encoding import decode_body, zstd
 from egress_watch.extract import extract_body
 from egress_watch.model import Action, Capture, Mode
 from egress_watch.pipeline import TIME_BUDGET, Inspector, Policy
-from egress_watch.services import builtin_catalog
-from egress_watch.settings import Settings
 from tests.conftest import fake_aws_key_id
 from tests.fixtures.wire.cases import CASES, WireCase, envelope, pb
 

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from egress_watch.charset import declared_charset, decode_text
+from egress_watch.catalog.services import builtin_catalog
 from egress_watch.classify.engine import Engine
+from egress_watch.config.settings import Settings, parse_settings
+from egress_watch.decoding.charset import declared_charset, decode_text
+from egress_watch.decoding.jsonsafe import MAX_JSON_DEPTH, TooDeep, loads, nesting_depth
 from egress_watch.extract import extract_body
-from egress_watch.jsonsafe import MAX_JSON_DEPTH, TooDeep, loads, nesting_depth
 from egress_watch.model import Action, Capture, FailMode, Mode
-from egress_watch.notify import compose
 from egress_watch.pipeline import Inspection, Inspector, Policy
-from egress_watch.services import builtin_catalog
-from egress_watch.settings import Settings, parse_settings
+from egress_watch.workstation.notify import compose
 from tests.conftest import fake_aws_key_id
 
 CHAT_PATH = "/v1/chat/completions"

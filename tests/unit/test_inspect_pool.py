@@ -14,12 +14,17 @@ from pathlib import Path
 import pytest
 
 from egress_watch.analysis import Analysis, Job, analyse
+from egress_watch.capture.worker_pool import (
+    POOL_FROM_BYTES,
+    AnalysisPool,
+    EngineSpec,
+    WorkerCrashed,
+)
+from egress_watch.catalog.services import builtin_catalog
 from egress_watch.classify.engine import Engine
-from egress_watch.inspect_pool import POOL_FROM_BYTES, AnalysisPool, EngineSpec, WorkerCrashed
+from egress_watch.config.settings import Settings
 from egress_watch.model import Capture, Category
 from egress_watch.pipeline import Inspector, Policy
-from egress_watch.services import builtin_catalog
-from egress_watch.settings import Settings
 from tests.conftest import fake_aws_key_id, fake_aws_secret
 
 pytestmark = pytest.mark.slow  # starts worker processes

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from egress_watch import install
 from egress_watch.paths import HomePaths
+from egress_watch.workstation import install
 
 ROOT = Path(__file__).parents[2]
 PLACEHOLDERS = (["@EXECUTABLE@"], "@HOME@")
@@ -141,7 +141,7 @@ def test_install_and_uninstall_commands(
 ) -> None:
     from click.testing import CliRunner
 
-    from egress_watch.cli import cli
+    from egress_watch.cli.main import cli
 
     if not sys.platform.startswith("linux"):
         pytest.skip("exercises the systemd layout")
@@ -165,7 +165,7 @@ def test_install_without_a_user_session_says_what_to_run(
     """Here (a container, no systemd user manager) enabling fails; the files stay, with the step."""
     from click.testing import CliRunner
 
-    from egress_watch.cli import cli
+    from egress_watch.cli.main import cli
 
     if not sys.platform.startswith("linux"):
         pytest.skip("exercises the systemd layout")

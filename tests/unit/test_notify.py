@@ -6,9 +6,15 @@ from pathlib import Path
 
 import pytest
 
+from egress_watch.masking import mask
 from egress_watch.model import Action, Category, Finding, ProcessInfo, Severity
-from egress_watch.notify import DEDUP_WINDOW_S, MAX_PER_WINDOW, RATE_WINDOW_S, Notifier, compose
-from egress_watch.redact import mask
+from egress_watch.workstation.notify import (
+    DEDUP_WINDOW_S,
+    MAX_PER_WINDOW,
+    RATE_WINDOW_S,
+    Notifier,
+    compose,
+)
 from tests.conftest import fake_aws_key_id
 
 

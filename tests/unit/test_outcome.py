@@ -14,22 +14,22 @@ from pathlib import Path
 
 import pytest
 
+from egress_watch.catalog.services import builtin_catalog
 from egress_watch.classify.engine import Engine
+from egress_watch.config.settings import Settings
+from egress_watch.decide.outcome import Outcome, finding_outcome, mark_stopped
 from egress_watch.export.outbox import load_events
 from egress_watch.export.schema import Identity, export_record, install_id
-from egress_watch.home import prepare_home
 from egress_watch.model import Action, Capture, Category, Decision, Event, Finding, Mode, Severity
-from egress_watch.outcome import Outcome, finding_outcome, mark_stopped
 from egress_watch.paths import HomePaths
 from egress_watch.pipeline import Inspector, Policy
 from egress_watch.report import FORMATS, renderer
 from egress_watch.report.data import build_report
 from egress_watch.report.period import Period
-from egress_watch.services import builtin_catalog
-from egress_watch.settings import Settings
 from egress_watch.store.dashboard import overview
 from egress_watch.store.database import open_reader
 from egress_watch.store.writer import EventWriter
+from egress_watch.workstation.home import prepare_home
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 IDENTITY = Identity("ws", "dev", install_id(b"k" * 32))

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 
 from egress_watch.classify.cache import FindingCache
 from egress_watch.classify.engine import Engine
-from egress_watch.cli import cli
+from egress_watch.cli.main import cli
 from egress_watch.model import Segment
 from tests.support.pathological import PATTERNS, proxy_engine
 

@@ -6,10 +6,10 @@ import tomllib
 
 import pytest
 
+from egress_watch.config.settings import parse_settings
+from egress_watch.decide.policy import Level, PolicyTable, decide, enforceable, finding_level
 from egress_watch.errors import ConfigError
 from egress_watch.model import Action, Category, Finding, Mode, Severity
-from egress_watch.policy import Level, PolicyTable, decide, enforceable, finding_level
-from egress_watch.settings import parse_settings
 
 FP_A = "hmac-sha256:" + "a" * 64
 FP_B = "hmac-sha256:" + "b" * 64
@@ -204,7 +204,7 @@ secret = "block"
 
 
 def test_explicit_monitor_mode_caps_every_policy_entry_at_alert() -> None:
-    from egress_watch.policy import parse_policy
+    from egress_watch.decide.policy import parse_policy
 
     table: PolicyTable = parse_policy({"critical": "block"}, ["openai"])
     finding_ = Finding(Category.SECRET, "aws-access-key", Severity.CRITICAL, 0, 1, "m", "fp")

@@ -6,11 +6,11 @@ import tomllib
 
 import pytest
 
+from egress_watch.catalog.services import builtin_catalog
+from egress_watch.config.settings import parse_settings
+from egress_watch.decide.policy import PolicyTable, decide
 from egress_watch.errors import ConfigError
 from egress_watch.model import Action, Category, Finding, Severity
-from egress_watch.policy import PolicyTable, decide
-from egress_watch.services import builtin_catalog
-from egress_watch.settings import parse_settings
 
 FP = "hmac-sha256:" + "c" * 64
 

@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from egress_watch.responses import local_answer
+from egress_watch.decide.responses import local_answer
 
 MESSAGE = "egress-watch blocked this request because it contains aws-access-key AKIA…W5YB"
 

@@ -11,18 +11,25 @@ from pathlib import Path
 import pytest
 
 from egress_watch.classify.engine import Engine
-from egress_watch.doctor import check_code_index
+from egress_watch.classify.proprietary.files import skipped_content, skipped_path
+from egress_watch.classify.proprietary.index import (
+    add_repo,
+    list_repos,
+    open_index,
+    rebuild,
+    remove_repo,
+)
+from egress_watch.classify.proprietary.matcher import Matcher, Thresholds
+from egress_watch.classify.proprietary.postings import count
+from egress_watch.classify.proprietary.prompt import code_regions
+from egress_watch.classify.proprietary.tokenize import CLIKE, GO, PYTHON, RUST, tokenize
+from egress_watch.classify.proprietary.winnow import winnow
+from egress_watch.config.settings import Settings
 from egress_watch.errors import ConfigError
 from egress_watch.model import Category
 from egress_watch.paths import HomePaths
-from egress_watch.proprietary.files import skipped_content, skipped_path
-from egress_watch.proprietary.index import add_repo, list_repos, open_index, rebuild, remove_repo
-from egress_watch.proprietary.matcher import Matcher, Thresholds
-from egress_watch.proprietary.postings import count
-from egress_watch.proprietary.prompt import code_regions
-from egress_watch.proprietary.tokenize import CLIKE, GO, PYTHON, RUST, tokenize
-from egress_watch.proprietary.winnow import winnow
-from egress_watch.settings import Settings
+from egress_watch.workstation.doctor import check_code_index
+from tests.support.own_code import own_source
 
 PACKAGE = Path(__file__).parents[2] / "egress_watch"
 OWN = ("classify/secrets.py", "policy.py", "pipeline.py", "settings.py")
@@ -34,11 +41,11 @@ def make_repo(root: Path) -> Path:
     for name in OWN:
         target = root / "src" / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(PACKAGE / name, target)
+        shutil.copy(own_source(name), target)
     (root / "node_modules").mkdir()
-    shutil.copy(PACKAGE / "policy.py", root / "node_modules" / "copy.py")
+    shutil.copy(own_source("policy.py"), root / "node_modules" / "copy.py")
     (root / ".gitignore").write_text("ignored.py\n")
-    shutil.copy(PACKAGE / "rewrite.py", root / "ignored.py")
+    shutil.copy(own_source("rewrite.py"), root / "ignored.py")
     git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "-A", "-f", "src", "node_modules", ".gitignore"], check=True)
@@ -149,14 +156,14 @@ def test_unrelated_code_and_prose_do_not_match(indexed: tuple[Path, Path]) -> No
     _, db = indexed
     matcher = Matcher(db)
     for name in ("redact.py", "decode.py", "responses.py"):
-        assert matcher.match((PACKAGE / name).read_text()) == [], name
+        assert matcher.match((own_source(name)).read_text()) == [], name
     assert matcher.match("Please summarise the meeting notes. It's about the Q3 plan.") == []
 
 
 def test_code_shared_by_many_files_never_alerts(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     root.mkdir()
-    common = lines_of(PACKAGE / "policy.py", 40, 20)
+    common = lines_of(own_source("policy.py"), 40, 20)
     for number in range(Thresholds().df_min + 2):
         (root / f"m{number}.py").write_text(f"VALUE_{number} = {number}\n{common}\n")
     conn = open_index(tmp_path / "i.db")
@@ -191,11 +198,11 @@ def test_engine_sees_repositories_indexed_after_it_started(tmp_path: Path) -> No
     db = tmp_path / "code-index.db"
     open_index(db).close()
     engine = Engine.configured(b"k" * 32, Settings(), tmp_path)
-    excerpt = lines_of(PACKAGE / "policy.py", 40, 30)
+    excerpt = lines_of(own_source("policy.py"), 40, 30)
     assert engine.classify_text(excerpt) == []  # cached now
     repo = tmp_path / "later"
     repo.mkdir()
-    shutil.copy(PACKAGE / "policy.py", repo / "policy.py")
+    shutil.copy(own_source("policy.py"), repo / "policy.py")
     conn = open_index(db)
     add_repo(conn, repo, "later")
     conn.close()
@@ -206,11 +213,11 @@ def test_engine_picks_up_an_index_created_after_it_started(tmp_path: Path) -> No
     engine = Engine.configured(b"k" * 32, Settings(), tmp_path)
     repo = tmp_path / "first"
     repo.mkdir()
-    shutil.copy(PACKAGE / "policy.py", repo / "policy.py")
+    shutil.copy(own_source("policy.py"), repo / "policy.py")
     conn = open_index(tmp_path / "code-index.db")
     add_repo(conn, repo, "first")
     conn.close()
-    excerpt = lines_of(PACKAGE / "policy.py", 40, 30)
+    excerpt = lines_of(own_source("policy.py"), 40, 30)
     assert [f.source.repo for f in engine.classify_text(excerpt) if f.source] == ["first"]
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from egress_watch.proprietary.excerpts import excerpt_tokens
-from egress_watch.proprietary.files import candidates
-from egress_watch.proprietary.index import (
+from egress_watch.classify.proprietary.excerpts import excerpt_tokens
+from egress_watch.classify.proprietary.files import candidates
+from egress_watch.classify.proprietary.index import (
     FORMAT,
     CodeIndexError,
     add_repo,
@@ -24,10 +24,11 @@ from egress_watch.proprietary.index import (
     public_hashes,
     rebuild,
 )
-from egress_watch.proprietary.matcher import Matcher
-from egress_watch.proprietary.prompt import Region, code_regions, guess_language
-from egress_watch.proprietary.shared import shared_directory
-from egress_watch.proprietary.tokenize import CLIKE, GO, JS, PYTHON, RUST, tokenize
+from egress_watch.classify.proprietary.matcher import Matcher
+from egress_watch.classify.proprietary.prompt import Region, code_regions, guess_language
+from egress_watch.classify.proprietary.shared import shared_directory
+from egress_watch.classify.proprietary.tokenize import CLIKE, GO, JS, PYTHON, RUST, tokenize
+from tests.support.own_code import own_source
 
 PACKAGE = Path(__file__).parents[2] / "egress_watch"
 
@@ -114,7 +115,7 @@ def test_an_excerpt_starting_inside_a_docstring_is_read_from_its_end() -> None:
 def test_a_verbatim_excerpt_ending_inside_a_docstring_matches_its_file(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
-    source = (PACKAGE / "policy.py").read_text()
+    source = (own_source("policy.py")).read_text()
     (repo / "policy.py").write_text(source)
     db = tmp_path / "code-index.db"
     conn = open_index(db)
@@ -273,7 +274,7 @@ def test_a_region_matches_only_files_of_its_family(tmp_path: Path) -> None:
 def test_an_index_from_format_2_is_recovered_by_rebuild(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
-    shutil.copy(PACKAGE / "policy.py", repo / "policy.py")
+    shutil.copy(own_source("policy.py"), repo / "policy.py")
     db = tmp_path / "code-index.db"
     old = sqlite3.connect(db)  # what format 2 wrote: files had no language column
     old.executescript(
@@ -310,7 +311,7 @@ def test_a_background_is_built_once_and_reused_by_another_index(tmp_path: Path) 
     public = tmp_path / "public"
     public.mkdir()
     for name in ("policy.py", "pipeline.py", "settings.py"):
-        shutil.copy(PACKAGE / name, public / name)
+        shutil.copy(own_source(name), public / name)
     reads: list[list[int]] = [[], []]
     infos = []
     for number in range(2):
@@ -344,7 +345,7 @@ def test_an_index_whose_shared_background_vanished_builds_it_again(tmp_path: Pat
     public = tmp_path / "public"
     public.mkdir()
     for name in ("policy.py", "pipeline.py"):
-        shutil.copy(PACKAGE / name, public / name)
+        shutil.copy(own_source(name), public / name)
     conn = open_index(tmp_path / "code-index.db")
     build_background(conn, [public])
     assert background_to_build(conn) is None

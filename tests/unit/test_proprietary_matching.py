@@ -20,19 +20,18 @@ from typing import Any
 import click
 from click.testing import CliRunner
 
-from egress_watch.cli import cli
-from egress_watch.proprietary import jobs
-from egress_watch.proprietary.index import (
+from egress_watch.classify.proprietary import jobs
+from egress_watch.classify.proprietary.index import (
     add_repo,
     background_info,
     build_background,
     open_index,
 )
-from egress_watch.proprietary.lines import MIN_LINE_BYTES, KnownLines, line_hashes, windows
-from egress_watch.proprietary.matcher import PREFILTER_CHARS, Matcher, Thresholds
-from egress_watch.proprietary.postings import every_posting
-from egress_watch.proprietary.prompt import guess_language
-from egress_watch.proprietary.tokenize import (
+from egress_watch.classify.proprietary.lines import MIN_LINE_BYTES, KnownLines, line_hashes, windows
+from egress_watch.classify.proprietary.matcher import PREFILTER_CHARS, Matcher, Thresholds
+from egress_watch.classify.proprietary.postings import every_posting
+from egress_watch.classify.proprietary.prompt import guess_language
+from egress_watch.classify.proprietary.tokenize import (
     CLIKE,
     GO,
     JS,
@@ -42,6 +41,8 @@ from egress_watch.proprietary.tokenize import (
     renamed_channel,
     tokenize,
 )
+from egress_watch.cli.main import cli
+from tests.support.own_code import own_source
 
 PACKAGE = Path(__file__).parents[2] / "egress_watch"
 ROOT = PACKAGE.parent
@@ -53,7 +54,7 @@ def make_repo(root: Path, names: list[str]) -> Path:
     for name in names:
         target = root / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(PACKAGE / name, target)
+        shutil.copy(own_source(name), target)
     git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "-A"], check=True)
@@ -206,9 +207,9 @@ def test_renamed_excerpt_keeping_case_conventions_still_matches_its_file(
 
 def _shared_function() -> str:
     """``read_har`` of har.py: a 20-line function both public files will contain."""
-    source = (PACKAGE / "har.py").read_text().split("\n")
+    source = (own_source("har.py")).read_text().split("\n")
     start = next(n for n, line in enumerate(source, 1) if line.startswith("def read_har("))
-    text = lines_of(PACKAGE / "har.py", start, 20) + "\n"
+    text = lines_of(own_source("har.py"), start, 20) + "\n"
     assert text.startswith("def read_har(")
     return text
 
@@ -217,15 +218,15 @@ def _public_folder(root: Path) -> Path:
     """Two public files that share one function and otherwise differ."""
     shared = _shared_function()
     root.mkdir()
-    (root / "a.py").write_text((PACKAGE / "decode.py").read_text() + "\n\n" + shared)
-    (root / "b.py").write_text(shared + "\n\n" + (PACKAGE / "redact.py").read_text())
+    (root / "a.py").write_text((own_source("decode.py")).read_text() + "\n\n" + shared)
+    (root / "b.py").write_text(shared + "\n\n" + (own_source("redact.py")).read_text())
     return root
 
 
 def _own_repo(root: Path) -> tuple[Path, str]:
     """A repository whose one file holds the public function plus its own code (returned)."""
     root.mkdir()
-    own = (PACKAGE / "triage.py").read_text()
+    own = (own_source("triage.py")).read_text()
     (root / "mine.py").write_text(own + "\n\n" + _shared_function())
     unique = "\n".join(own.split("\n")[57:92])
     return root, unique
@@ -302,8 +303,8 @@ PARALLEL_SCRIPT = textwrap.dedent(
     """
     import json, sys
     from pathlib import Path
-    from egress_watch.proprietary import jobs
-    from egress_watch.proprietary.index import add_repo, build_background, open_index
+    from egress_watch.classify.proprietary import jobs
+    from egress_watch.classify.proprietary.index import add_repo, build_background, open_index
 
     jobs.PARALLEL_FROM_BYTES = 0
     can_fork = jobs._can_fork()
@@ -339,7 +340,7 @@ def test_parallel_indexing_stores_exactly_what_sequential_indexing_does(tmp_path
     names = sorted(
         str(p.relative_to(PACKAGE))
         for folder in ("store", "classify")
-        for p in (PACKAGE / folder).glob("*.py")
+        for p in (own_source(folder)).glob("*.py")
     )
     assert len(names) > 16  # more than one chunk of files per worker
     repo = make_repo(tmp_path / "repo", names)
@@ -347,7 +348,7 @@ def test_parallel_indexing_stores_exactly_what_sequential_indexing_does(tmp_path
     # A background, so that workers must also drop the public k-grams they were given.
     public = tmp_path / "public"
     public.mkdir()
-    queries = (PACKAGE / "store" / "queries.py").read_text()
+    queries = (own_source("store") / "queries.py").read_text()
     (public / "a.py").write_text(queries)
     (public / "b.py").write_text(queries[: len(queries) // 2])
     parallel_db = tmp_path / "parallel.db"
@@ -379,7 +380,7 @@ EXCERPT_FIRST = 240  # settings.py: 40 lines of the _SCHEMA table and the loader
 
 
 def _filler(names: list[str]) -> str:
-    return "\n".join((PACKAGE / name).read_text() for name in names)
+    return "\n".join((own_source(name)).read_text() for name in names)
 
 
 def _known_lines(db: Path) -> KnownLines:
@@ -396,7 +397,7 @@ def _long_text() -> tuple[str, int, int]:
     """~65 KB of unindexed modules with 40 lines of settings.py in the middle, and the
     excerpt's character span in it."""
     before, after = _filler(FILLER_BEFORE), _filler(FILLER_AFTER)
-    excerpt = lines_of(PACKAGE / "settings.py", EXCERPT_FIRST, 40)
+    excerpt = lines_of(own_source("settings.py"), EXCERPT_FIRST, 40)
     start = len(before) + 1
     return before + "\n" + excerpt + "\n" + after, start, start + len(excerpt)
 
@@ -612,9 +613,11 @@ def test_known_lines_from_different_files_do_not_make_a_stretch(tmp_path: Path) 
 WORKER_DIES_SCRIPT = """
 import json, os, sqlite3, sys
 from pathlib import Path
-from egress_watch.proprietary import jobs
-from egress_watch.proprietary.index import CodeIndexError, add_repo, open_index
-from egress_watch.proprietary.postings import count
+from egress_watch.classify.proprietary import jobs
+from egress_watch.classify.proprietary.index import CodeIndexError, add_repo, open_index
+from egress_watch.classify.proprietary.postings import count
+from egress_watch.classify.proprietary import jobs
+from egress_watch.classify.proprietary.index import CodeIndexError, add_repo, open_index
 
 parent = os.getpid()
 real = jobs.fingerprint_file

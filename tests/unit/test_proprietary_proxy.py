@@ -11,10 +11,11 @@ from pathlib import Path
 from mitmproxy import http
 from mitmproxy.test import taddons, tflow
 
-from egress_watch.home import prepare_home
+from egress_watch.capture.addon import EgressWatch
+from egress_watch.classify.proprietary.index import add_repo, index_path, open_index
 from egress_watch.paths import HomePaths
-from egress_watch.proprietary.index import add_repo, index_path, open_index
-from egress_watch.proxy import EgressWatch
+from egress_watch.workstation.home import prepare_home
+from tests.support.own_code import own_source
 
 PACKAGE = Path(__file__).parents[2] / "egress_watch"
 
@@ -22,7 +23,7 @@ PACKAGE = Path(__file__).parents[2] / "egress_watch"
 def test_pasted_code_is_recorded_with_its_source(ew_home: HomePaths, tmp_path: Path) -> None:
     repo = tmp_path / "ledger"
     repo.mkdir()
-    shutil.copy(PACKAGE / "pipeline.py", repo / "core.py")
+    shutil.copy(own_source("pipeline.py"), repo / "core.py")
     prepare_home(ew_home)
     conn = open_index(index_path(ew_home.home))
     add_repo(conn, repo, "ledger")

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from egress_watch.proprietary.index import add_repo, build_background, open_index
-from egress_watch.proprietary.matcher import Matcher, Thresholds
-from egress_watch.proprietary.prompt import code_regions, guess_language
-from egress_watch.proprietary.tokenize import CLIKE, JS, PYTHON, renamed_channel, tokenize
+from egress_watch.classify.proprietary.index import add_repo, build_background, open_index
+from egress_watch.classify.proprietary.matcher import Matcher, Thresholds
+from egress_watch.classify.proprietary.prompt import code_regions, guess_language
+from egress_watch.classify.proprietary.tokenize import CLIKE, JS, PYTHON, renamed_channel, tokenize
 
 
 def _index(tmp_path: Path, files: dict[str, str], public: Path | None = None) -> Path:

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from egress_watch.proprietary.excerpts import excerpt_tokens
-from egress_watch.proprietary.files import skipped_content
-from egress_watch.proprietary.prompt import Region
-from egress_watch.proprietary.tokenize import CLIKE, GO, JS, PYTHON, tokenize
+from egress_watch.classify.proprietary.excerpts import excerpt_tokens
+from egress_watch.classify.proprietary.files import skipped_content
+from egress_watch.classify.proprietary.prompt import Region
+from egress_watch.classify.proprietary.tokenize import CLIKE, GO, JS, PYTHON, tokenize
 
 MAX_SPAN_LINES = 2500
 """The longest legitimate literal seen here is a 2,059-line schema string (ldap3)."""

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from egress_watch.proprietary import jobs, postings
-from egress_watch.proprietary.files import candidates
-from egress_watch.proprietary.index import (
+from egress_watch.classify.proprietary import jobs, postings
+from egress_watch.classify.proprietary.files import candidates
+from egress_watch.classify.proprietary.index import (
     FORMAT,
     MAX_POSTINGS_PER_HASH,
     CodeIndexError,
@@ -27,8 +27,8 @@ from egress_watch.proprietary.index import (
     refresh_common,
     remove_repo,
 )
-from egress_watch.proprietary.matcher import Matcher
-from egress_watch.proprietary.postings import (
+from egress_watch.classify.proprietary.matcher import Matcher
+from egress_watch.classify.proprietary.postings import (
     MAX_SEGMENTS,
     Pending,
     Reader,
@@ -37,6 +37,7 @@ from egress_watch.proprietary.postings import (
     lookup,
     write_segment,
 )
+from tests.support.own_code import own_source
 
 PACKAGE = Path(__file__).parents[2] / "egress_watch"
 Row = tuple[int, str, int, int]
@@ -47,7 +48,7 @@ def _copy(target: Path, names: list[str]) -> Path:
     target.mkdir(parents=True)
     for name in names:
         (target / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(PACKAGE / name, target / name)
+        shutil.copy(own_source(name), target / name)
     return target
 
 
@@ -161,11 +162,11 @@ def test_a_larger_background_drops_the_postings_it_makes_public(tmp_path: Path) 
     first = tmp_path / "first"
     first.mkdir()
     for name in ("a.py", "b.py"):
-        shutil.copy(PACKAGE / "settings.py", first / name)
+        shutil.copy(own_source("settings.py"), first / name)
     second = tmp_path / "second"
     second.mkdir()
     for name in ("c.py", "d.py"):
-        shutil.copy(PACKAGE / "policy.py", second / name)
+        shutil.copy(own_source("policy.py"), second / name)
     conn = open_index(tmp_path / "i.db")
     build_background(conn, [first])
     add_repo(conn, repo, "repo")
@@ -244,10 +245,10 @@ def test_hashes_stored_more_than_the_cap_are_listed_as_common(tmp_path: Path) ->
     """The boilerplate table counts every stored posting, as the per-row format's GROUP BY did."""
     repo = tmp_path / "repo"
     repo.mkdir()
-    text = (PACKAGE / "policy.py").read_text()
+    text = (own_source("policy.py")).read_text()
     for i in range(MAX_POSTINGS_PER_HASH + 6):  # one module copied into 70 files
         (repo / f"copy_{i}.py").write_text(text)
-    (repo / "own.py").write_text((PACKAGE / "pipeline.py").read_text())
+    (repo / "own.py").write_text((own_source("pipeline.py")).read_text())
     conn = open_index(tmp_path / "i.db")
     add_repo(conn, repo, "repo")
     refresh_common(conn)

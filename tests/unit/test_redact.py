@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from egress_watch.redact import fingerprint, mask, short_fingerprint
+from egress_watch.masking import fingerprint, mask, short_fingerprint
 
 
 @pytest.mark.parametrize(

@@ -9,17 +9,17 @@ from typing import Any
 
 import pytest
 
+from egress_watch.catalog.services import builtin_catalog
 from egress_watch.classify.engine import Engine
-from egress_watch.conversation import conversation_anchor, conversation_key
+from egress_watch.config.settings import Settings, parse_settings
+from egress_watch.decide.conversation import conversation_anchor, conversation_key
+from egress_watch.decide.naming import Naming
+from egress_watch.decide.restore_policy import RestorePolicy
+from egress_watch.decide.standin import is_stand_in, stand_in
+from egress_watch.decide.vault import Vault
 from egress_watch.errors import ConfigError
 from egress_watch.model import Action, Capture, Mode
-from egress_watch.naming import Naming
 from egress_watch.pipeline import Inspection, Inspector, Policy
-from egress_watch.restore_policy import RestorePolicy
-from egress_watch.services import builtin_catalog
-from egress_watch.settings import Settings, parse_settings
-from egress_watch.standin import is_stand_in, stand_in
-from egress_watch.vault import Vault
 from tests.conftest import fake_aws_key_id, fake_aws_secret
 
 KEY = b"k" * 32

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from egress_watch.paths import HomePaths
-from egress_watch.report.data import ReportData, build_report, merged_line_count
+from egress_watch.report.contents import ReportData
+from egress_watch.report.data import build_report, merged_line_count
 from egress_watch.report.period import Period, resolve_period
 from egress_watch.store.database import open_reader
 from egress_watch.store.queries import parse_when

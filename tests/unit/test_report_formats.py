@@ -13,7 +13,8 @@ import pytest
 from egress_watch.paths import HomePaths
 from egress_watch.report import FORMATS, renderer
 from egress_watch.report.common import human_bytes, trend_change, trend_value, when
-from egress_watch.report.data import TREND_LABELS, ReportData, TrendRow, assemble, build_report
+from egress_watch.report.contents import TREND_LABELS, ReportData, TrendRow
+from egress_watch.report.data import assemble, build_report
 from egress_watch.report.html import render_html
 from egress_watch.report.json_format import report_json
 from egress_watch.report.markdown import render_markdown

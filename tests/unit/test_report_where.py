@@ -7,18 +7,19 @@ from datetime import UTC, datetime
 
 import pytest
 
-from egress_watch.home import prepare_home
+from egress_watch.catalog.services import builtin_catalog
 from egress_watch.model import Action, Event
 from egress_watch.paths import HomePaths
-from egress_watch.report.data import ReportData, build_report
+from egress_watch.report.contents import ReportData
+from egress_watch.report.data import build_report
 from egress_watch.report.html import render_html
 from egress_watch.report.json_format import report_json
 from egress_watch.report.markdown import render_markdown
 from egress_watch.report.period import Period
 from egress_watch.report.text import render_text
-from egress_watch.services import builtin_catalog
 from egress_watch.store.database import open_reader
 from egress_watch.store.writer import EventWriter
+from egress_watch.workstation.home import prepare_home
 from tests.support.report_seed import PLANTED, S1, S2, code
 from tests.unit.test_report_formats import html_rows, markdown_rows, text_rows
 

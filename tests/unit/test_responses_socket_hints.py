@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from egress_watch.catalog.services import builtin_catalog
 from egress_watch.classify.engine import Engine
+from egress_watch.config.settings import Settings
 from egress_watch.extract.responses import server_call_hint
 from egress_watch.model import Capture
 from egress_watch.pipeline import Inspector, Policy
-from egress_watch.services import builtin_catalog
-from egress_watch.settings import Settings
 from tests.conftest import fake_aws_key_id, fake_aws_secret
 
 ANNOUNCED = {"type": "response.output_item.done", "output_index": 0, "item": {

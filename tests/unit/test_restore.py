@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from egress_watch.restore import Counts, Restoration, TextRestorer, restore_body
-from egress_watch.restore_streams import EventRestorer, SseRestorer
+from egress_watch.decide.restore import Counts, Restoration, TextRestorer, restore_body
+from egress_watch.decide.restore_streams import EventRestorer, SseRestorer
 from tests.conftest import fake_aws_key_id, fake_aws_secret
 from tests.support.llm_streams import (
     FAMILIES,

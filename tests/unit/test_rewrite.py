@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from egress_watch.decide.rewrite import placeholder, redact_text, redacted_body
 from egress_watch.extract import extract_body
 from egress_watch.model import Category, Finding, Severity
-from egress_watch.rewrite import placeholder, redact_text, redacted_body
 
 
 def finding(start: int, end: int, segment: int = 0, rule: str = "r") -> Finding:

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from egress_watch.cli import cli
+from egress_watch.catalog.facts import MAY_TRAIN, STATUSES
+from egress_watch.catalog.services import builtin_catalog, catalog_with
+from egress_watch.cli.main import cli
+from egress_watch.config.settings import load_settings
 from egress_watch.errors import ConfigError
 from egress_watch.paths import HomePaths
-from egress_watch.service_facts import MAY_TRAIN, STATUSES
-from egress_watch.services import builtin_catalog, catalog_with
-from egress_watch.settings import load_settings
 
 # (host, operator starts with, jurisdictions, region, may_train, status) straight from the
 # reference's rows: the operator's and the parent's codes, the region the host implies.

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from egress_watch.catalog.services import builtin_catalog, host_pattern_regex
 from egress_watch.model import Route
-from egress_watch.services import builtin_catalog, host_pattern_regex
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from egress_watch.config.defaults import DEFAULT_CONFIG
+from egress_watch.config.settings import Settings, load_settings, parse_settings
 from egress_watch.errors import ConfigError
-from egress_watch.home import load_hmac_key, prepare_home
 from egress_watch.model import FailMode, Mode, Severity
 from egress_watch.paths import HomePaths, resolve_home
-from egress_watch.settings import DEFAULT_CONFIG, Settings, load_settings, parse_settings
+from egress_watch.workstation.home import load_hmac_key, prepare_home
 
 
 def test_default_config_file_parses_to_the_defaults() -> None:

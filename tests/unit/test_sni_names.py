@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from egress_watch.services import builtin_catalog
-from egress_watch.tls_identity import sni_outside_catalog
+from egress_watch.capture.tls_identity import sni_outside_catalog
+from egress_watch.catalog.services import builtin_catalog
 
 ALLOW = builtin_catalog().allow_hosts()
 

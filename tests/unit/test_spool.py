@@ -191,8 +191,8 @@ def test_spool_left_by_a_crash_is_loaded_with_its_outcomes(tmp_path: Path) -> No
 
 
 def test_status_line_says_degraded_spooled_and_lost() -> None:
-    from egress_watch.history_health import history_fields, history_line
     from egress_watch.store.writer import HistoryHealth
+    from egress_watch.workstation.history_health import history_fields, history_line
 
     assert history_line(history_fields(HistoryHealth())) is None
     line = history_line(history_fields(HistoryHealth(True, "database is locked", None, 7, 2)))

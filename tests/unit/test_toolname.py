@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from egress_watch.attribution import describe
-from egress_watch.toolname import read_package_json, script_of, tool_name
+from egress_watch.capture.attribution import describe
+from egress_watch.capture.toolname import read_package_json, script_of, tool_name
 
 
 def npm_global(root: Path, package: str, bins: dict[str, str], script: str) -> Path:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from egress_watch import triage
 from egress_watch.model import Action, Category, Event, Finding, Severity
+from egress_watch.store import triage
 from egress_watch.store.database import open_writer
 from egress_watch.store.writer import insert_event
 

@@ -14,7 +14,8 @@ import pytest
 from egress_watch.classify.engine import Engine
 from egress_watch.classify.verify import ACTIVE, INACTIVE, Verifier
 from egress_watch.model import Category
-from egress_watch.report.data import OPEN, Exposure, _priority
+from egress_watch.report.contents import OPEN, Exposure
+from egress_watch.report.data import _priority
 from egress_watch.store.verifications import VerificationStore
 from tests.unit.test_secrets import fake
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import getters, on, work
@@ -24,6 +24,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from egress_watch.errors import EgressWatchError
 from egress_watch_tui.commands import feed_commands
+from egress_watch_tui.feed_text import FILTER_HINT, NAVIGATION_KEYS, FeedState, empty_feed_text
 from egress_watch_tui.filters import FeedFilter, parse_filter
 from egress_watch_tui.formatting import status_text
 from egress_watch_tui.history import PAGE_LIMIT, read_page
@@ -38,19 +39,6 @@ from egress_watch_tui.widgets import EventTable, FilterBar, FindingsPane
 
 StatusReader = Callable[[], dict[str, Any]]
 Clock = Callable[[], datetime]
-FeedState = Literal["loading", "missing", "empty", "unreadable", "ready"]
-
-NAVIGATION_KEYS = (
-    ("↑ ↓", "Move between events; the pane below shows the findings"),
-    ("PgUp PgDn", "Move a page; at the bottom, older events are read in"),
-    ("Home End", "Jump to the newest / oldest event shown"),
-    ("Ctrl+P", "Command palette: every action, filter shortcuts"),
-    ("in detail", "a acknowledge · w allowlist the finding · c copy fingerprint · esc back"),
-    ("in overview", "s start the daemon when it is down · r refresh · esc back"),
-)
-
-FILTER_HINT = "severity:high service:openai since:24h and free words over rules and paths"
-
 _ERROR_TITLES = {
     "db": "Cannot read the history",
     "older": "Cannot read older events",
@@ -366,29 +354,9 @@ class EgressWatchApp(App[None]):
         self.status_line.update(status_text(status))
 
     def _empty_text(self, state: FeedState) -> Text:
-        if state == "loading":
-            return Text("Reading the history…", style="dim")
-        if state == "unreadable":
-            text = Text("Cannot read the history\n\n", style="bold red")
-            text.append(self._last_errors.get("db", ""), style="")
-            text.append("\n\nStill trying at every refresh; press r to retry now.", style="dim")
-            return text
-        if state == "empty" and not self.feed_filter.is_empty:
-            text = Text("No events match the filters", style="bold")
-            text.append("\n\n" + self.feed_filter.text_form(), style="")
-            text.append("\n\nPress x to clear them, / to change them.", style="dim")
-            return text
-        text = Text("No events yet", style="bold")
-        if state == "missing":
-            text.append(": the history database has not been created.\n\n", style="bold")
-            text.append(
-                "Start the proxy with `egress-watch start` and send your AI tools through it;\n"
-                "their requests appear here as they happen.\n\n"
-            )
-            text.append(f"Waiting for {self._database}", style="dim")
-        else:
-            text.append(": requests to AI services appear here as they happen.", style="bold")
-        return text
+        return empty_feed_text(
+            state, self.feed_filter, self._last_errors.get("db", ""), self._database
+        )
 
     def _help_keys(self) -> list[tuple[str, str]]:
         keys = [

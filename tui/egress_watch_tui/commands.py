@@ -1,23 +1,45 @@
-"""Command palette entries for the feed: filter shortcuts beside the app's own actions."""
+"""Command palette entries for the feed: filter shortcuts beside the app's own actions.
+
+The app hands itself in as a ``FeedActions``: this module names what it calls, so it needs no
+import of the app (which imports it).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from textual.app import SystemCommand
 
 from egress_watch.model import Category, Severity
 
-if TYPE_CHECKING:
-    from egress_watch_tui.app import EgressWatchApp
+
+class HighlightedEvent(Protocol):
+    """The pane that holds the highlighted event (the findings pane)."""
+
+    @property
+    def event(self) -> dict[str, Any] | None: ...
 
 
-def _setter(app: EgressWatchApp, **changes: Any) -> Callable[[], None]:
+class FeedActions(Protocol):
+    """What the palette entries call on the dashboard app."""
+
+    @property
+    def findings_pane(self) -> HighlightedEvent: ...
+
+    def set_filter(self, **changes: Any) -> None: ...
+    def action_edit_filter(self) -> None: ...
+    def action_clear_filters(self) -> None: ...
+    def action_overview(self) -> None: ...
+    def action_open_detail(self) -> None: ...
+    def action_help(self) -> None: ...
+
+
+def _setter(app: FeedActions, **changes: Any) -> Callable[[], None]:
     return lambda: app.set_filter(**changes)
 
 
-def feed_commands(app: EgressWatchApp) -> Iterator[SystemCommand]:
+def feed_commands(app: FeedActions) -> Iterator[SystemCommand]:
     """Every feed action, a filter per severity and category, and the highlighted event's own."""
     for title, help_text, callback in (
         ("Filter and search…", "Type filters and free words", app.action_edit_filter),

@@ -15,7 +15,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from egress_watch.redact import short_fingerprint
+from egress_watch.masking import short_fingerprint
 
 NOTHING = "—"
 

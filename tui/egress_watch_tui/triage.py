@@ -1,6 +1,6 @@
 """Triage writes from the dashboard: acknowledge an event, allowlist a fingerprint.
 
-The dashboard otherwise only reads. These run ``egress_watch.triage`` (the same rules and
+The dashboard otherwise only reads. These run ``egress_watch.store.triage`` (the same rules and
 statements as ``egress-watch ack`` / ``allow``) in a short-lived connection of their own (WAL
 lets it write beside the daemon's writer). No Textual here: workers call these from a thread.
 """
@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from egress_watch import triage
 from egress_watch.errors import StoreError
+from egress_watch.store import triage
 
 WRITE_TIMEOUT_S = 5
 

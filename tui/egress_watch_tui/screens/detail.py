@@ -15,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from egress_watch.redact import short_fingerprint
+from egress_watch.masking import short_fingerprint
 from egress_watch_tui import triage
 from egress_watch_tui.formatting import (
     NOTHING,

@@ -1,0 +1,170 @@
+"""Analysis (decode, extract, classify) of large request bodies in worker processes.
+
+Why: analysing a large body is pure CPU in Python (JSON, the secret, infra and logic
+detectors). Run on the proxy's own threads it holds the interpreter lock, so mitmproxy's event
+loop (TLS, reading, forwarding) and the history writer starve under a flood of large bodies,
+and one core stays idle. Here the body goes to a few worker processes, each with its own Engine
+built once from the same settings; the extraction, the findings (spans, rules, masks and keyed
+fingerprints, never a value) and the conversation anchor come back, as ``analysis.analyse``
+returns them in-process. Everything stateful (the vault, placeholders, policy, redaction, the
+database) stays in the proxy's process.
+
+A worker that dies (killed, out of memory) breaks the pool: it is replaced and the body is
+sent once more; a second death raises ``WorkerCrashed``, which the proxy treats as any
+inspection failure (its fail mode decides). Small bodies are analysed in the calling thread:
+sending them costs more than analysing them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from egress_watch.analysis import Analysis, Job, analyse
+from egress_watch.classify import kingfisher
+from egress_watch.classify.engine import Engine
+from egress_watch.config.settings import Settings
+
+log = logging.getLogger(__name__)
+
+WORKERS: int = min(2, os.cpu_count() or 1)
+POOL_FROM_BYTES: int = 64 * 1024
+"""Smaller bodies are analysed in the proxy's process."""
+
+ENGINE_SETTINGS: tuple[str, ...] = (
+    "allow_fingerprints", "allow_rules", "allow_values", "allow_paths", "allow_baselines",
+    "infra_domains", "marker_words", "marker_owners",
+)  # fmt: skip
+"""The settings Engine.configured reads; only these go to a worker (the policy tables do not
+pickle, and a worker has no use for them). A field Engine.configured starts reading must be
+added here: tests/unit/test_inspect_pool.py compares a pool's findings with the engine's."""
+
+
+class WorkerCrashed(RuntimeError):
+    """An analysis worker died twice on the same request."""
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSpec:
+    """What a worker needs to build the same Engine as the proxy's (picklable)."""
+
+    hmac_key: bytes
+    settings: tuple[tuple[str, Any], ...]
+    """The ENGINE_SETTINGS fields' values (a whole Settings does not pickle)."""
+    config_dir: Path
+    rule_cache: Path
+    """kingfisher's compiled-rule cache of the proxy's data home (a worker has no --home)."""
+
+    @classmethod
+    def of(cls, hmac_key: bytes, settings: Settings, config_dir: Path) -> EngineSpec:
+        """The spec of ``Engine.configured(hmac_key, settings, config_dir)`` in this process."""
+        wanted = tuple((name, getattr(settings, name)) for name in ENGINE_SETTINGS)
+        return cls(hmac_key, wanted, config_dir, kingfisher.rule_cache_dir())
+
+
+_engine: Engine | None = None
+
+
+def _start_worker(spec: EngineSpec) -> None:
+    """Worker initializer: build the engine once; later tasks only classify."""
+    global _engine
+    os.environ[kingfisher.CACHE_ENV] = str(spec.rule_cache)
+    settings = Settings(**dict(spec.settings))
+    _engine = Engine.configured(spec.hmac_key, settings, spec.config_dir, strict_index=False)
+
+
+def _analyse(job: Job) -> tuple[Analysis, int]:
+    """Worker task: ``analyse`` with this worker's engine, and its pid (for tests and logs).
+
+    A job whose deadline passed while it queued for a worker is not read (``Job.waited_out``).
+    """
+    assert _engine is not None, "worker started without its engine"
+    if job.deadline is not None and time.monotonic() >= job.deadline:
+        job = dataclasses.replace(job, waited_out=True)
+    return analyse(_engine, job), os.getpid()
+
+
+class AnalysisPool:
+    """``analyse`` run in worker processes for large bodies.
+
+    Thread-safe: the proxy's inspector threads share one. Workers start on the first large
+    request and are replaced when one dies; ``close`` stops them (a reload makes a new pool).
+    """
+
+    def __init__(self, engine: Engine, spec: EngineSpec, workers: int = WORKERS) -> None:
+        self.engine = engine
+        """The proxy's own engine, for small bodies (same settings as the workers')."""
+        self._spec = spec
+        self._workers = workers
+        self._lock = threading.Lock()
+        self._executor: ProcessPoolExecutor | None = None
+        self._closed = False
+        self.respawns = 0
+        """Pools replaced after a worker died (for status and tests)."""
+        self.in_flight = 0
+        """Bodies sent to the workers and not answered yet (approximate: not locked)."""
+
+    def analyse(self, job: Job) -> Analysis:
+        """``analysis.analyse(job)``, in a worker when the body is large.
+
+        Raises:
+            WorkerCrashed: a worker died on this body, and again in a fresh pool.
+        """
+        if len(job.body) < POOL_FROM_BYTES or job.waited_out or self._closed:
+            return analyse(self.engine, job)
+        for attempt in (1, 2):
+            executor = self._executor_now()
+            try:
+                self.in_flight += 1
+                return executor.submit(_analyse, job).result()[0]
+            except BrokenProcessPool:
+                self._replace(executor)
+                log.error("egress-watch: an analysis worker died; replaced (try %d)", attempt)
+                if attempt == 2:
+                    raise WorkerCrashed("analysis worker died twice on one request") from None
+            finally:
+                self.in_flight -= 1
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def pids(self) -> list[int]:
+        """The live workers' process ids (none before the first large request)."""
+        with self._lock:
+            executor = self._executor
+        processes = getattr(executor, "_processes", None) or {}
+        return [p.pid for p in list(processes.values()) if p.pid is not None and p.is_alive()]
+
+    def close(self) -> None:
+        """Stop the workers; inspections already running finish first, in the background."""
+        with self._lock:
+            self._closed = True
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=False)
+
+    def _executor_now(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload([__name__])
+                self._executor = ProcessPoolExecutor(
+                    self._workers, context, initializer=_start_worker, initargs=(self._spec,)
+                )
+            return self._executor
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        """Drop a broken pool (once, however many threads saw it break)."""
+        with self._lock:
+            if self._executor is not broken:
+                return
+            self._executor = None
+            self.respawns += 1
+        broken.shutdown(wait=False, cancel_futures=True)

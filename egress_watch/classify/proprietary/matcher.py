@@ -1,0 +1,429 @@
+"""Query the code index: every k-gram of the text, hits pooled by file and diagonal offset.
+
+A fragment is a run of query k-grams that hit one file at a near-constant offset (±3 tokens);
+its coverage is the number of query tokens those k-grams cover. The raw channel catches
+exact / reformatted / re-commented excerpts, the renamed channel catches renamed ones.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from array import array
+from bisect import bisect_left
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from egress_watch.classify.proprietary.excerpts import excerpt_tokens
+from egress_watch.classify.proprietary.index import MAX_POSTINGS_PER_HASH, open_index
+from egress_watch.classify.proprietary.lines import KnownLines, windows
+from egress_watch.classify.proprietary.postings import Reader
+from egress_watch.classify.proprietary.prompt import Region, code_regions
+from egress_watch.classify.proprietary.shared import shared_array
+from egress_watch.classify.proprietary.tokenize import Tokens
+from egress_watch.classify.proprietary.winnow import (
+    CHANNELS,
+    RAW,
+    RENAMED,
+    Channel,
+    channel_ids,
+    kgram_hashes,
+    winnow,
+)
+
+DIAGONAL_SLACK = 3
+PREFILTER_CHARS = 20_000
+"""Longer regions are tokenized only around lines the index knows (see ``lines.py``)."""
+ALL_KGRAMS_UP_TO = 600  # tokens; longer regions look up their winnowed k-grams only
+CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Covered-token counts at which a fragment reports, and the boilerplate cap.
+
+    A fragment reports when it covers ``sure`` tokens, or when it covers at least ``min_score``
+    of the query's tokens and either ``raw`` tokens through the exact channel or ``renamed``
+    tokens through both: a short excerpt pasted alone is mostly covered, while chance
+    alignments of same-domain idioms are short runs inside longer unrelated code.
+    """
+
+    raw: int = 8
+    renamed: int = 22
+    renamed_exact: int = 0
+    """Exact tokens a mostly renamed fragment below ``sure`` also needs (shape alone is weak
+    evidence for short fragments)."""
+    sure: int = 40
+    min_score: float = 0.5
+    high: int = 50
+    df_min: int = 8
+    df_fraction: float = 0.005
+
+    def passes(
+        self, tokens: int, exact: int, score: float, private_score: float | None = None
+    ) -> bool:
+        """True when a fragment covering ``tokens`` (``exact`` of them through the raw
+        channel), a ``score`` share of its query, is reported.
+
+        Longer exact runs need less of the query: the share required falls linearly from
+        ``min_score`` at ``raw`` exact tokens to nothing at ``sure``. A fragment of
+        ``renamed`` tokens or more may count its ``private_score`` instead: its share of the
+        query's tokens that are not public shape (a renamed excerpt keeps only its own
+        shape); a shorter one must be most of every token (a few exact tokens that happen to
+        match inside boilerplate are not evidence).
+        """
+        if tokens >= self.sure:
+            return True
+        if tokens >= self.renamed and private_score is not None:
+            score = max(score, private_score)
+        if score >= self.min_score and (
+            exact >= self.raw or (tokens >= self.renamed and exact >= self.renamed_exact)
+        ):
+            return True
+        if exact < self.raw:
+            return False
+        return score >= self.min_score * (self.sure - exact) / (self.sure - self.raw)
+
+
+@dataclass(frozen=True, slots=True)
+class CodeMatch:
+    """An excerpt of indexed code found in a text."""
+
+    repo: str
+    path: str
+    start_line: int
+    end_line: int
+    score: float
+    tokens: int
+    start: int
+    end: int
+    channel: str
+    """``raw`` when most of the excerpt matched as written, ``renamed`` when only with its
+    identifiers masked."""
+    exact_tokens: int = 0
+    """Tokens covered through the raw (as-written) channel."""
+    private_score: float = 0.0
+    """Share of the query's tokens that are not public shape (see ``Thresholds.passes``)."""
+
+
+@dataclass(slots=True)
+class _Fragment:
+    file_id: int
+    covered: int
+    exact: int
+    qfirst: int
+    qlast: int
+    start_line: int
+    end_line: int
+
+
+class Matcher:
+    """Matches text against an index file; reloads its file table when the index changes."""
+
+    def __init__(self, path: Path, thresholds: Thresholds | None = None) -> None:
+        self._conn: sqlite3.Connection = open_index(path, create=False)
+        self._reader = Reader(self._conn)
+        self.thresholds = thresholds or Thresholds()
+        self._lock = threading.Lock()
+        self._generation: str | None = None
+        self._files: dict[int, tuple[str, str]] = {}
+        self._family: dict[int, str] = {}
+        """Each live file's language family: a region is matched only against its own."""
+        self._families: frozenset[str] = frozenset()
+        self._common: set[int] = set()
+        self._public: array[int] = array("i")
+        """The background's k-grams, sorted: shape that public code shares."""
+        self._known_lines = KnownLines(array("i"))
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._conn.close()
+
+    def match(self, text: str, language: str | None = None) -> list[CodeMatch]:
+        """Indexed code inside ``text`` (a prompt, a file), best first."""
+        found: list[CodeMatch] = []
+        with self._lock:
+            self._refresh()
+            if not self._files:
+                return []
+            whole = len(text) <= PREFILTER_CHARS
+            for offset, part in self._worth_reading(text):
+                for region in code_regions(part, language, self._families):
+                    start = offset + region.offset
+                    for family in (region.language, *region.others):  # ambiguous: in turn
+                        matches = self._match_region(Region(start, region.code, family), whole)
+                        if matches:
+                            break
+                    found += matches
+        return sorted(found, key=lambda m: -m.tokens)
+
+    def generation(self) -> str:
+        """A value that changes whenever the index does (for caches of match results)."""
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        return str(row[0]) if row else "0"
+
+    def _refresh(self) -> None:
+        """Reload the live files when ``index add/remove/rebuild`` changed the index."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        generation = row[0] if row else "0"
+        if generation == self._generation:
+            return
+        rows = self._conn.execute(
+            "SELECT f.id, r.name, f.path, f.lang FROM files f JOIN repos r ON r.id = f.repo_id"
+        ).fetchall()
+        self._files = {file_id: (repo, path) for file_id, repo, path, _ in rows}
+        self._family = {file_id: lang for file_id, _, _, lang in rows}
+        self._families = frozenset(self._family.values())
+        self._common = {h for (h,) in self._conn.execute("SELECT hash FROM common")}
+        self._public = self._background()
+        self._known_lines = KnownLines(
+            array(
+                "i",
+                (
+                    h
+                    for (h,) in self._conn.execute(
+                        "SELECT hash FROM lines GROUP BY hash HAVING COUNT(*) <= ? ORDER BY hash",
+                        (self._df_cap(),),
+                    )
+                ),
+            )
+        )
+        self._generation = generation
+
+    def _background(self) -> array[int]:
+        """The background's hashes, sorted (its machine-wide file, else the index's table)."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key='background_file'").fetchone()
+        public = shared_array(Path(row[0])) if row and row[0] else None
+        if public is None:
+            rows = self._conn.execute("SELECT hash FROM background ORDER BY hash")
+            public = array("i", (h for (h,) in rows))
+        return public
+
+    def _is_public(self, h: int) -> bool:
+        """True for a k-gram of public code or of the index's own boilerplate."""
+        if h in self._common:
+            return True
+        public = self._public
+        i = bisect_left(public, h)
+        return i < len(public) and public[i] == h
+
+    def _public_tokens(self, shapes: list[int], total: int) -> int:
+        """Query tokens whose every rename-proof k-gram is public shape: no index stores
+        them, so they cannot count against an excerpt's share (at most half the query)."""
+        k = RENAMED.k
+        private = bytearray(total)
+        for i, h in enumerate(shapes):
+            if not self._is_public(h):
+                private[i : i + k] = b"\x01" * k
+        return min(total - sum(private), total // 2)
+
+    def _df_cap(self) -> int:
+        """In more files than this, a k-gram or a line is the index's own boilerplate."""
+        return max(self.thresholds.df_min, int(self.thresholds.df_fraction * len(self._files)))
+
+    def _worth_reading(self, text: str) -> list[tuple[int, str]]:
+        """The text itself, or for a long one the stretches around lines the index knows
+        (with their offsets)."""
+        if len(text) <= PREFILTER_CHARS:
+            return [(0, text)]
+        spans = windows(text, self._known_lines, self._files_of_lines)
+        return [(start, text[start:end]) for start, end in spans]
+
+    def _files_of_lines(self, hashes: set[int]) -> dict[int, set[int]]:
+        """The live files holding each of these line hashes."""
+        where: dict[int, set[int]] = defaultdict(set)
+        ordered = list(hashes)
+        for i in range(0, len(ordered), CHUNK):
+            chunk = ordered[i : i + CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for value, file_id in self._conn.execute(
+                f"SELECT hash, file_id FROM lines WHERE hash IN ({marks})",  # noqa: S608
+                chunk,
+            ):
+                if file_id in self._files:
+                    where[value].add(file_id)
+        return where
+
+    def _match_region(self, region: Region, every_kgram: bool = True) -> list[CodeMatch]:
+        """Fragments of one code region above the thresholds, non-overlapping in the query.
+
+        Without ``every_kgram`` (a stretch of a long text) only the winnowed k-grams are
+        looked up: a third as many, and still every run the index shares of at least
+        w + k - 1 tokens, far below what reports inside a long text.
+        """
+        tokens = excerpt_tokens(region)
+        if len(tokens.values) < RAW.k:
+            return []
+        cache: dict[str, int] = {}
+        queries = []
+        long = len(tokens.values) > ALL_KGRAMS_UP_TO or not every_kgram
+        shapes: list[int] = []
+        for channel in CHANNELS:
+            hashes = kgram_hashes(channel_ids(tokens, channel, cache), channel)
+            if channel.renamed:
+                shapes = hashes
+            # Every k-gram of a short query is looked up (its edges matter); a long one only
+            # needs its winnowed k-grams, which are the ones the index kept inside any shared run.
+            positions = winnow(hashes, channel.w) if long else range(len(hashes))
+            where: dict[int, list[int]] = defaultdict(list)
+            for qpos in positions:
+                where[hashes[qpos]].append(qpos)
+            queries.append((channel, where))
+        postings = self._postings({h for _, where in queries for h in where}, region.language)
+        fragments = _fragments(queries, postings, tokens)
+        if not any(self.thresholds.passes(f.covered, f.exact, 1.0) for f in fragments):
+            return []
+        total = len(tokens.values)
+        private = total
+        limits = self.thresholds
+        if not long and any(f.covered >= limits.renamed for f in fragments):
+            private -= self._public_tokens(shapes, total)
+        return self._select(fragments, tokens, region, private)
+
+    def _postings(self, hashes: set[int], family: str) -> dict[int, list[tuple[int, int, int]]]:
+        """(file, position, line) per hash in live files of ``family``, minus boilerplate
+        hashes (counted over every family). Hashes found to be boilerplate are remembered
+        until the index changes, so later texts do not read their long postings again."""
+        cap = self._df_cap()
+        family_of = self._family
+        counts: dict[int, int] = defaultdict(int)
+        by_hash: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+        files: dict[int, set[int]] = defaultdict(set)
+        for h, file_id, pos, line in self._reader.lookup(hashes - self._common):
+            lang = family_of.get(file_id)
+            if lang is None:
+                continue
+            counts[h] += 1
+            files[h].add(file_id)
+            if lang == family:
+                by_hash[h].append((file_id, pos, line))
+        common = {h for h, n in counts.items() if n > MAX_POSTINGS_PER_HASH or len(files[h]) > cap}
+        self._common |= common
+        return {h: rows for h, rows in by_hash.items() if h not in common}
+
+    def _select(
+        self, fragments: list[_Fragment], tokens: Tokens, region: Region, private: int
+    ) -> list[CodeMatch]:
+        """Fragments over their channel's threshold, greedily, without overlapping ones
+        (``private``: the query's tokens that are not public shape)."""
+        limits = self.thresholds
+        total = len(tokens.values)
+
+        taken: list[_Fragment] = []
+        for frag in sorted(fragments, key=_preference):
+            if not limits.passes(
+                frag.covered, frag.exact, frag.covered / total, min(1.0, frag.covered / private)
+            ):
+                continue
+            if any(_overlap(frag, t) > 0.5 * (frag.qlast - frag.qfirst + 1) for t in taken):
+                continue
+            taken.append(frag)
+        out = []
+        for frag in taken:
+            repo, path = self._files[frag.file_id]
+            out.append(
+                CodeMatch(
+                    repo=repo,
+                    path=path,
+                    start_line=frag.start_line,
+                    end_line=frag.end_line,
+                    score=round(frag.covered / total, 3),
+                    tokens=frag.covered,
+                    start=region.offset + tokens.starts[frag.qfirst],
+                    end=region.offset + tokens.ends[frag.qlast],
+                    channel=RAW.name if 2 * frag.exact >= frag.covered else "renamed",
+                    exact_tokens=frag.exact,
+                    private_score=round(min(1.0, frag.covered / private), 3),
+                )
+            )
+        return out
+
+
+def _preference(frag: _Fragment) -> tuple[int, int, int]:
+    """Fragments in the order they are taken: most of the query covered, then most of it as
+    written, then the indexed span closest to the query's (an excerpt that occurs at several
+    places of a file is reported where it matches best)."""
+    return (-frag.covered, -frag.exact, frag.end_line - frag.start_line)
+
+
+def _overlap(a: _Fragment, b: _Fragment) -> int:
+    """How many query tokens two fragments share."""
+    return max(0, min(a.qlast, b.qlast) - max(a.qfirst, b.qfirst) + 1)
+
+
+def _fragments(
+    queries: list[tuple[Channel, dict[int, list[int]]]],
+    postings: dict[int, list[tuple[int, int, int]]],
+    tokens: Tokens,
+) -> list[_Fragment]:
+    """Pool the hits of every channel by (file, offset ± slack) into fragments.
+
+    Both channels number the same tokens, so a renamed excerpt's exact stretches and its
+    masked ones add up in one fragment.
+    """
+    hits = []
+    for channel, where in queries:
+        k = channel.k
+        exact = not channel.renamed
+        for h, qpositions in where.items():
+            rows = postings.get(h)
+            if rows:
+                for file_id, pos, line in rows:
+                    for qpos in qpositions:
+                        hits.append((file_id, pos - qpos, qpos, pos, line, k, exact))
+    if not hits:
+        return []
+    hits.sort()
+    qlines = tokens.lines
+    out = []
+    group = [hits[0]]
+    for hit in hits[1:]:
+        last = group[-1]
+        if hit[0] == last[0] and hit[1] - last[1] <= DIAGONAL_SLACK:
+            group.append(hit)
+        else:
+            out.append(_fragment(group, qlines))
+            group = [hit]
+    out.append(_fragment(group, qlines))
+    return out
+
+
+Hit = tuple[int, int, int, int, int, int, bool]
+"""(file, diagonal, query position, indexed position, indexed line, k, exact channel)."""
+
+
+def _fragment(group: list[Hit], qlines: list[int]) -> _Fragment:
+    """Coverage (all channels and exact only) and line span of one pooled group of hits."""
+    spans = sorted((qpos, qpos + k) for _, _, qpos, _, _, k, _ in group)
+    exact = sorted((qpos, qpos + k) for _, _, qpos, _, _, k, is_exact in group if is_exact)
+    first = min(group, key=lambda h: h[3])
+    last = max(group, key=lambda h: h[3] + h[5])
+    tail = min(last[2] + last[5] - 1, len(qlines) - 1)
+    qfirst = spans[0][0]
+    qlast = min(max(end for _, end in spans) - 1, len(qlines) - 1)
+    # The indexed end line is the last k-gram's first line plus what that k-gram spans in
+    # the query; it never reaches past the fragment's own span of query lines.
+    end_line = last[4] + qlines[tail] - qlines[last[2]]
+    end_line = max(first[4], min(end_line, first[4] + qlines[qlast] - qlines[qfirst]))
+    return _Fragment(
+        file_id=group[0][0],
+        covered=_union(spans),
+        exact=_union(exact),
+        qfirst=qfirst,
+        qlast=qlast,
+        start_line=first[4],
+        end_line=end_line,
+    )
+
+
+def _union(spans: list[tuple[int, int]]) -> int:
+    """How many positions sorted half-open ``spans`` cover together."""
+    covered = 0
+    reach = -1
+    for start, end in spans:
+        if end > reach:
+            covered += end - max(start, reach)
+            reach = end
+    return covered

@@ -1,0 +1,134 @@
+"""Backgrounds of public code kept once per machine, shared by every index.
+
+Computing a background (the k-grams found in two or more files of published code) reads
+tens of MB; its result depends only on those files, so it is kept in a file named after them
+(paths, sizes, modification times) under the user cache folder and reused by every index.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from array import array
+from collections.abc import Callable
+from pathlib import Path
+
+import platformdirs
+
+from egress_watch.classify.proprietary.files import skipped_content
+from egress_watch.classify.proprietary.lines import line_hashes
+from egress_watch.classify.proprietary.tokenize import GENERIC, language_of, tokenize
+from egress_watch.classify.proprietary.winnow import CHANNELS, channel_ids, kgram_hashes
+
+CACHE_ENV = "EGRESS_WATCH_CACHE"
+
+
+def common_hashes(
+    files: list[Path], progress: Callable[[int, int, int], None] | None
+) -> tuple[set[int], int]:
+    """The k-grams and line hashes found in two or more of ``files``, and the bytes read."""
+    seen: set[int] = set()
+    common: set[int] = set()
+    cache: dict[str, int] = {}
+    total = 0
+    for done, path in enumerate(files, 1):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if skipped_content(data) is None:
+            total += len(data)
+            text = data.decode("utf-8", "replace")
+            tokens = tokenize(text, language_of(path.name) or GENERIC)
+            hashes = {value for _, value in line_hashes(text, indexing=True)}
+            for channel in CHANNELS:
+                hashes.update(kgram_hashes(channel_ids(tokens, channel, cache), channel))
+            common |= seen & hashes
+            seen |= hashes
+        if progress is not None:
+            progress(done, len(files), total)
+    return common, total
+
+
+def shared_directory() -> Path:
+    """Where backgrounds are kept once per machine (``$EGRESS_WATCH_CACHE`` overrides)."""
+    from_env = os.environ.get(CACHE_ENV)
+    if from_env:
+        return Path(from_env).expanduser().absolute()
+    return Path(platformdirs.user_cache_dir("egress-watch", appauthor=False))
+
+
+def shared_file(files: list[Path], fmt: str) -> Path:
+    """The machine-wide file for a background of exactly these files as they are now: any
+    file added, removed or changed names another file."""
+    digest = hashlib.sha256(fmt.encode())
+    for path in files:
+        with contextlib.suppress(OSError):
+            info = path.stat()
+            digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    return shared_directory() / f"background-{fmt}-{digest.hexdigest()[:24]}.bin"
+
+
+def read_shared(path: Path) -> tuple[set[int], int] | None:
+    """A background built before on this machine (hashes, bytes read), or None."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    header, _, body = data.partition(b"\n")
+    hashes = array("i")
+    try:
+        total = int(header)
+        hashes.frombytes(body)
+    except ValueError:
+        return None  # a damaged file is rebuilt
+    return set(hashes), total
+
+
+def shared_array(path: Path) -> array[int] | None:
+    """A machine-wide background's hashes as a sorted array (4 bytes a hash, for lookups by
+    bisection in processes that only match), or None when it cannot be read."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    header, _, body = data.partition(b"\n")
+    hashes = array("i")
+    try:
+        int(header)
+        hashes.frombytes(body)
+    except ValueError:
+        return None
+    return hashes
+
+
+def write_shared(path: Path, common: set[int], total: int) -> bool:
+    """Keep a background for every index of this machine (atomic); False when it cannot."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(b"%d\n" % total)
+            out.write(array("i", sorted(common)).tobytes())
+        os.replace(temporary, path)
+    except OSError:
+        return False
+    return True
+
+
+_LOADED: dict[Path, frozenset[int]] = {}
+"""Backgrounds already read by this process (a file's name changes with its content)."""
+
+
+def loaded_background(path: Path) -> frozenset[int]:
+    """The hashes of a machine-wide background file, read once per process."""
+    if path in _LOADED and path.exists():
+        return _LOADED[path]
+    shared = read_shared(path)
+    hashes = frozenset(shared[0]) if shared else frozenset()
+    if hashes:
+        _LOADED.clear()  # one background at a time is what a process uses
+        _LOADED[path] = hashes
+    return hashes

@@ -1,0 +1,215 @@
+"""``egress-watch index``: register your repositories so their code is recognised when it leaves."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from egress_watch.classify.proprietary.index import (
+    Background,
+    CodeIndexError,
+    Progress,
+    add_repo,
+    background_info,
+    background_to_build,
+    build_background,
+    default_background,
+    environment_packages,
+    index_path,
+    installed_public_code,
+    list_repos,
+    needs_reindex,
+    open_index,
+    rebuild,
+    remove_repo,
+)
+from egress_watch.cli.options import current_paths, home_option, translate_errors
+from egress_watch.errors import EgressWatchError
+
+
+@click.group()
+def index() -> None:
+    """The code index: repositories whose code is flagged as proprietary when it is sent.
+
+    Holds only hashes of token k-grams (no code), in code-index.db beside the history (0600).
+    """
+
+
+@contextmanager
+def _opened(create: bool = False, reset: bool = False) -> Iterator[sqlite3.Connection]:
+    """The index of this data home, closed afterwards; index errors become CLI errors."""
+    try:
+        conn = open_index(index_path(current_paths().home), create=create, reset=reset)
+    except CodeIndexError as error:
+        raise EgressWatchError(str(error)) from None
+    try:
+        yield conn
+    except CodeIndexError as error:
+        raise EgressWatchError(str(error)) from None
+    finally:
+        conn.close()
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Progress]:
+    """A progress bar on stderr showing files done and MB/s."""
+    started = time.perf_counter()
+    with click.progressbar(
+        length=1,
+        label=label,
+        file=sys.stderr,
+        item_show_func=lambda item: item,
+    ) as bar:
+
+        def update(done: int, total: int, read: int) -> None:
+            bar.length = max(total, 1)
+            rate = read / 1e6 / max(time.perf_counter() - started, 1e-6)
+            bar.update(done - bar.pos, f"{done}/{total} files, {rate:.1f} MB/s")
+
+        yield update
+
+
+@index.command("add")
+@home_option
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--name", help="Name shown in findings (default: the folder's name).")
+@translate_errors
+def add(path: Path, name: str | None) -> None:
+    """Index a repository (git-tracked source files; vendored, generated, lock files skipped).
+
+    Adding a name again refreshes it: only files whose content changed are read.
+    """
+    name = name or path.resolve().name
+    with _opened(create=True) as conn:
+        _build_background_if_needed(conn)
+        with _progress(f"indexing {name}") as progress:
+            stats = add_repo(conn, path, name, progress)
+    rate = stats.bytes_read / 1e6 / max(stats.seconds, 1e-6)
+    click.echo(
+        f"{name}: {stats.files_seen} files, {stats.files_read} read "
+        f"({stats.bytes_read / 1e6:.1f} MB, {rate:.1f} MB/s), {stats.files_removed} removed",
+        err=True,
+    )
+
+
+@index.command()
+@home_option
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--site-packages",
+    "site_packages",
+    is_flag=True,
+    help="Also use the packages of egress-watch's own Python environment.",
+)
+@click.option("--no-stdlib", is_flag=True, help="Leave the Python standard library out.")
+@click.option(
+    "--installed",
+    is_flag=True,
+    help="Also use the Go standard library and global Node packages installed here.",
+)
+@translate_errors
+def background(
+    paths: tuple[Path, ...], site_packages: bool, no_stdlib: bool, installed: bool
+) -> None:
+    """Rebuild the public-code background from the stdlib and PATHS (e.g. node_modules).
+
+    Token sequences found in two or more files of public code are idioms, not your code:
+    they are never indexed, so they never alert. Add the folders of published code you
+    work with (site-packages, node_modules, a Go module cache) to cut false alarms.
+    """
+    roots = [] if no_stdlib else default_background()
+    roots += [environment_packages()] if site_packages else []
+    roots += installed_public_code() if installed else []
+    roots += list(paths)
+    with _opened(create=True) as conn:
+        with _progress("public-code background") as progress:
+            _report_background(build_background(conn, roots, progress))
+        if needs_reindex(conn):  # code no longer public must be indexed after all
+            with _progress("re-indexing every repository") as progress:
+                rebuild(conn, None, progress)
+
+
+def _build_background_if_needed(conn: sqlite3.Connection) -> None:
+    """Build the public-code background before indexing when there is none (first use, or
+    emptied by a format reset)."""
+    sources = background_to_build(conn)
+    if sources is not None:
+        with _progress("public-code background") as progress:
+            _report_background(build_background(conn, sources, progress))
+
+
+def _report_background(info: Background) -> None:
+    """One line on stderr saying what the background holds."""
+    click.echo(
+        f"background: {info.files} files ({info.bytes / 1e6:.1f} MB) of public code, "
+        f"{info.hashes} common token sequences",
+        err=True,
+    )
+
+
+@index.command("list")
+@home_option
+@click.option("--json", "as_json", is_flag=True, help="Print the repositories as JSON.")
+@translate_errors
+def list_(as_json: bool) -> None:
+    """List the indexed repositories."""
+    if not index_path(current_paths().home).exists():
+        click.echo("[]" if as_json else "no repositories indexed (egress-watch index add PATH)")
+        return
+    with _opened() as conn:
+        repos = list_repos(conn)
+        public = background_info(conn)
+    if as_json:
+        click.echo(json.dumps([_repo_json(r) for r in repos]))
+        return
+    if public is not None:
+        click.echo(f"background: {', '.join(public.sources) or 'none'}", err=True)
+    for repo in repos:
+        click.echo(
+            f"{repo.name:<20} {repo.files:>6} files {repo.bytes / 1e6:>8.1f} MB  "
+            f"{repo.indexed_at or '-'}  {repo.root}"
+        )
+
+
+def _repo_json(repo: object) -> dict[str, object]:
+    """A repository as ``index list --json`` prints it."""
+    fields = ("name", "root", "files", "bytes", "indexed_at")
+    return {field: getattr(repo, field) for field in fields}
+
+
+@index.command()
+@home_option
+@click.argument("name")
+@translate_errors
+def remove(name: str) -> None:
+    """Forget a repository: its code is no longer recognised."""
+    with _opened() as conn:
+        remove_repo(conn, name)
+    click.echo(f"removed {name}", err=True)
+
+
+@index.command("rebuild")
+@home_option
+@click.argument("name", required=False)
+@translate_errors
+def rebuild_(name: str | None) -> None:
+    """Re-index one repository (or all) from its folder; unchanged files are not re-read.
+
+    An index written by another egress-watch or Python version is emptied and re-indexed
+    whole (its hashes depend on both), keeping its repositories and background sources.
+    """
+    with _opened(reset=True) as conn:
+        _build_background_if_needed(conn)
+        if name is not None and needs_reindex(conn):
+            click.echo("the index format changed: rebuilding every repository", err=True)
+            name = None
+        with _progress(f"rebuilding {name or 'all'}") as progress:
+            rebuild(conn, name, progress)
+    click.echo("index up to date", err=True)

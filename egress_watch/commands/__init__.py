@@ -1,1 +1,0 @@
-"""Click commands kept in their own modules; ``egress_watch.cli`` registers them."""
