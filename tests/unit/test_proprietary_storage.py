@@ -74,7 +74,14 @@ def _stored(conn: sqlite3.Connection) -> list[Row]:
 def test_the_packed_postings_are_exactly_the_fingerprints_and_lookups_find_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    names = ["policy.py", "pipeline.py", "settings.py", "classify/secrets.py", "cli.py"]
+    names = [
+        "policy.py",
+        "pipeline.py",
+        "settings.py",
+        "classify/secrets.py",
+        "cli.py",
+        "classify/engine.py",
+    ]
     repo = _copy(tmp_path / "repo", names)
     conn = open_index(tmp_path / "i.db")
     add_repo(conn, repo, "repo")
