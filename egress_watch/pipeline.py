@@ -156,8 +156,15 @@ class Inspector:
         budget = policy.inspect_budget_ms
         start = time.monotonic() if received is None else received
         deadline = None if budget is None else start + budget / 1000
-        # Queued for a free inspector its whole budget (a flood of large bodies): not scanned.
-        waited_out = received is not None and deadline is not None and time.monotonic() >= deadline
+        # Queued for a free inspector its whole budget (a flood of large bodies): not scanned,
+        # but only where nothing found could be acted on. In redact and block mode the first
+        # chunk is still scanned, so a key at the top of a late request never leaves.
+        waited_out = (
+            policy.monitor_only
+            and received is not None
+            and deadline is not None
+            and time.monotonic() >= deadline
+        )
         job = Job.of(capture, route.family, policy.max_body_bytes, deadline, waited_out)
         analysed = (
             analyse(self.engine, job) if self.analyser is None else self.analyser.analyse(job)

@@ -116,3 +116,35 @@ def test_the_budget_is_configured_in_proxy_section() -> None:
     assert settings.inspect_budget_ms == 250
     with pytest.raises(ConfigError, match="inspect_budget_ms"):
         parse_settings({"proxy": {"inspect_budget_ms": 0}}, "config.toml")
+
+
+@pytest.mark.parametrize("mode", [Mode.REDACT, Mode.BLOCK])
+def test_a_request_that_waited_out_its_budget_still_has_its_first_chunk_acted_on(
+    engine: Engine, mode: Mode
+) -> None:
+    """Shedding an unread request is for monitor mode only: in redact and block mode a request
+    that queued past its budget still has its first chunk scanned, so a key in it never leaves."""
+    route = builtin_catalog().route("api.openai.com", "/v1/chat/completions")
+    assert route is not None
+    inspector = Inspector(builtin_catalog(), engine, Policy(mode, inspect_budget_ms=1))
+    capture = chat_capture(f"deploy with {fake_aws_key_id()} please")
+    inspection = inspector.inspect(capture, route, received=time.monotonic() - 10)
+    assert any(f.rule == "aws-access-key" for f in inspection.event.findings)
+    expected = "redact" if mode is Mode.REDACT else "block"
+    assert inspection.decision.action.value == expected
+    if mode is Mode.REDACT:
+        assert inspection.rewritten_body is not None
+        assert fake_aws_key_id().encode() not in inspection.rewritten_body
+
+
+def test_a_request_that_waited_out_its_budget_is_shed_unread_in_monitor_mode(
+    engine: Engine,
+) -> None:
+    route = builtin_catalog().route("api.openai.com", "/v1/chat/completions")
+    assert route is not None
+    policy = Policy(Mode.MONITOR, inspect_budget_ms=1, monitor_only=True)
+    inspector = Inspector(builtin_catalog(), engine, policy)
+    capture = chat_capture(f"deploy with {fake_aws_key_id()} please")
+    inspection = inspector.inspect(capture, route, received=time.monotonic() - 10)
+    assert inspection.event.uninspected_reason == TIME_BUDGET
+    assert inspection.decision.action.value == "pass"
