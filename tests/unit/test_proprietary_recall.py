@@ -272,6 +272,11 @@ def test_five_line_java_of_the_jdk_is_guessed_as_c_like() -> None:
         ("    if err != nil {\n        return nil, err\n    }\n    defer r.Body.Close()\n", "go"),
         ("  const out = []\n  for (const key of Object.keys(obj)) {\n    out.push(key)\n  }\n", JS),
         (
+            "    Notice(args ...interface{})\n    Noticef(format string, args ...interface{})\n"
+            "    Tags() map[string]string\n    Flush(done chan bool)\n",
+            "go",
+        ),
+        (
             "    @Override\n    public int hashCode() {\n        return Objects.hash(name);\n"
             "    }\n",
             CLIKE,

@@ -21,6 +21,7 @@ from egress_watch.classify.proprietary.lines import KnownLines, windows
 from egress_watch.classify.proprietary.postings import Reader
 from egress_watch.classify.proprietary.prompt import Region, code_regions
 from egress_watch.classify.proprietary.shared import shared_array
+from egress_watch.classify.proprietary.thresholds import CodeMatch, Thresholds
 from egress_watch.classify.proprietary.tokenize import Tokens
 from egress_watch.classify.proprietary.winnow import (
     CHANNELS,
@@ -37,74 +38,6 @@ PREFILTER_CHARS = 20_000
 """Longer regions are tokenized only around lines the index knows (see ``lines.py``)."""
 ALL_KGRAMS_UP_TO = 600  # tokens; longer regions look up their winnowed k-grams only
 CHUNK = 500
-
-
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    """Covered-token counts at which a fragment reports, and the boilerplate cap.
-
-    A fragment reports when it covers ``sure`` tokens, or when it covers at least ``min_score``
-    of the query's tokens and either ``raw`` tokens through the exact channel or ``renamed``
-    tokens through both: a short excerpt pasted alone is mostly covered, while chance
-    alignments of same-domain idioms are short runs inside longer unrelated code.
-    """
-
-    raw: int = 8
-    renamed: int = 22
-    renamed_exact: int = 0
-    """Exact tokens a mostly renamed fragment below ``sure`` also needs (shape alone is weak
-    evidence for short fragments)."""
-    sure: int = 40
-    min_score: float = 0.5
-    high: int = 50
-    df_min: int = 8
-    df_fraction: float = 0.005
-
-    def passes(
-        self, tokens: int, exact: int, score: float, private_score: float | None = None
-    ) -> bool:
-        """True when a fragment covering ``tokens`` (``exact`` of them through the raw
-        channel), a ``score`` share of its query, is reported.
-
-        Longer exact runs need less of the query: the share required falls linearly from
-        ``min_score`` at ``raw`` exact tokens to nothing at ``sure``. A fragment of
-        ``renamed`` tokens or more may count its ``private_score`` instead: its share of the
-        query's tokens that are not public shape (a renamed excerpt keeps only its own
-        shape); a shorter one must be most of every token (a few exact tokens that happen to
-        match inside boilerplate are not evidence).
-        """
-        if tokens >= self.sure:
-            return True
-        if tokens >= self.renamed and private_score is not None:
-            score = max(score, private_score)
-        if score >= self.min_score and (
-            exact >= self.raw or (tokens >= self.renamed and exact >= self.renamed_exact)
-        ):
-            return True
-        if exact < self.raw:
-            return False
-        return score >= self.min_score * (self.sure - exact) / (self.sure - self.raw)
-
-
-@dataclass(frozen=True, slots=True)
-class CodeMatch:
-    """An excerpt of indexed code found in a text."""
-
-    repo: str
-    path: str
-    start_line: int
-    end_line: int
-    score: float
-    tokens: int
-    start: int
-    end: int
-    channel: str
-    """``raw`` when most of the excerpt matched as written, ``renamed`` when only with its
-    identifiers masked."""
-    exact_tokens: int = 0
-    """Tokens covered through the raw (as-written) channel."""
-    private_score: float = 0.0
-    """Share of the query's tokens that are not public shape (see ``Thresholds.passes``)."""
 
 
 @dataclass(slots=True)
@@ -427,3 +360,6 @@ def _union(spans: list[tuple[int, int]]) -> int:
             covered += end - max(start, reach)
             reach = end
     return covered
+
+
+__all__ = ["CodeMatch", "Matcher", "Thresholds"]

@@ -74,6 +74,7 @@ _HAND: dict[str, tuple[float, float, float, float]] = {
     "it(": (0, 0, 1, 0), "expect(": (0, 0, 1, 0), ": string": (0, 0, 1, 0), "//": (-1, 0, 0, 0),
     "/*": (-3, 1, 1, 1), ").": (0, 0, 0.5, 0), ": true": (0, 0, 1, 0), ": false": (0, 0, 1, 0),
     "Object.": (0, 0, 1.5, 0), "prototype": (0, 0, 2, 0), "exports": (0, 0, 2, 0),
+    "interface{}": (0, 3, 0, 0), "map[": (0, 2, 0, 0),
 }  # fmt: skip
 _RUST_HINTS = ("fn ", "let mut ", "impl ", "impl<", "&'")
 _RUST_IDIOM = re.compile(
