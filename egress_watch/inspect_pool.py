@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 WORKERS: int = min(2, os.cpu_count() or 1)
 POOL_FROM_BYTES: int = 64 * 1024
 """Smaller bodies are analysed in the proxy's process."""
+RESTART_AFTER_S: float = 10.0
+"""Workers that did not start are tried again after this (meanwhile bodies are analysed in
+the proxy's process): no busy loop of failing starts."""
 
 ENGINE_SETTINGS: tuple[str, ...] = (
     "allow_fingerprints", "allow_rules", "allow_values", "allow_paths", "allow_baselines",
@@ -123,6 +126,9 @@ class AnalysisPool:
         self._executor: ProcessPoolExecutor | None = None
         self._ready: ProcessPoolExecutor | None = None
         """The executor once its workers have started (None while they start)."""
+        self._failed: ProcessPoolExecutor | None = None
+        self._failed_at = 0.0
+        """The executor whose workers did not start, and when that was seen."""
         self._closed = False
         self.respawns = 0
         """Pools replaced after a worker died (for status and tests)."""
@@ -137,7 +143,10 @@ class AnalysisPool:
         """
         if len(job.body) < POOL_FROM_BYTES or job.waited_out or self._closed:
             return analyse(self.engine, job)
-        if self._executor_now() is not self._ready:  # starting (or unable to): do it here
+        executor = self._executor_now()
+        if executor is self._failed and time.monotonic() - self._failed_at > RESTART_AFTER_S:
+            self._replace(executor)  # killed while starting, or could not start: try again
+        if executor is not self._ready:  # starting (or unable to): do it here
             return analyse(self.engine, job)
         for attempt in (1, 2):
             executor = self._executor_now()
@@ -191,12 +200,17 @@ class AnalysisPool:
 
     def _mark_ready(self, executor: ProcessPoolExecutor, started: Future[bool]) -> None:
         if started.cancelled() or started.exception() is not None:
-            if self._ready is not executor:
-                log.error("egress-watch: analysis workers cannot start; analysing here")
+            with self._lock:
+                if self._executor is not executor or self._failed is executor:
+                    return
+                self._failed, self._failed_at = executor, time.monotonic()
+            log.error("egress-watch: analysis workers did not start; analysing in the proxy")
             return
         with self._lock:
-            if self._executor is executor:
-                self._ready = executor
+            if self._executor is not executor or self._ready is executor:
+                return
+            self._ready = executor
+        log.info("egress-watch: %d analysis workers ready", self._workers)
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         """Drop a broken pool (once, however many threads saw it break)."""

@@ -51,7 +51,9 @@ def test_killed_workers_are_replaced_and_a_reload_reaches_the_new_ones(
 ) -> None:
     proxy = running_proxy
     secret = f"aws_access_key_id = {fake_aws_key_id()}"
-    assert large_chat(proxy, secret).status_code == 200
+    assert large_chat(proxy, secret).status_code == 200  # analysed here while workers start
+    wait_until(proxy, lambda: "analysis workers ready" in proxy.log_path.read_text(),
+               "workers ready")  # fmt: skip
     first = workers(proxy)
     assert first, "a large body started no worker"
 
@@ -62,6 +64,7 @@ def test_killed_workers_are_replaced_and_a_reload_reaches_the_new_ones(
     assert len(events) == 2
     assert all("aws-access-key" in rules(e) for e in events)  # the second was analysed too
     assert all(not e.get("error") for e in events)
+    assert "analysis worker died; replaced" in proxy.log_path.read_text()  # seen, retried
     assert {w.pid for w in workers(proxy)}.isdisjoint({w.pid for w in first})
 
     config = ew_home.config.read_text()
