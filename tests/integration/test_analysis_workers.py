@@ -33,10 +33,10 @@ def large_chat(proxy: RunningProxy, extra: str) -> httpx.Response:
 def workers(proxy: RunningProxy) -> list[psutil.Process]:
     """The proxy's analysis workers (children of its forkserver)."""
     found = []
-    for child in psutil.Process(proxy.process.pid).children(recursive=True):
+    for child in psutil.Process(proxy.process.pid).children():
         try:
-            if "forkserver" not in " ".join(child.cmdline()):
-                found.append(child)
+            if "forkserver" in " ".join(child.cmdline()):
+                found += child.children()  # forked from it, so they share its command line
         except psutil.Error:
             continue
     return found
