@@ -17,7 +17,6 @@ sending them costs more than analysing them.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import multiprocessing
 import os
@@ -94,11 +93,11 @@ def _start_worker(spec: EngineSpec) -> None:
 def _analyse(job: Job) -> tuple[Analysis, int]:
     """Worker task: ``analyse`` with this worker's engine, and its pid (for tests and logs).
 
-    A job whose deadline passed while it queued for a worker is not read (``Job.waited_out``).
+    The deadline applies as on the proxy's thread: the first chunk is always scanned, the
+    rest while time is left (a job that queued here is not dropped unread: in redact mode an
+    unread body would be forwarded as it is).
     """
     assert _engine is not None, "worker started without its engine"
-    if job.deadline is not None and time.monotonic() >= job.deadline:
-        job = dataclasses.replace(job, waited_out=True)
     return analyse(_engine, job), os.getpid()
 
 

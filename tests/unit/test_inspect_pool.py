@@ -3,6 +3,7 @@ is replaced without losing the request, and a queued-out request is not classifi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -123,11 +124,20 @@ def test_a_worker_killed_mid_analysis_is_replaced_and_the_body_analysed_again(
     wait_ready(pool)  # the replacements take bodies again
 
 
-def test_a_body_that_waited_out_its_budget_in_the_queue_is_not_read(pool: AnalysisPool) -> None:
-    analysis = pool.analyse(job(chat_body(200_000, 5), deadline=time.monotonic() - 1))
-    assert analysis.extraction.segments == ()  # shed at almost no cost: not even decoded
-    assert analysis.found == []
-    assert not analysis.complete
+def test_a_body_past_its_deadline_in_the_queue_still_has_its_first_chunk_scanned(
+    engine: Engine, pool: AnalysisPool
+) -> None:
+    """As on the proxy's thread: only a request that waited out its budget before an inspector
+    took it is left unread; once taken, its first chunk is scanned (redact mode forwards what
+    it did not read)."""
+    late = job(chat_body(200_000, 5), deadline=time.monotonic() - 1)
+    analysis = pool.analyse(late)
+    assert analysis == analyse(engine, late)
+    assert Category.SECRET in categories(analysis)
+    unread = pool.analyse(dataclasses.replace(late, waited_out=True))
+    assert unread.extraction.segments == ()
+    assert unread.found == []
+    assert not unread.complete
 
 
 def test_workers_that_cannot_start_leave_analysis_in_the_proxys_process(
