@@ -17,13 +17,13 @@ sending them costs more than analysing them.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import multiprocessing
 import os
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 WORKERS: int = min(2, os.cpu_count() or 1)
 POOL_FROM_BYTES: int = 64 * 1024
 """Smaller bodies are analysed in the proxy's process."""
+RESTART_AFTER_S: float = 10.0
+"""Workers that did not start are tried again after this (meanwhile bodies are analysed in
+the proxy's process): no busy loop of failing starts."""
 
 ENGINE_SETTINGS: tuple[str, ...] = (
     "allow_fingerprints", "allow_rules", "allow_values", "allow_paths", "allow_baselines",
@@ -73,6 +76,11 @@ class EngineSpec:
 
 _engine: Engine | None = None
 
+_RETIRED: deque[ProcessPoolExecutor] = deque(maxlen=64)
+"""Executors shut down, kept alive: in CPython 3.12.1 collecting a broken executor while its
+manager thread terminates it deadlocks that thread (its weakref callback takes the lock the
+thread holds), and interpreter exit then waits for it forever."""
+
 
 def _start_worker(spec: EngineSpec) -> None:
     """Worker initializer: build the engine once; later tasks only classify."""
@@ -85,12 +93,17 @@ def _start_worker(spec: EngineSpec) -> None:
 def _analyse(job: Job) -> tuple[Analysis, int]:
     """Worker task: ``analyse`` with this worker's engine, and its pid (for tests and logs).
 
-    A job whose deadline passed while it queued for a worker is not read (``Job.waited_out``).
+    The deadline applies as on the proxy's thread: the first chunk is always scanned, the
+    rest while time is left (a job that queued here is not dropped unread: in redact mode an
+    unread body would be forwarded as it is).
     """
     assert _engine is not None, "worker started without its engine"
-    if job.deadline is not None and time.monotonic() >= job.deadline:
-        job = dataclasses.replace(job, waited_out=True)
     return analyse(_engine, job), os.getpid()
+
+
+def _started() -> bool:
+    """Worker task that does nothing: once it returns, a worker has built its engine."""
+    return _engine is not None
 
 
 class AnalysisPool:
@@ -98,6 +111,9 @@ class AnalysisPool:
 
     Thread-safe: the proxy's inspector threads share one. Workers start on the first large
     request and are replaced when one dies; ``close`` stops them (a reload makes a new pool).
+    Until the workers are ready (starting takes a second or more: each builds its engine),
+    bodies are analysed in the calling thread as before, so no request spends its time budget
+    waiting for a worker to start, and workers that cannot start leave analysis here.
     """
 
     def __init__(self, engine: Engine, spec: EngineSpec, workers: int = WORKERS) -> None:
@@ -107,6 +123,11 @@ class AnalysisPool:
         self._workers = workers
         self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
+        self._ready: ProcessPoolExecutor | None = None
+        """The executor once its workers have started (None while they start)."""
+        self._failed: ProcessPoolExecutor | None = None
+        self._failed_at = 0.0
+        """The executor whose workers did not start, and when that was seen."""
         self._closed = False
         self.respawns = 0
         """Pools replaced after a worker died (for status and tests)."""
@@ -120,6 +141,11 @@ class AnalysisPool:
             WorkerCrashed: a worker died on this body, and again in a fresh pool.
         """
         if len(job.body) < POOL_FROM_BYTES or job.waited_out or self._closed:
+            return analyse(self.engine, job)
+        executor = self._executor_now()
+        if executor is self._failed and time.monotonic() - self._failed_at > RESTART_AFTER_S:
+            self._replace(executor)  # killed while starting, or could not start: try again
+        if executor is not self._ready:  # starting (or unable to): do it here
             return analyse(self.engine, job)
         for attempt in (1, 2):
             executor = self._executor_now()
@@ -148,17 +174,42 @@ class AnalysisPool:
             self._closed = True
             executor, self._executor = self._executor, None
         if executor is not None:
+            _RETIRED.append(executor)
             executor.shutdown(wait=False, cancel_futures=False)
 
+    def ready(self) -> bool:
+        """True once the current workers have started and take bodies."""
+        with self._lock:
+            return self._executor is not None and self._executor is self._ready
+
     def _executor_now(self) -> ProcessPoolExecutor:
+        """The current executor; a new one starts its workers in the background."""
         with self._lock:
             if self._executor is None:
                 context = multiprocessing.get_context("forkserver")
                 context.set_forkserver_preload([__name__])
-                self._executor = ProcessPoolExecutor(
+                executor = ProcessPoolExecutor(
                     self._workers, context, initializer=_start_worker, initargs=(self._spec,)
                 )
+                self._executor = executor
+                for _ in range(self._workers):  # one task per worker: each starts one
+                    started = executor.submit(_started)
+                    started.add_done_callback(lambda done: self._mark_ready(executor, done))
             return self._executor
+
+    def _mark_ready(self, executor: ProcessPoolExecutor, started: Future[bool]) -> None:
+        if started.cancelled() or started.exception() is not None:
+            with self._lock:
+                if self._executor is not executor or self._failed is executor:
+                    return
+                self._failed, self._failed_at = executor, time.monotonic()
+            log.error("egress-watch: analysis workers did not start; analysing in the proxy")
+            return
+        with self._lock:
+            if self._executor is not executor or self._ready is executor:
+                return
+            self._ready = executor
+        log.info("egress-watch: %d analysis workers ready", self._workers)
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         """Drop a broken pool (once, however many threads saw it break)."""
@@ -167,4 +218,5 @@ class AnalysisPool:
                 return
             self._executor = None
             self.respawns += 1
+        _RETIRED.append(broken)
         broken.shutdown(wait=False, cancel_futures=True)

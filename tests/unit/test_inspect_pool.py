@@ -3,6 +3,7 @@ is replaced without losing the request, and a queued-out request is not classifi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -18,7 +19,6 @@ from egress_watch.capture.worker_pool import (
     POOL_FROM_BYTES,
     AnalysisPool,
     EngineSpec,
-    WorkerCrashed,
 )
 from egress_watch.catalog.services import builtin_catalog
 from egress_watch.classify.engine import Engine
@@ -66,8 +66,19 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
 def pool(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnalysisPool]:
     spec = EngineSpec.of(KEY, SETTINGS, tmp_path_factory.mktemp("config"))
     started = AnalysisPool(engine, spec)
+    body = chat_body(100_000, 0)
+    assert started.analyse(job(body)) == analyse(engine, job(body))  # here, while they start
+    assert not started.pids() or not started.ready()
+    wait_ready(started)
     yield started
     started.close()
+
+
+def wait_ready(pool: AnalysisPool) -> None:
+    deadline = time.monotonic() + 60
+    while not pool.ready():
+        assert time.monotonic() < deadline, "workers did not start within 60 s"
+        time.sleep(0.02)  # polling a condition, with a deadline
 
 
 def categories(analysis: Analysis) -> set[Category]:
@@ -99,7 +110,6 @@ def test_a_worker_killed_mid_analysis_is_replaced_and_the_body_analysed_again(
     engine: Engine, pool: AnalysisPool
 ) -> None:
     body = chat_body(1_500_000, 3)  # a few hundred ms of work: long enough to be killed in
-    pool.analyse(job(chat_body(100_000, 4)))  # workers running
     before, respawns = set(pool.pids()), pool.respawns
     result: list[Analysis] = []
     worker = threading.Thread(target=lambda: result.append(pool.analyse(job(body))))
@@ -115,23 +125,32 @@ def test_a_worker_killed_mid_analysis_is_replaced_and_the_body_analysed_again(
     assert set(pool.pids()).isdisjoint(before)
     assert result[0] == analyse(engine, job(body))
     assert Category.SECRET in categories(result[0])
+    wait_ready(pool)  # the replacements take bodies again
 
 
-def test_a_body_that_waited_out_its_budget_in_the_queue_is_not_read(pool: AnalysisPool) -> None:
-    analysis = pool.analyse(job(chat_body(200_000, 5), deadline=time.monotonic() - 1))
-    assert analysis.extraction.segments == ()  # shed at almost no cost: not even decoded
-    assert analysis.found == []
-    assert not analysis.complete
+def test_a_body_past_its_deadline_in_the_queue_still_has_its_first_chunk_scanned(
+    engine: Engine, pool: AnalysisPool
+) -> None:
+    """As on the proxy's thread: only a request that waited out its budget before an inspector
+    took it is left unread; once taken, its first chunk is scanned (redact mode forwards what
+    it did not read)."""
+    late = job(chat_body(200_000, 5), deadline=time.monotonic() - 1)
+    analysis = pool.analyse(late)
+    assert analysis == analyse(engine, late)
+    assert Category.SECRET in categories(analysis)
+    unread = pool.analyse(dataclasses.replace(late, waited_out=True))
+    assert unread.extraction.segments == ()
+    assert unread.found == []
+    assert not unread.complete
 
 
-def test_workers_that_cannot_start_fail_the_inspection_not_the_proxy(
+def test_workers_that_cannot_start_leave_analysis_in_the_proxys_process(
     engine: Engine, tmp_path: Path
 ) -> None:
     # A baseline the proxy read at start is gone when its workers start (a reload raced it).
     baseline = tmp_path / ".secrets.baseline"
     baseline.write_text('{"results": {}}')
-    settings = Settings(allow_baselines=(str(baseline),))
-    spec = EngineSpec.of(KEY, settings, tmp_path)
+    spec = EngineSpec.of(KEY, Settings(allow_baselines=(str(baseline),)), tmp_path)
     baseline.unlink()
     broken = AnalysisPool(engine, spec, workers=1)
     inspector = Inspector(builtin_catalog(), engine, Policy(), analyser=broken)
@@ -142,8 +161,10 @@ def test_workers_that_cannot_start_fail_the_inspection_not_the_proxy(
         (("content-type", "application/json"),), chat_body(100_000, 6), None,
     )  # fmt: skip
     try:
-        with pytest.raises(WorkerCrashed):
-            inspector.inspect(capture, route)
-        assert broken.respawns == 2
+        for _ in range(3):  # before and after the worker failed to start
+            inspection = inspector.inspect(capture, route)
+            assert inspection.event.uninspected_reason is None
+            assert any(f.rule == "aws-access-key" for f in inspection.event.findings)
+        assert not broken.ready()
     finally:
         broken.close()
