@@ -19,7 +19,7 @@ from egress_watch.classify.engine import Engine
 from egress_watch.decide.conversation import conversation_key
 from egress_watch.decide.naming import Naming
 from egress_watch.decide.outcome import mark_stopped
-from egress_watch.decide.policy import PolicyTable, decide, enforceable
+from egress_watch.decide.policy import Level, PolicyTable, decide, enforceable
 from egress_watch.decide.restore_policy import RestorePolicy
 from egress_watch.decide.rewrite import Namer, placeholder, redacted_body
 from egress_watch.decide.standin import is_stand_in
@@ -69,6 +69,20 @@ class Policy:
     """Whether redacted values are kept (in memory) to restore them in the answers."""
     inspect_budget_ms: int | None = 3000
     """Classification stops past this; the request is then uninspected ("time budget")."""
+
+    def acts_on_findings(self) -> bool:
+        """Whether anything found in a body could redact or block it: a redact or block mode,
+        or a ``[policy]`` entry at redact or above. Only when nothing could may a request that
+        waited out its budget go unread (monitor mode sheds load, redact and block never do)."""
+        if self.monitor_only:
+            return False
+        if self.mode is not Mode.MONITOR:
+            return True
+        scopes = [self.table.base, *self.table.services.values()]
+        scopes += [rule.scope for rule in self.table.jurisdictions.values()]
+        levels = [level for scope in scopes for level in scope.by_severity.values()]
+        levels += [level for scope in scopes for level in scope.by_category.values()]
+        return any(level >= Level.REDACT for level in levels)
 
 
 class Analyser(Protocol):
@@ -157,10 +171,10 @@ class Inspector:
         start = time.monotonic() if received is None else received
         deadline = None if budget is None else start + budget / 1000
         # Queued for a free inspector its whole budget (a flood of large bodies): not scanned,
-        # but only where nothing found could be acted on. In redact and block mode the first
-        # chunk is still scanned, so a key at the top of a late request never leaves.
+        # but only where nothing found could be acted on. Where it could, the first chunk is
+        # still scanned, so a key at the top of a late request is redacted or blocked.
         waited_out = (
-            policy.monitor_only
+            not policy.acts_on_findings()
             and received is not None
             and deadline is not None
             and time.monotonic() >= deadline

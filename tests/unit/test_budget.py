@@ -148,3 +148,21 @@ def test_a_request_that_waited_out_its_budget_is_shed_unread_in_monitor_mode(
     inspection = inspector.inspect(capture, route, received=time.monotonic() - 10)
     assert inspection.event.uninspected_reason == TIME_BUDGET
     assert inspection.decision.action.value == "pass"
+
+
+def test_a_policy_entry_that_redacts_keeps_a_late_request_read_in_monitor_mode(
+    engine: Engine,
+) -> None:
+    """Monitor mode with ``[policy] secret = "redact"`` acts on findings, so it never sheds."""
+    route = builtin_catalog().route("api.openai.com", "/v1/chat/completions")
+    assert route is not None
+    table = parse_settings({"policy": {"secret": "redact"}}, "config.toml").policy
+    policy = Policy(Mode.MONITOR, table=table, inspect_budget_ms=1)
+    assert policy.acts_on_findings()
+    assert not Policy(Mode.MONITOR).acts_on_findings()
+    inspector = Inspector(builtin_catalog(), engine, policy)
+    capture = chat_capture(f"deploy with {fake_aws_key_id()} please")
+    inspection = inspector.inspect(capture, route, received=time.monotonic() - 10)
+    assert inspection.decision.action.value == "redact"
+    assert inspection.rewritten_body is not None
+    assert fake_aws_key_id().encode() not in inspection.rewritten_body
