@@ -3,7 +3,7 @@
 A matcher keeps a copy of the blocks in memory when the index is small enough, so a lookup is
 a slice search per hash rather than a SQLite read per hash bucket; the copy is reloaded when
 the index's generation changes (an add, rebuild or remove). Larger indexes are read from
-SQLite, a few hundred blocks per query.
+SQLite: only the blocks of the buckets the hashes fall in.
 """
 
 from __future__ import annotations
