@@ -35,14 +35,11 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from egress_watch.classify.proprietary.background import build_background, default_background
 from egress_watch.classify.proprietary.files import candidates
-from egress_watch.classify.proprietary.index import (
-    add_repo,
-    build_background,
-    default_background,
-    open_index,
-)
+from egress_watch.classify.proprietary.index import open_index
 from egress_watch.classify.proprietary.matcher import Matcher
+from egress_watch.classify.proprietary.repos import add_repo
 from egress_watch.classify.proprietary.shared import CACHE_ENV
 
 SITE = Path(sys.prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
@@ -169,9 +166,9 @@ def query_cost(db: Path, indexed: list[Path], unrelated: list[Path], n: int) -> 
     blocks = conn.execute("SELECT COALESCE(SUM(length(data)), 0) FROM blocks").fetchone()[0]
     segments = conn.execute("SELECT COUNT(*) FROM segments").fetchone()[0]
     conn.close()
-    from egress_watch.classify.proprietary import postings
+    from egress_watch.classify.proprietary import postings_reader
 
-    where = "in memory" if blocks <= postings.IN_MEMORY_BYTES else "from SQLite"
+    where = "in memory" if blocks <= postings_reader.IN_MEMORY_BYTES else "from SQLite"
     print(
         f"    postings read {where} ({blocks / 1e6:.1f} MB of blocks in {segments} segments; "
         f"first query, loading them: {time.perf_counter() - started:.2f} s)"
@@ -202,9 +199,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.in_memory_mb is not None:
-        from egress_watch.classify.proprietary import postings
+        from egress_watch.classify.proprietary import postings_reader
 
-        postings.IN_MEMORY_BYTES = int(args.in_memory_mb * 1024 * 1024)
+        postings_reader.IN_MEMORY_BYTES = int(args.in_memory_mb * 1024 * 1024)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         os.environ[CACHE_ENV] = str(tmp / "cache")  # a true first build of the background

@@ -48,14 +48,11 @@ import bench_proprietary as py
 import bench_proprietary_js as jsb
 from boilerplate import BOILERPLATE
 
+from egress_watch.classify.proprietary.background import build_background, default_background
 from egress_watch.classify.proprietary.files import skipped_content, skipped_path
-from egress_watch.classify.proprietary.index import (
-    add_repo,
-    build_background,
-    default_background,
-    open_index,
-)
+from egress_watch.classify.proprietary.index import open_index
 from egress_watch.classify.proprietary.matcher import CodeMatch, Matcher, Thresholds
+from egress_watch.classify.proprietary.repos import add_repo
 from egress_watch.classify.proprietary.tokenize import GO, JS, KEYWORDS, PYTHON
 
 GOCODE = Path("/usr/share/gocode/src/github.com")

@@ -33,14 +33,11 @@ from bench_secrets import build_document
 
 from egress_watch.classify.categories import CategoryScanner
 from egress_watch.classify.engine import Engine
+from egress_watch.classify.proprietary.background import build_background, default_background
 from egress_watch.classify.proprietary.files import candidates, skipped_content, skipped_path
-from egress_watch.classify.proprietary.index import (
-    add_repo,
-    build_background,
-    default_background,
-    open_index,
-)
+from egress_watch.classify.proprietary.index import open_index
 from egress_watch.classify.proprietary.matcher import CodeMatch, Matcher, Thresholds
+from egress_watch.classify.proprietary.repos import add_repo
 from egress_watch.classify.proprietary.tokenize import KEYWORDS, PYTHON, tokenize
 
 SITE = Path(sys.prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"

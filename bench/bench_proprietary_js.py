@@ -29,15 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_proprietary as py
 
+from egress_watch.classify.proprietary.background import build_background, default_background
 from egress_watch.classify.proprietary.files import skipped_content, skipped_path
-from egress_watch.classify.proprietary.index import (
-    add_repo,
-    build_background,
-    default_background,
-    open_index,
-)
+from egress_watch.classify.proprietary.index import open_index
 from egress_watch.classify.proprietary.matcher import CodeMatch, Matcher, Thresholds
 from egress_watch.classify.proprietary.prompt import code_regions
+from egress_watch.classify.proprietary.repos import add_repo
 from egress_watch.classify.proprietary.tokenize import CLIKE, KEYWORDS
 
 NPM = Path("/usr/lib/node_modules/npm")

@@ -16,7 +16,8 @@ from egress_watch.cli import (
     cli,
     current_paths,
 )
-from egress_watch.proprietary.index import open_index
+from egress_watch.proprietary.index import add_repo, open_index
+from egress_watch.proprietary.postings import Reader, count
 from egress_watch.settings import DEFAULT_CONFIG, Settings
 from egress_watch.report.data import ReportData, build_report
 import egress_watch.proxy
@@ -36,7 +37,10 @@ from egress_watch.decoding import jsonsafe as js
 from egress_watch import __version__
 from egress_watch.cli.options import EXIT_ERROR, current_paths
 from egress_watch.cli.main import cli
+from egress_watch.classify.proprietary.repos import add_repo
 from egress_watch.classify.proprietary.index import open_index
+from egress_watch.classify.proprietary.postings_reader import Reader
+from egress_watch.classify.proprietary.postings import count
 from egress_watch.config.defaults import DEFAULT_CONFIG
 from egress_watch.config.settings import Settings
 from egress_watch.report.contents import ReportData

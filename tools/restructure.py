@@ -110,6 +110,30 @@ _REPORT_CONTENTS = (
     "Totals", "TrendRow", "UsageRow", "FindingCount", "Exposure", "StoppedValue",
     "RepoExposure", "UninspectedRow", "ShadowHost", "ReportData",
 )  # fmt: skip
+_PROPRIETARY = "egress_watch.classify.proprietary"
+_INDEX_NAMES = {
+    **dict.fromkeys(
+        (
+            "STDLIB_SKIP", "Background", "background_to_build", "default_background",
+            "GO_SOURCES", "NODE_PACKAGES", "installed_public_code", "environment_packages",
+            "background_info", "build_background", "public_hashes",
+        ),
+        f"{_PROPRIETARY}.background",
+    ),
+    **dict.fromkeys(
+        ("RepoInfo", "IndexStats", "list_repos", "add_repo", "rebuild", "remove_repo"),
+        f"{_PROPRIETARY}.repos",
+    ),
+}  # fmt: skip
+_POSTINGS_NAMES = {
+    **dict.fromkeys(
+        ("BUCKET_BITS", "BUCKETS", "LOW", "CHUNK", "Posting", "Widths"),
+        f"{_PROPRIETARY}.blocks",
+    ),
+    **dict.fromkeys(
+        ("IN_MEMORY_BYTES", "Loaded", "lookup", "Reader"), f"{_PROPRIETARY}.postings_reader"
+    ),
+}
 SPLITS: dict[str, tuple[str, dict[str, str]]] = {
     "egress_watch.cli": ("egress_watch.cli.main", _CLI_NAMES),
     "egress_watch.cli.main": ("egress_watch.cli.main", _CLI_NAMES),
@@ -121,6 +145,10 @@ SPLITS: dict[str, tuple[str, dict[str, str]]] = {
         "egress_watch.report.data",
         dict.fromkeys(_REPORT_CONTENTS, "egress_watch.report.contents"),
     ),
+    # split after issue 21: the code index's background and repositories, the postings' block
+    # format and reader, each in a module of its own
+    f"{_PROPRIETARY}.index": (f"{_PROPRIETARY}.index", _INDEX_NAMES),
+    f"{_PROPRIETARY}.postings": (f"{_PROPRIETARY}.postings", _POSTINGS_NAMES),
 }
 
 

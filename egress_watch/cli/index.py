@@ -12,24 +12,23 @@ from pathlib import Path
 
 import click
 
-from egress_watch.classify.proprietary.index import (
+from egress_watch.classify.proprietary.background import (
     Background,
-    CodeIndexError,
-    Progress,
-    add_repo,
     background_info,
     background_to_build,
     build_background,
     default_background,
     environment_packages,
-    index_path,
     installed_public_code,
-    list_repos,
+)
+from egress_watch.classify.proprietary.index import (
+    CodeIndexError,
+    Progress,
+    index_path,
     needs_reindex,
     open_index,
-    rebuild,
-    remove_repo,
 )
+from egress_watch.classify.proprietary.repos import add_repo, list_repos, rebuild, remove_repo
 from egress_watch.cli.options import current_paths, home_option, translate_errors
 from egress_watch.errors import EgressWatchError
 

@@ -24,12 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from egress_watch.catalog.services import catalog_with
-from egress_watch.classify.proprietary.index import (
-    CodeIndexError,
-    index_path,
-    list_repos,
-    open_index,
-)
+from egress_watch.classify.proprietary.index import CodeIndexError, index_path, open_index
+from egress_watch.classify.proprietary.repos import list_repos
 from egress_watch.config.settings import load_settings
 from egress_watch.paths import HomePaths
 from egress_watch.workstation.ca import (

@@ -12,16 +12,11 @@ import pytest
 
 from egress_watch.classify.engine import Engine
 from egress_watch.classify.proprietary.files import skipped_content, skipped_path
-from egress_watch.classify.proprietary.index import (
-    add_repo,
-    list_repos,
-    open_index,
-    rebuild,
-    remove_repo,
-)
+from egress_watch.classify.proprietary.index import open_index
 from egress_watch.classify.proprietary.matcher import Matcher, Thresholds
 from egress_watch.classify.proprietary.postings import count
 from egress_watch.classify.proprietary.prompt import code_regions
+from egress_watch.classify.proprietary.repos import add_repo, list_repos, rebuild, remove_repo
 from egress_watch.classify.proprietary.tokenize import CLIKE, GO, PYTHON, RUST, tokenize
 from egress_watch.classify.proprietary.winnow import winnow
 from egress_watch.config.settings import Settings

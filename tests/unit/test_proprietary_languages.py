@@ -12,20 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from egress_watch.classify.proprietary.excerpts import excerpt_tokens
-from egress_watch.classify.proprietary.files import candidates
-from egress_watch.classify.proprietary.index import (
-    FORMAT,
-    CodeIndexError,
-    add_repo,
+from egress_watch.classify.proprietary.background import (
     background_to_build,
     build_background,
-    open_index,
     public_hashes,
-    rebuild,
 )
+from egress_watch.classify.proprietary.excerpts import excerpt_tokens
+from egress_watch.classify.proprietary.files import candidates
+from egress_watch.classify.proprietary.index import FORMAT, CodeIndexError, open_index
 from egress_watch.classify.proprietary.matcher import Matcher
 from egress_watch.classify.proprietary.prompt import Region, code_regions, guess_language
+from egress_watch.classify.proprietary.repos import add_repo, rebuild
 from egress_watch.classify.proprietary.shared import shared_directory
 from egress_watch.classify.proprietary.tokenize import CLIKE, GO, JS, PYTHON, RUST, tokenize
 from tests.support.own_code import own_source

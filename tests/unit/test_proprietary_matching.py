@@ -6,6 +6,7 @@ Real files (modules of this project), real git, real SQLite; nothing of ours is 
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shutil
@@ -21,16 +22,13 @@ import click
 from click.testing import CliRunner
 
 from egress_watch.classify.proprietary import jobs
-from egress_watch.classify.proprietary.index import (
-    add_repo,
-    background_info,
-    build_background,
-    open_index,
-)
+from egress_watch.classify.proprietary.background import background_info, build_background
+from egress_watch.classify.proprietary.index import open_index
 from egress_watch.classify.proprietary.lines import MIN_LINE_BYTES, KnownLines, line_hashes, windows
 from egress_watch.classify.proprietary.matcher import PREFILTER_CHARS, Matcher, Thresholds
 from egress_watch.classify.proprietary.postings import every_posting
 from egress_watch.classify.proprietary.prompt import guess_language
+from egress_watch.classify.proprietary.repos import add_repo
 from egress_watch.classify.proprietary.tokenize import (
     CLIKE,
     GO,
@@ -147,9 +145,10 @@ def test_an_excerpt_of_only_import_lines_never_matches_its_own_file(tmp_path: Pa
     index_repo(db, repo)
     source = repo / "commands" / "index.py"
     text = source.read_text()
-    imports = text[text.index("from __future__") : text.index("\n)\n") + 3]
+    start = text.index("from __future__")
+    imports = text[start : text.index("\n\n\n", start) + 1]  # the whole import section
     assert imports.count("\n") >= 25  # a long block: it would match if imports were code
-    assert imports.rstrip().endswith(")")
+    assert all(isinstance(node, ast.Import | ast.ImportFrom) for node in ast.parse(imports).body)
     matcher = Matcher(db)
     assert matcher.match(imports) == []
     # The same file's code right below is found: the index works, imports are the exception.
@@ -304,7 +303,9 @@ PARALLEL_SCRIPT = textwrap.dedent(
     import json, sys
     from pathlib import Path
     from egress_watch.classify.proprietary import jobs
-    from egress_watch.classify.proprietary.index import add_repo, build_background, open_index
+    from egress_watch.classify.proprietary.repos import add_repo
+    from egress_watch.classify.proprietary.background import build_background
+    from egress_watch.classify.proprietary.index import open_index
 
     jobs.PARALLEL_FROM_BYTES = 0
     can_fork = jobs._can_fork()
@@ -614,10 +615,9 @@ WORKER_DIES_SCRIPT = """
 import json, os, sqlite3, sys
 from pathlib import Path
 from egress_watch.classify.proprietary import jobs
-from egress_watch.classify.proprietary.index import CodeIndexError, add_repo, open_index
+from egress_watch.classify.proprietary.index import CodeIndexError, open_index
+from egress_watch.classify.proprietary.repos import add_repo
 from egress_watch.classify.proprietary.postings import count
-from egress_watch.classify.proprietary import jobs
-from egress_watch.classify.proprietary.index import CodeIndexError, add_repo, open_index
 
 parent = os.getpid()
 real = jobs.fingerprint_file

@@ -12,7 +12,8 @@ from mitmproxy import http
 from mitmproxy.test import taddons, tflow
 
 from egress_watch.capture.addon import EgressWatch
-from egress_watch.classify.proprietary.index import add_repo, index_path, open_index
+from egress_watch.classify.proprietary.index import index_path, open_index
+from egress_watch.classify.proprietary.repos import add_repo
 from egress_watch.paths import HomePaths
 from egress_watch.workstation.home import prepare_home
 from tests.support.own_code import own_source

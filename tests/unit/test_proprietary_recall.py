@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from egress_watch.classify.proprietary.index import add_repo, build_background, open_index
+from egress_watch.classify.proprietary.background import build_background
+from egress_watch.classify.proprietary.index import open_index
 from egress_watch.classify.proprietary.matcher import Matcher, Thresholds
 from egress_watch.classify.proprietary.prompt import code_regions, guess_language
+from egress_watch.classify.proprietary.repos import add_repo
 from egress_watch.classify.proprietary.tokenize import CLIKE, JS, PYTHON, renamed_channel, tokenize
 
 

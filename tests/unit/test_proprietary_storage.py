@@ -13,30 +13,26 @@ from pathlib import Path
 
 import pytest
 
-from egress_watch.classify.proprietary import jobs, postings
+from egress_watch.classify.proprietary import jobs, postings_reader
+from egress_watch.classify.proprietary.background import build_background, public_hashes
 from egress_watch.classify.proprietary.files import candidates
 from egress_watch.classify.proprietary.index import (
     FORMAT,
     MAX_POSTINGS_PER_HASH,
     CodeIndexError,
-    add_repo,
-    build_background,
     open_index,
-    public_hashes,
-    rebuild,
     refresh_common,
-    remove_repo,
 )
 from egress_watch.classify.proprietary.matcher import Matcher
 from egress_watch.classify.proprietary.postings import (
     MAX_SEGMENTS,
     Pending,
-    Reader,
     count,
     every_posting,
-    lookup,
     write_segment,
 )
+from egress_watch.classify.proprietary.postings_reader import Reader, lookup
+from egress_watch.classify.proprietary.repos import add_repo, rebuild, remove_repo
 from tests.support.own_code import own_source
 
 PACKAGE = Path(__file__).parents[2] / "egress_watch"
@@ -102,7 +98,7 @@ def test_the_packed_postings_are_exactly_the_fingerprints_and_lookups_find_them(
     # index is too large to copy.
     in_memory = sorted((h, paths[f], p, line) for h, f, p, line in Reader(conn).lookup(wanted))
     assert in_memory == expected_found
-    monkeypatch.setattr(postings, "IN_MEMORY_BYTES", 0)
+    monkeypatch.setattr(postings_reader, "IN_MEMORY_BYTES", 0)
     from_disk = sorted((h, paths[f], p, line) for h, f, p, line in Reader(conn).lookup(wanted))
     assert from_disk == expected_found
     conn.close()

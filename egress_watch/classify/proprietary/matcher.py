@@ -18,7 +18,7 @@ from pathlib import Path
 from egress_watch.classify.proprietary.excerpts import excerpt_tokens
 from egress_watch.classify.proprietary.index import MAX_POSTINGS_PER_HASH, open_index
 from egress_watch.classify.proprietary.lines import KnownLines, windows
-from egress_watch.classify.proprietary.postings import Reader
+from egress_watch.classify.proprietary.postings_reader import Reader
 from egress_watch.classify.proprietary.prompt import Region, code_regions
 from egress_watch.classify.proprietary.shared import shared_array
 from egress_watch.classify.proprietary.thresholds import CodeMatch, Thresholds

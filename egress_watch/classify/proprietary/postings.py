@@ -1,16 +1,10 @@
-"""Postings packed in blocks: one SQLite row per (segment, hash bucket), not one per posting.
+"""The segments of packed postings (index format 4): writing, merging, filtering, counting.
 
-A row per posting cost about 19 bytes in SQLite (record header, cell pointer, half-filled
-b-tree pages), more than the posting itself. Here a posting takes 8 to 11 bytes: the low 16
-bits of its hash (the high 16 bits are the block's bucket), and its file id, token position and
-line as 2 to 4 little-endian bytes each, one fixed-width record after another. Blocks are built
-and decoded with strided byte slices (C, not Python work per posting), and blocks of the same
-widths merge by concatenation inside SQLite.
-
-Each ``index add`` writes a new segment; a segment is merged with the previous one once it is
-half its size or more, so there are few segments (logarithmically many, at most
-``MAX_SEGMENTS``) and a lookup reads few rows per hash.
-Order inside a block does not matter: the matcher sorts its hits.
+Postings are packed in blocks, one SQLite row per (segment, hash bucket), in the record format
+of ``blocks.py``. Each ``index add`` writes a new segment; a segment is merged with the previous
+one once it is half its size or more, so there are few segments (logarithmically many, at most
+``MAX_SEGMENTS``) and a lookup (``postings_reader.py``) reads few rows per hash. Purging
+removed files and dropping public idioms rewrite the segments through a ``Keep`` filter.
 """
 
 from __future__ import annotations
@@ -20,9 +14,24 @@ import sys
 from array import array
 from bisect import bisect_left
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from itertools import compress, pairwise
+
+from egress_watch.classify.proprietary.blocks import (
+    BUCKET_BITS,
+    BUCKETS,
+    CHUNK,
+    LOW,
+    Posting,
+    Segment,
+    Widths,
+    column_width,
+    decode_block,
+    encode_block,
+    record_bytes,
+    signed,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS segments (
@@ -30,27 +39,14 @@ CREATE TABLE IF NOT EXISTS segments (
     file_bytes INTEGER NOT NULL, pos_bytes INTEGER NOT NULL, line_bytes INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS blocks (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
 """
-BUCKET_BITS = 16
-BUCKETS = 1 << BUCKET_BITS
-LOW = BUCKETS - 1
 MERGE_RATIO = 2
 """A segment is merged into the one before it once it holds half as many postings."""
 MAX_SEGMENTS = 4
-CHUNK = 500
-IN_MEMORY_BYTES = 64 * 1024 * 1024
-"""A matcher keeps the blocks in memory up to this size (about 60-100 MB of indexed source):
-a lookup is then a slice search, not a SQLite read per hash bucket."""
 REWRITE_BUCKETS = 4096
 """Buckets rewritten at a time when merging (bounds the memory a merge holds)."""
 SEGMENT_POSTINGS = 4_000_000
 """An add writes a segment each time it has gathered this many postings (bounds memory)."""
 
-Posting = tuple[int, int, int, int]
-"""(hash, file id, token position, line)."""
-Widths = tuple[int, int, int]
-"""Bytes of the file id, position and line columns of a segment."""
-Loaded = list[tuple[array[int], bytes, Widths]]
-"""Per segment: where each bucket's records start in ``data`` (65,537 offsets), the records."""
 Keep = Callable[[list[int], array[int]], list[bool]]
 """Which postings of a bucket to keep, given their hashes and file ids."""
 
@@ -79,60 +75,6 @@ class Pending:
         return len(self.hashes)
 
 
-def _stride(widths: Widths) -> int:
-    """Bytes per posting: the hash's low 16 bits, then the file id, position and line."""
-    return 2 + sum(widths)
-
-
-def _width(column: array[int]) -> int:
-    """Bytes needed for the largest value (at least 2)."""
-    top = max(column, default=0)
-    return max(2, (top.bit_length() + 7) // 8)
-
-
-def _little(column: array[int]) -> bytes:
-    """The 32-bit values as little-endian bytes."""
-    if sys.byteorder == "big":
-        column = array("I", column)
-        column.byteswap()
-    return column.tobytes()
-
-
-def _encode(lows: array[int], columns: list[array[int]], widths: Widths) -> bytearray:
-    """Fixed-width little-endian records of (low hash bits, file, position, line)."""
-    stride = _stride(widths)
-    out = bytearray(len(lows) * stride)
-    raw = _little(lows)
-    out[0::stride] = raw[0::4]
-    out[1::stride] = raw[1::4]
-    offset = 2
-    for column, width in zip(columns, widths, strict=True):
-        raw = _little(column)
-        for k in range(width):
-            out[offset + k :: stride] = raw[k::4]
-        offset += width
-    return out
-
-
-def _decode(data: bytes, widths: Widths) -> list[array[int]]:
-    """The columns of a block: low hash bits, file ids, positions, lines."""
-    stride = _stride(widths)
-    n = len(data) // stride
-    columns = []
-    offset = 0
-    for width in (2, *widths):
-        raw = bytearray(4 * n)
-        for k in range(width):
-            raw[k::4] = data[offset + k :: stride]
-        column = array("I")
-        column.frombytes(bytes(raw))
-        if sys.byteorder == "big":
-            column.byteswap()
-        columns.append(column)
-        offset += width
-    return columns
-
-
 def write_segment(conn: sqlite3.Connection, pending: Pending) -> None:
     """Store ``pending`` as a new segment (then merge segments as needed) and empty it."""
     n = len(pending)
@@ -144,9 +86,9 @@ def write_segment(conn: sqlite3.Connection, pending: Pending) -> None:
         array("I", map(column.__getitem__, order))
         for column in (pending.files, pending.positions, pending.lines)
     ]
-    widths = (_width(columns[0]), _width(columns[1]), _width(columns[2]))
-    records = _encode(hashes, columns, widths)
-    stride = _stride(widths)
+    widths = (column_width(columns[0]), column_width(columns[1]), column_width(columns[2]))
+    records = encode_block(hashes, columns, widths)
+    stride = record_bytes(widths)
     segment = _next_segment(conn)
     rows = []
     i = 0
@@ -168,7 +110,7 @@ def _next_segment(conn: sqlite3.Connection) -> int:
     return (row[0] or 0) + 1
 
 
-def _segments(conn: sqlite3.Connection) -> list[tuple[int, int, Widths]]:
+def list_segments(conn: sqlite3.Connection) -> list[Segment]:
     """(id, postings, widths) of every segment, oldest first."""
     rows = conn.execute(
         "SELECT id, postings, file_bytes, pos_bytes, line_bytes FROM segments ORDER BY id"
@@ -180,7 +122,7 @@ def _merge_as_needed(conn: sqlite3.Connection) -> None:
     """Merge the newest segment into the one before while it is not much smaller; merge the
     smallest neighbours while there are too many segments."""
     while True:
-        segments = _segments(conn)
+        segments = list_segments(conn)
         if len(segments) < 2:
             return
         older, newer = segments[-2], segments[-1]
@@ -196,13 +138,13 @@ def _merge_as_needed(conn: sqlite3.Connection) -> None:
 
 def rewrite(
     conn: sqlite3.Connection,
-    segments: list[tuple[int, int, Widths]] | None = None,
+    segments: list[Segment] | None = None,
     keep: Keep | None = None,
 ) -> None:
     """Replace ``segments`` (all by default) with one, keeping the postings ``keep`` accepts
     (called with a bucket's hashes and file ids, it says which postings to keep)."""
     if segments is None:
-        segments = _segments(conn)
+        segments = list_segments(conn)
     if not segments:
         return
     widths = (
@@ -242,7 +184,7 @@ def _concatenate(conn: sqlite3.Connection, segments: list[int], target: int) -> 
 
 def _reencode(
     conn: sqlite3.Connection,
-    segments: list[tuple[int, int, Widths]],
+    segments: list[Segment],
     target: int,
     widths: Widths,
     keep: Keep | None,
@@ -255,22 +197,22 @@ def _reencode(
         for bucket, parts in _buckets(conn, segments, first, first + REWRITE_BUCKETS - 1):
             columns = [array("I") for _ in range(4)]
             for data, have in parts:
-                for column, part in zip(columns, _decode(data, have), strict=True):
+                for column, part in zip(columns, decode_block(data, have), strict=True):
                     column += part
             if keep is not None:
-                hashes = [_signed(bucket << BUCKET_BITS | low) for low in columns[0]]
+                hashes = [signed(bucket << BUCKET_BITS | low) for low in columns[0]]
                 mask = keep(hashes, columns[1])
                 columns = [array("I", compress(c, mask)) for c in columns]
             if columns[0]:
                 total += len(columns[0])
-                block = bytes(_encode(columns[0], columns[1:], widths))
+                block = bytes(encode_block(columns[0], columns[1:], widths))
                 rows.append((target << BUCKET_BITS | bucket, block))
         conn.executemany("INSERT INTO blocks VALUES (?, ?)", rows)
     return total
 
 
 def _buckets(
-    conn: sqlite3.Connection, segments: list[tuple[int, int, Widths]], first: int, last: int
+    conn: sqlite3.Connection, segments: list[Segment], first: int, last: int
 ) -> Iterator[tuple[int, list[tuple[bytes, Widths]]]]:
     """Each bucket from ``first`` to ``last`` with its blocks in every segment (and widths)."""
     found: dict[int, list[tuple[bytes, Widths]]] = defaultdict(list)
@@ -284,145 +226,6 @@ def _buckets(
         yield bucket, found[bucket]
 
 
-def _wanted(hashes: Iterable[int]) -> dict[int, list[tuple[int, bytes]]]:
-    """The hashes by bucket, each with its low 16 bits as stored."""
-    wanted: dict[int, list[tuple[int, bytes]]] = defaultdict(list)
-    for h in hashes:
-        wanted[(h & 0xFFFFFFFF) >> BUCKET_BITS].append((h, (h & LOW).to_bytes(2, "little")))
-    return wanted
-
-
-def lookup(conn: sqlite3.Connection, hashes: Iterable[int]) -> list[Posting]:
-    """Every posting of ``hashes`` (signed 32-bit, as fingerprinted), read from SQLite."""
-    wanted = _wanted(hashes)
-    found: list[Posting] = []
-    if wanted:
-        for segment in _segments(conn):
-            _read_segment(conn, segment, wanted, found)
-    return found
-
-
-class Reader:
-    """Lookups for a matcher: from a copy of the blocks in memory when the index is small
-    enough (a slice search per hash instead of a SQLite read per bucket), reloaded when the
-    index's generation changes; from SQLite otherwise."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-        self._generation: str | None = None
-        self._loaded: Loaded | None = None
-
-    def lookup(self, hashes: Iterable[int]) -> list[Posting]:
-        """Every posting of ``hashes``."""
-        loaded = self._refresh()
-        if loaded is None:
-            return lookup(self._conn, hashes)
-        found: list[Posting] = []
-        wanted = _wanted(hashes)
-        for offsets, data, widths in loaded:
-            fw, pw, _ = widths
-            stride = _stride(widths)
-            p0, l0 = 2 + fw, 2 + fw + pw
-            for bucket, targets in wanted.items():
-                start, end = offsets[bucket], offsets[bucket + 1]
-                if start == end:
-                    continue
-                for h, low in targets:
-                    at = data.find(low, start, end)
-                    while at >= 0:
-                        if (at - start) % stride == 0:
-                            found.append(
-                                (
-                                    h,
-                                    int.from_bytes(data[at + 2 : at + p0], "little"),
-                                    int.from_bytes(data[at + p0 : at + l0], "little"),
-                                    int.from_bytes(data[at + l0 : at + stride], "little"),
-                                )
-                            )
-                        at = data.find(low, at + 1, end)
-        return found
-
-    def _refresh(self) -> Loaded | None:
-        """The blocks in memory, reloaded when the index changed; None when they are larger
-        than ``IN_MEMORY_BYTES``."""
-        conn = self._conn
-        row = conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
-        if self._generation is not None and self._generation == (str(row[0]) if row else ""):
-            return self._loaded
-        own = not conn.in_transaction
-        if own:
-            conn.execute("BEGIN")  # one snapshot: no merge committed halfway through the copy
-        try:
-            row = conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
-            generation = str(row[0]) if row else ""
-            size = conn.execute("SELECT COALESCE(SUM(length(data)), 0) FROM blocks").fetchone()
-            loaded: Loaded | None = None
-            if size[0] <= IN_MEMORY_BYTES:
-                loaded = [_load_segment(conn, segment) for segment in _segments(conn)]
-        finally:
-            if own:
-                conn.commit()
-        self._generation, self._loaded = generation, loaded
-        return loaded
-
-
-def _read_segment(
-    conn: sqlite3.Connection,
-    segment: tuple[int, int, Widths],
-    wanted: dict[int, list[tuple[int, bytes]]],
-    found: list[Posting],
-) -> None:
-    """Add to ``found`` the postings of ``wanted`` in one segment, read from SQLite."""
-    seg, _, (fw, pw, lw) = segment
-    base = seg << BUCKET_BITS
-    stride = 2 + fw + pw + lw
-    p0, l0 = 2 + fw, 2 + fw + pw
-    buckets = sorted(wanted)
-    for i in range(0, len(buckets), CHUNK):
-        ids = [base | b for b in buckets[i : i + CHUNK]]
-        marks = ",".join("?" * len(ids))
-        for rowid, data in conn.execute(
-            f"SELECT id, data FROM blocks WHERE id IN ({marks})",  # noqa: S608 - placeholders
-            ids,
-        ):
-            for h, low in wanted[rowid & LOW]:
-                at = data.find(low)
-                while at >= 0:
-                    if at % stride == 0:
-                        found.append(
-                            (
-                                h,
-                                int.from_bytes(data[at + 2 : at + p0], "little"),
-                                int.from_bytes(data[at + p0 : at + l0], "little"),
-                                int.from_bytes(data[at + l0 : at + stride], "little"),
-                            )
-                        )
-                    at = data.find(low, at + 1)
-
-
-def _load_segment(
-    conn: sqlite3.Connection, segment: tuple[int, int, Widths]
-) -> tuple[array[int], bytes, Widths]:
-    """One segment's blocks as one byte string, with each bucket's offset in it."""
-    seg, _, widths = segment
-    base = seg << BUCKET_BITS
-    offsets = array("I", bytes(4 * (BUCKETS + 1)))
-    parts = []
-    at = 0
-    for rowid, data in conn.execute(
-        "SELECT id, data FROM blocks WHERE id BETWEEN ? AND ? ORDER BY id", (base, base | LOW)
-    ):
-        offsets[rowid & LOW] = at
-        at += len(data)
-        offsets[(rowid & LOW) + 1] = at
-        parts.append(data)
-    # Empty buckets start where the previous one ended (their range is empty).
-    for bucket in range(1, BUCKETS + 1):
-        if offsets[bucket] < offsets[bucket - 1]:
-            offsets[bucket] = offsets[bucket - 1]
-    return offsets, b"".join(parts), widths
-
-
 def count(conn: sqlite3.Connection) -> int:
     """How many postings are stored (dead files' included until purged)."""
     row = conn.execute("SELECT COALESCE(SUM(postings), 0) FROM segments").fetchone()
@@ -431,27 +234,22 @@ def count(conn: sqlite3.Connection) -> int:
 
 def every_posting(conn: sqlite3.Connection) -> Iterator[Posting]:
     """All stored postings, bucket by bucket (for tests and tools, not queries)."""
-    segments = _segments(conn)
+    segments = list_segments(conn)
     for first in range(0, BUCKETS, REWRITE_BUCKETS):
         for bucket, parts in _buckets(conn, segments, first, first + REWRITE_BUCKETS - 1):
             for data, widths in parts:
-                for low, f, p, line in zip(*_decode(data, widths), strict=True):
-                    yield _signed(bucket << BUCKET_BITS | low), f, p, line
-
-
-def _signed(unsigned: int) -> int:
-    """The signed 32-bit hash of an unsigned one."""
-    return unsigned - (1 << 32) if unsigned >= 1 << 31 else unsigned
+                for low, f, p, line in zip(*decode_block(data, widths), strict=True):
+                    yield signed(bucket << BUCKET_BITS | low), f, p, line
 
 
 def frequent(conn: sqlite3.Connection, more_than: int) -> list[int]:
     """Hashes stored more than ``more_than`` times, counted in C a few hundred buckets at a
     time (memory stays a fraction of the index); buckets too small to hold that many
     postings of one hash are not read."""
-    segments = _segments(conn)
+    segments = list_segments(conn)
     if not segments:
         return []
-    least = more_than * min(_stride(s[2]) for s in segments)  # bytes of that many postings
+    least = more_than * min(record_bytes(s[2]) for s in segments)  # bytes of that many postings
     candidates = [
         bucket
         for (bucket,) in conn.execute(
@@ -462,18 +260,18 @@ def frequent(conn: sqlite3.Connection, more_than: int) -> list[int]:
     out = []
     for i in range(0, len(candidates), CHUNK):
         counts = Counter(_full_hashes(conn, segments, candidates[i : i + CHUNK]))
-        out += [_signed(u) for u, n in counts.items() if n > more_than]
+        out += [signed(u) for u, n in counts.items() if n > more_than]
     return out
 
 
 def _full_hashes(
-    conn: sqlite3.Connection, segments: list[tuple[int, int, Widths]], buckets: list[int]
+    conn: sqlite3.Connection, segments: list[Segment], buckets: list[int]
 ) -> array[int]:
     """The unsigned hash of every posting in ``buckets`` (any order)."""
     planes: list[list[bytes]] = [[], [], [], []]
     marks = ",".join("?" * len(buckets))
     for segment, _, widths in segments:
-        stride = _stride(widths)
+        stride = record_bytes(widths)
         for rowid, data in conn.execute(
             f"SELECT id, data FROM blocks WHERE id IN ({marks})",  # noqa: S608 - placeholders
             [segment << BUCKET_BITS | bucket for bucket in buckets],

@@ -1,0 +1,170 @@
+"""Looking postings up for the matcher: every posting of a set of hashes, per segment.
+
+A matcher keeps a copy of the blocks in memory when the index is small enough, so a lookup is
+a slice search per hash rather than a SQLite read per hash bucket; the copy is reloaded when
+the index's generation changes (an add, rebuild or remove). Larger indexes are read from
+SQLite: only the blocks of the buckets the hashes fall in.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from array import array
+from collections import defaultdict
+from collections.abc import Iterable
+
+from egress_watch.classify.proprietary.blocks import (
+    BUCKET_BITS,
+    BUCKETS,
+    CHUNK,
+    LOW,
+    Posting,
+    Segment,
+    Widths,
+    record_bytes,
+)
+from egress_watch.classify.proprietary.postings import list_segments
+
+IN_MEMORY_BYTES = 64 * 1024 * 1024
+"""A matcher keeps the blocks in memory up to this size (about 60-100 MB of indexed source):
+a lookup is then a slice search, not a SQLite read per hash bucket."""
+
+Loaded = list[tuple[array[int], bytes, Widths]]
+"""Per segment: where each bucket's records start in ``data`` (65,537 offsets), the records."""
+
+
+def _wanted(hashes: Iterable[int]) -> dict[int, list[tuple[int, bytes]]]:
+    """The hashes by bucket, each with its low 16 bits as stored."""
+    wanted: dict[int, list[tuple[int, bytes]]] = defaultdict(list)
+    for h in hashes:
+        wanted[(h & 0xFFFFFFFF) >> BUCKET_BITS].append((h, (h & LOW).to_bytes(2, "little")))
+    return wanted
+
+
+def lookup(conn: sqlite3.Connection, hashes: Iterable[int]) -> list[Posting]:
+    """Every posting of ``hashes`` (signed 32-bit, as fingerprinted), read from SQLite."""
+    wanted = _wanted(hashes)
+    found: list[Posting] = []
+    if wanted:
+        for segment in list_segments(conn):
+            _read_segment(conn, segment, wanted, found)
+    return found
+
+
+class Reader:
+    """Lookups for a matcher: from a copy of the blocks in memory when the index is small
+    enough (a slice search per hash instead of a SQLite read per bucket), reloaded when the
+    index's generation changes; from SQLite otherwise."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._generation: str | None = None
+        self._loaded: Loaded | None = None
+
+    def lookup(self, hashes: Iterable[int]) -> list[Posting]:
+        """Every posting of ``hashes``."""
+        loaded = self._refresh()
+        if loaded is None:
+            return lookup(self._conn, hashes)
+        found: list[Posting] = []
+        wanted = _wanted(hashes)
+        for offsets, data, widths in loaded:
+            fw, pw, _ = widths
+            stride = record_bytes(widths)
+            p0, l0 = 2 + fw, 2 + fw + pw
+            for bucket, targets in wanted.items():
+                start, end = offsets[bucket], offsets[bucket + 1]
+                if start == end:
+                    continue
+                for h, low in targets:
+                    at = data.find(low, start, end)
+                    while at >= 0:
+                        if (at - start) % stride == 0:
+                            found.append(
+                                (
+                                    h,
+                                    int.from_bytes(data[at + 2 : at + p0], "little"),
+                                    int.from_bytes(data[at + p0 : at + l0], "little"),
+                                    int.from_bytes(data[at + l0 : at + stride], "little"),
+                                )
+                            )
+                        at = data.find(low, at + 1, end)
+        return found
+
+    def _refresh(self) -> Loaded | None:
+        """The blocks in memory, reloaded when the index changed; None when they are larger
+        than ``IN_MEMORY_BYTES``."""
+        conn = self._conn
+        row = conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        if self._generation is not None and self._generation == (str(row[0]) if row else ""):
+            return self._loaded
+        own = not conn.in_transaction
+        if own:
+            conn.execute("BEGIN")  # one snapshot: no merge committed halfway through the copy
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+            generation = str(row[0]) if row else ""
+            size = conn.execute("SELECT COALESCE(SUM(length(data)), 0) FROM blocks").fetchone()
+            loaded: Loaded | None = None
+            if size[0] <= IN_MEMORY_BYTES:
+                loaded = [_load_segment(conn, segment) for segment in list_segments(conn)]
+        finally:
+            if own:
+                conn.commit()
+        self._generation, self._loaded = generation, loaded
+        return loaded
+
+
+def _read_segment(
+    conn: sqlite3.Connection,
+    segment: Segment,
+    wanted: dict[int, list[tuple[int, bytes]]],
+    found: list[Posting],
+) -> None:
+    """Add to ``found`` the postings of ``wanted`` in one segment, read from SQLite."""
+    seg, _, (fw, pw, lw) = segment
+    base = seg << BUCKET_BITS
+    stride = 2 + fw + pw + lw
+    p0, l0 = 2 + fw, 2 + fw + pw
+    buckets = sorted(wanted)
+    for i in range(0, len(buckets), CHUNK):
+        ids = [base | b for b in buckets[i : i + CHUNK]]
+        marks = ",".join("?" * len(ids))
+        for rowid, data in conn.execute(
+            f"SELECT id, data FROM blocks WHERE id IN ({marks})",  # noqa: S608 - placeholders
+            ids,
+        ):
+            for h, low in wanted[rowid & LOW]:
+                at = data.find(low)
+                while at >= 0:
+                    if at % stride == 0:
+                        found.append(
+                            (
+                                h,
+                                int.from_bytes(data[at + 2 : at + p0], "little"),
+                                int.from_bytes(data[at + p0 : at + l0], "little"),
+                                int.from_bytes(data[at + l0 : at + stride], "little"),
+                            )
+                        )
+                    at = data.find(low, at + 1)
+
+
+def _load_segment(conn: sqlite3.Connection, segment: Segment) -> tuple[array[int], bytes, Widths]:
+    """One segment's blocks as one byte string, with each bucket's offset in it."""
+    seg, _, widths = segment
+    base = seg << BUCKET_BITS
+    offsets = array("I", bytes(4 * (BUCKETS + 1)))
+    parts = []
+    at = 0
+    for rowid, data in conn.execute(
+        "SELECT id, data FROM blocks WHERE id BETWEEN ? AND ? ORDER BY id", (base, base | LOW)
+    ):
+        offsets[rowid & LOW] = at
+        at += len(data)
+        offsets[(rowid & LOW) + 1] = at
+        parts.append(data)
+    # Empty buckets start where the previous one ended (their range is empty).
+    for bucket in range(1, BUCKETS + 1):
+        if offsets[bucket] < offsets[bucket - 1]:
+            offsets[bucket] = offsets[bucket - 1]
+    return offsets, b"".join(parts), widths
