@@ -21,6 +21,7 @@ from egress_watch.proprietary.postings import Reader, count
 from egress_watch.settings import DEFAULT_CONFIG, Settings
 from egress_watch.report.data import ReportData, build_report
 import egress_watch.proxy
+from egress_watch.proxy import CREDENTIAL_HEADERS, EgressWatch, Stats
 
 ADDON = egress_watch.proxy.EgressWatch
 SOURCE = "see egress_watch/commands/index.py and egress_watch/redact.py"
@@ -46,6 +47,9 @@ from egress_watch.config.settings import Settings
 from egress_watch.report.contents import ReportData
 from egress_watch.report.data import build_report
 import egress_watch.capture.addon
+from egress_watch.capture.flows import CREDENTIAL_HEADERS
+from egress_watch.capture.addon import EgressWatch
+from egress_watch.capture.health import Stats
 
 ADDON = egress_watch.capture.addon.EgressWatch
 SOURCE = "see egress_watch/cli/index.py and egress_watch/masking.py"

@@ -134,7 +134,18 @@ _POSTINGS_NAMES = {
         ("IN_MEMORY_BYTES", "Loaded", "lookup", "Reader"), f"{_PROPRIETARY}.postings_reader"
     ),
 }
+_ADDON_NAMES = {
+    **dict.fromkeys(
+        ("CREDENTIAL_HEADERS", "TEE_KEY", "CALL_HINTS_KEY", "MAX_CALL_HINTS", "capture_from_flow"),
+        "egress_watch.capture.flows",
+    ),
+    **dict.fromkeys(("Stats", "STATE_INTERVAL_S"), "egress_watch.capture.health"),
+    **dict.fromkeys(("LOST", "INSPECT_THREADS"), "egress_watch.capture.recording"),
+}
+"""Names that left the addon when it was split under 400 lines (the hooks stayed)."""
 SPLITS: dict[str, tuple[str, dict[str, str]]] = {
+    "egress_watch.proxy": ("egress_watch.capture.addon", _ADDON_NAMES),
+    "egress_watch.capture.addon": ("egress_watch.capture.addon", _ADDON_NAMES),
     "egress_watch.cli": ("egress_watch.cli.main", _CLI_NAMES),
     "egress_watch.cli.main": ("egress_watch.cli.main", _CLI_NAMES),
     "egress_watch.config.settings": (

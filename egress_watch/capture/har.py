@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from egress_watch.capture.addon import CREDENTIAL_HEADERS
+from egress_watch.capture.flows import CREDENTIAL_HEADERS
 from egress_watch.decide.rewrite import redact_text
 from egress_watch.decoding import jsonsafe
 from egress_watch.model import Capture, Finding, JsonPath, Route

@@ -374,7 +374,7 @@ def test_parallel_indexing_stores_exactly_what_sequential_indexing_does(tmp_path
 # 5. Long texts -------------------------------------------------------------------------------
 
 LONG_INDEXED = ["policy.py", "pipeline.py", "settings.py", "classify/secrets.py"]
-FILLER_BEFORE = ["proxy.py", "daemon.py"]
+FILLER_BEFORE = ["proxy.py", "capture/recording.py", "capture/wiring.py", "daemon.py"]
 FILLER_AFTER = ["cli.py", "doctor.py", "ca.py"]
 CLICK_MODULES = ("termui.py", "decorators.py", "parser.py")
 EXCERPT_FIRST = 240  # settings.py: 40 lines of the _SCHEMA table and the loader below it
