@@ -37,9 +37,10 @@ MERGE_RATIO = 2
 """A segment is merged into the one before it once it holds half as many postings."""
 MAX_SEGMENTS = 4
 CHUNK = 500
-IN_MEMORY_BYTES = 64 * 1024 * 1024
-"""A matcher keeps the blocks in memory up to this size (about 60-100 MB of indexed source):
-a lookup is then a slice search, not a SQLite read per hash bucket."""
+IN_MEMORY_BYTES = 128 * 1024 * 1024
+"""A matcher keeps the blocks in memory up to this size (about 120-200 MB of indexed source):
+a lookup is then a slice search, not a SQLite read per hash bucket (at 100 MB of source,
+query p95 6.9 ms instead of 15 ms)."""
 REWRITE_BUCKETS = 4096
 """Buckets rewritten at a time when merging (bounds the memory a merge holds)."""
 SEGMENT_POSTINGS = 4_000_000
