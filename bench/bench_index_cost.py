@@ -171,7 +171,8 @@ def query_cost(db: Path, indexed: list[Path], unrelated: list[Path], n: int) -> 
     where = "in memory" if blocks <= postings_reader.IN_MEMORY_BYTES else "from SQLite"
     print(
         f"    postings read {where} ({blocks / 1e6:.1f} MB of blocks in {segments} segments; "
-        f"first query, loading them: {time.perf_counter() - started:.2f} s)"
+        f"the first query, which loads the file table, known lines and in-memory blocks: "
+        f"{time.perf_counter() - started:.2f} s)"
     )
     figures = timed(matcher.match, short)
     print(

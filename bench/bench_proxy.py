@@ -177,6 +177,7 @@ def main() -> None:
                          "add", str(SITE / package)],
                         check=True, capture_output=True,
                     )  # fmt: skip
+            load_before = os.getloadavg()[0]
             with (
                 proxy_process(plain, plain_port, tmp / "plain.log"),
                 proxy_process(ours, our_port, tmp / "ours.log"),
@@ -192,10 +193,12 @@ def main() -> None:
                 )
     what = "real unrelated code" if args.index or args.code else "code-like text"
     what += f", code index of {_indexed_mb():.1f} MB of source" if args.index else ""
+    print(f"load average before the requests {load_before:.1f}")
     print(
         f"{args.requests} sequential POSTs of {len(prompt_body(args.kb)) / 1024:.0f} KiB "
         f"({what}, new text each), "
-        f"cpu count {os.cpu_count()}"
+        f"cpu count {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} at the end (the "
+        "machine's other work shows in the tails of both proxies)"
     )
     stats = {name: percentiles(samples) for name, samples in results.items()}
     for name, figures in stats.items():
