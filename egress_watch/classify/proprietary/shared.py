@@ -72,6 +72,20 @@ def shared_file(files: list[Path], fmt: str) -> Path:
 
 def read_shared(path: Path) -> tuple[set[int], int] | None:
     """A background built before on this machine (hashes, bytes read), or None."""
+    read = _read(path)
+    return None if read is None else (set(read[0]), read[1])
+
+
+def shared_array(path: Path) -> array[int] | None:
+    """A machine-wide background's hashes as a sorted array (4 bytes a hash, for lookups by
+    bisection in processes that only match), or None when it cannot be read."""
+    read = _read(path)
+    return None if read is None else read[0]
+
+
+def _read(path: Path) -> tuple[array[int], int] | None:
+    """The file's hashes (sorted, as written) and the bytes of source they came from; None
+    when it is missing or damaged (it is then rebuilt)."""
     try:
         data = path.read_bytes()
     except OSError:
@@ -82,25 +96,8 @@ def read_shared(path: Path) -> tuple[set[int], int] | None:
         total = int(header)
         hashes.frombytes(body)
     except ValueError:
-        return None  # a damaged file is rebuilt
-    return set(hashes), total
-
-
-def shared_array(path: Path) -> array[int] | None:
-    """A machine-wide background's hashes as a sorted array (4 bytes a hash, for lookups by
-    bisection in processes that only match), or None when it cannot be read."""
-    try:
-        data = path.read_bytes()
-    except OSError:
         return None
-    header, _, body = data.partition(b"\n")
-    hashes = array("i")
-    try:
-        int(header)
-        hashes.frombytes(body)
-    except ValueError:
-        return None
-    return hashes
+    return hashes, total
 
 
 def write_shared(path: Path, common: set[int], total: int) -> bool:
