@@ -26,6 +26,7 @@ from egress_watch.config.settings import Settings
 from egress_watch.model import Capture, Category
 from egress_watch.pipeline import Inspector, Policy
 from tests.conftest import fake_aws_key_id, fake_aws_secret
+from tests.support.export_receivers import wait_until
 
 pytestmark = pytest.mark.slow  # starts worker processes
 
@@ -75,10 +76,7 @@ def pool(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[A
 
 
 def wait_ready(pool: AnalysisPool) -> None:
-    deadline = time.monotonic() + 60
-    while not pool.ready():
-        assert time.monotonic() < deadline, "workers did not start within 60 s"
-        time.sleep(0.02)  # polling a condition, with a deadline
+    wait_until(pool.ready, "the analysis workers to start", timeout=60)
 
 
 def categories(analysis: Analysis) -> set[Category]:
