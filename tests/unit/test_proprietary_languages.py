@@ -25,6 +25,7 @@ from egress_watch.classify.proprietary.prompt import Region, code_regions, guess
 from egress_watch.classify.proprietary.repos import add_repo, rebuild
 from egress_watch.classify.proprietary.shared import shared_directory
 from egress_watch.classify.proprietary.tokenize import CLIKE, GO, JS, PYTHON, RUST, tokenize
+from tests.support.code_index import index_files
 from tests.support.own_code import own_source
 
 PACKAGE = Path(__file__).parents[2] / "egress_watch"
@@ -247,20 +248,8 @@ func (s *Store) Lookup(ctx context.Context, key string) (*Record, error) {
 """
 
 
-def _index(tmp_path: Path, files: dict[str, str]) -> Path:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    for name, text in files.items():
-        (repo / name).write_text(text)
-    db = tmp_path / "code-index.db"
-    conn = open_index(db)
-    add_repo(conn, repo, "repo")
-    conn.close()
-    return db
-
-
 def test_a_region_matches_only_files_of_its_family(tmp_path: Path) -> None:
-    db = _index(tmp_path, {"store.go": GO_FILE})
+    db = index_files(tmp_path, {"store.go": GO_FILE})
     body = GO_FILE.split("\n", 2)[2]
     matcher = Matcher(db)
     [found] = matcher.match(f"```go\n{body}```\n")

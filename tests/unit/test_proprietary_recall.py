@@ -15,27 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from egress_watch.classify.proprietary.background import build_background
-from egress_watch.classify.proprietary.index import open_index
 from egress_watch.classify.proprietary.matcher import Matcher, Thresholds
 from egress_watch.classify.proprietary.prompt import code_regions, guess_language
-from egress_watch.classify.proprietary.repos import add_repo
 from egress_watch.classify.proprietary.tokenize import CLIKE, JS, PYTHON, renamed_channel, tokenize
-
-
-def _index(tmp_path: Path, files: dict[str, str], public: Path | None = None) -> Path:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    for name, text in files.items():
-        (repo / name).write_text(text)
-    db = tmp_path / "code-index.db"
-    conn = open_index(db)
-    if public is not None:
-        build_background(conn, [public])
-    add_repo(conn, repo, "repo")
-    conn.close()
-    return db
-
+from tests.support.code_index import index_files
 
 # A message split over lines is code ---------------------------------------------------------
 
@@ -101,7 +84,7 @@ def test_a_string_holding_one_name_is_masked_like_a_name() -> None:
 
 
 def test_a_rename_that_follows_names_into_strings_still_matches(tmp_path: Path) -> None:
-    db = _index(tmp_path, {"ordering_test.py": EVENTS})
+    db = index_files(tmp_path, {"ordering_test.py": EVENTS})
     excerpt = "\n".join(EVENTS.split("\n")[4:18])
     renamed = _renamed_everywhere(excerpt, ["setUp", "tearDown", "Prepare", "Both", "expected"])
     renamed = renamed.replace('"test"', '"item9x"').replace("def test(", "def item9x(")
@@ -160,7 +143,7 @@ OWN = """\
 def test_a_renamed_excerpt_counts_its_share_without_its_public_shape(tmp_path: Path) -> None:
     public = _public(tmp_path / "public")
     own = "class Application(Base):\n" + OWN
-    db = _index(tmp_path, {"app.py": own}, public)
+    db = index_files(tmp_path, {"app.py": own}, public)
     renamed = _renamed_everywhere(
         OWN,
         [
@@ -198,7 +181,7 @@ DELEGATES = "delegate(proto, 'response')\n" + "".join(
 
 
 def test_javascript_read_as_java_matches_an_index_of_javascript_only(tmp_path: Path) -> None:
-    db = _index(tmp_path, {"context.js": "'use strict'\n\n" + DELEGATES})
+    db = index_files(tmp_path, {"context.js": "'use strict'\n\n" + DELEGATES})
     pasted = DELEGATES.replace("'", '"').replace("  .", "    .").rstrip("\n") + ";\n"
     assert guess_language(pasted) in (CLIKE, JS)
     assert code_regions(pasted, indexed=frozenset({JS}))[0].language == JS
