@@ -112,7 +112,7 @@ def test_rebuild_recovers_an_index_written_by_another_version(tmp_path: Path) ->
 
 def test_code_dropped_from_the_background_is_indexed_again(tmp_path: Path) -> None:
     home = str(tmp_path / "home")
-    shared = "\n".join((own_source("pipeline.py")).read_text().split("\n")[29:54])
+    shared = "\n".join(own_source("pipeline.py").read_text().split("\n")[29:54])
     public = tmp_path / "public"
     public.mkdir()
     for name in ("a.py", "b.py"):  # public code: the excerpt is in two of its files

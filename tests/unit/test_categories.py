@@ -96,7 +96,7 @@ def test_pii_false_alarms_are_rare(text: str) -> None:
 
 def test_ordinary_code_has_no_pii_or_logic_alarms() -> None:
     for name in ("redact.py", "pipeline.py", "decode.py", "responses.py", "policy.py"):
-        text = (own_source(name)).read_text()
+        text = own_source(name).read_text()
         assert [r for r in rules(text) if r in {"card-number", "iban", "phone-number"}] == []
         assert scan_logic(text) == [], name
 

@@ -151,7 +151,7 @@ def test_unrelated_code_and_prose_do_not_match(indexed: tuple[Path, Path]) -> No
     _, db = indexed
     matcher = Matcher(db)
     for name in ("redact.py", "decode.py", "responses.py"):
-        assert matcher.match((own_source(name)).read_text()) == [], name
+        assert matcher.match(own_source(name).read_text()) == [], name
     assert matcher.match("Please summarise the meeting notes. It's about the Q3 plan.") == []
 
 

@@ -113,7 +113,7 @@ def test_an_excerpt_starting_inside_a_docstring_is_read_from_its_end() -> None:
 def test_a_verbatim_excerpt_ending_inside_a_docstring_matches_its_file(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
-    source = (own_source("policy.py")).read_text()
+    source = own_source("policy.py").read_text()
     (repo / "policy.py").write_text(source)
     db = tmp_path / "code-index.db"
     conn = open_index(db)

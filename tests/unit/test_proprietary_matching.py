@@ -206,7 +206,7 @@ def test_renamed_excerpt_keeping_case_conventions_still_matches_its_file(
 
 def _shared_function() -> str:
     """``read_har`` of har.py: a 20-line function both public files will contain."""
-    source = (own_source("har.py")).read_text().split("\n")
+    source = own_source("har.py").read_text().split("\n")
     start = next(n for n, line in enumerate(source, 1) if line.startswith("def read_har("))
     text = lines_of(own_source("har.py"), start, 20) + "\n"
     assert text.startswith("def read_har(")
@@ -217,15 +217,15 @@ def _public_folder(root: Path) -> Path:
     """Two public files that share one function and otherwise differ."""
     shared = _shared_function()
     root.mkdir()
-    (root / "a.py").write_text((own_source("decode.py")).read_text() + "\n\n" + shared)
-    (root / "b.py").write_text(shared + "\n\n" + (own_source("redact.py")).read_text())
+    (root / "a.py").write_text(own_source("decode.py").read_text() + "\n\n" + shared)
+    (root / "b.py").write_text(shared + "\n\n" + own_source("redact.py").read_text())
     return root
 
 
 def _own_repo(root: Path) -> tuple[Path, str]:
     """A repository whose one file holds the public function plus its own code (returned)."""
     root.mkdir()
-    own = (own_source("triage.py")).read_text()
+    own = own_source("triage.py").read_text()
     (root / "mine.py").write_text(own + "\n\n" + _shared_function())
     unique = "\n".join(own.split("\n")[57:92])
     return root, unique
@@ -341,7 +341,7 @@ def test_parallel_indexing_stores_exactly_what_sequential_indexing_does(tmp_path
     names = sorted(
         str(p.relative_to(PACKAGE))
         for folder in ("store", "classify")
-        for p in (own_source(folder)).glob("*.py")
+        for p in own_source(folder).glob("*.py")
     )
     assert len(names) > 16  # more than one chunk of files per worker
     repo = make_repo(tmp_path / "repo", names)
@@ -381,7 +381,7 @@ EXCERPT_FIRST = 240  # settings.py: 40 lines of the _SCHEMA table and the loader
 
 
 def _filler(names: list[str]) -> str:
-    return "\n".join((own_source(name)).read_text() for name in names)
+    return "\n".join(own_source(name).read_text() for name in names)
 
 
 def _known_lines(db: Path) -> KnownLines:

@@ -248,10 +248,10 @@ def test_hashes_stored_more_than_the_cap_are_listed_as_common(tmp_path: Path) ->
     """The boilerplate table counts every stored posting, as the per-row format's GROUP BY did."""
     repo = tmp_path / "repo"
     repo.mkdir()
-    text = (own_source("policy.py")).read_text()
+    text = own_source("policy.py").read_text()
     for i in range(MAX_POSTINGS_PER_HASH + 6):  # one module copied into 70 files
         (repo / f"copy_{i}.py").write_text(text)
-    (repo / "own.py").write_text((own_source("pipeline.py")).read_text())
+    (repo / "own.py").write_text(own_source("pipeline.py").read_text())
     conn = open_index(tmp_path / "i.db")
     add_repo(conn, repo, "repo")
     refresh_common(conn)
