@@ -31,9 +31,9 @@ class Job:
     deadline: float | None = None
     """``time.monotonic()`` past which classification stops (the clock is system-wide)."""
     waited_out: bool = False
-    """The request waited out its whole budget before an inspector was free: it is not read
-    at all (no decoding, extraction or scan), so a flood of large bodies sheds its excess at
-    almost no cost, and is recorded as uninspected ("time budget")."""
+    """The request waited out its whole budget before an inspector was free, and nothing
+    found in it could be acted on (the pipeline sets it only then): it is not read at all, so
+    a flood of large bodies sheds its excess at almost no cost (uninspected, "time budget")."""
 
     @classmethod
     def of(
