@@ -35,12 +35,13 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from egress_watch.classify.proprietary.background import build_background, default_background
+from egress_watch.classify.proprietary.background import build_background
 from egress_watch.classify.proprietary.files import candidates
 from egress_watch.classify.proprietary.index import open_index
 from egress_watch.classify.proprietary.matcher import Matcher
 from egress_watch.classify.proprietary.repos import add_repo
 from egress_watch.classify.proprietary.shared import CACHE_ENV
+from egress_watch.classify.proprietary.sources import python_stdlib
 
 SITE = Path(sys.prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
 SITE = SITE / "site-packages"
@@ -217,7 +218,7 @@ def run(tmp: Path, args: argparse.Namespace) -> None:
     db = tmp / "background.db"
     conn = open_index(db)
     wall, cpu = time.perf_counter(), cpu_seconds()
-    info = build_background(conn, default_background())
+    info = build_background(conn, [python_stdlib()])
     wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
     conn.close()
     print(
@@ -294,7 +295,7 @@ def answers(tmp: Path, path: Path) -> None:
     )
     db = tmp / "answers.db"
     conn = open_index(db)
-    build_background(conn, default_background())
+    build_background(conn, [python_stdlib()])
     conn.close()
     add_all(db, indexed)
     rng = random.Random(7)  # a repeatable sample

@@ -33,11 +33,12 @@ from bench_secrets import build_document
 
 from egress_watch.classify.categories import CategoryScanner
 from egress_watch.classify.engine import Engine
-from egress_watch.classify.proprietary.background import build_background, default_background
+from egress_watch.classify.proprietary.background import build_background
 from egress_watch.classify.proprietary.files import candidates, skipped_content, skipped_path
 from egress_watch.classify.proprietary.index import open_index
 from egress_watch.classify.proprietary.matcher import CodeMatch, Matcher, Thresholds
 from egress_watch.classify.proprietary.repos import add_repo
+from egress_watch.classify.proprietary.sources import python_stdlib
 from egress_watch.classify.proprietary.tokenize import KEYWORDS, PYTHON, tokenize
 
 SITE = Path(sys.prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
@@ -282,7 +283,7 @@ def run(args: argparse.Namespace, rng: random.Random, workdir: Path) -> None:
     db = workdir / "code-index.db"
     conn = open_index(db)
     started = time.perf_counter()
-    roots = default_background()
+    roots = [python_stdlib()]
     if args.background == "public":
         roots += [SITE / package for package in BACKGROUND]
     background = build_background(conn, roots)
@@ -519,7 +520,7 @@ def big_index(workdir: Path, rng: random.Random) -> None:
     """Index all installed Python (site-packages and /usr/lib/python3*) and time queries."""
     db = workdir / "big.db"
     conn = open_index(db)
-    build_background(conn, default_background())
+    build_background(conn, [python_stdlib()])
     # Large repositories, as a monorepo would be: this environment's packages, the system's
     # Python trees and Node packages, topped up to 100 MB with the JDK's Java sources.
     roots = [SITE, *sorted(p for p in Path("/usr/lib").glob("python3*") if p.is_dir())]

@@ -29,12 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_proprietary as py
 
-from egress_watch.classify.proprietary.background import build_background, default_background
+from egress_watch.classify.proprietary.background import build_background
 from egress_watch.classify.proprietary.files import skipped_content, skipped_path
 from egress_watch.classify.proprietary.index import open_index
 from egress_watch.classify.proprietary.matcher import CodeMatch, Matcher, Thresholds
 from egress_watch.classify.proprietary.prompt import code_regions
 from egress_watch.classify.proprietary.repos import add_repo
+from egress_watch.classify.proprietary.sources import python_stdlib
 from egress_watch.classify.proprietary.tokenize import CLIKE, KEYWORDS
 
 NPM = Path("/usr/lib/node_modules/npm")
@@ -298,7 +299,7 @@ def run(args: argparse.Namespace, rng: random.Random, workdir: Path) -> None:
     db = workdir / "code-index.db"
     conn = open_index(db)
     started = time.perf_counter()
-    background = build_background(conn, [*default_background(), *(root_of(p) for p in BACKGROUND)])
+    background = build_background(conn, [python_stdlib(), *(root_of(p) for p in BACKGROUND)])
     background_seconds = time.perf_counter() - started
     total_bytes, started = 0, time.perf_counter()
     for package in PROPRIETARY:

@@ -12,6 +12,7 @@ import pytest
 from egress_watch.classify import kingfisher
 from egress_watch.classify.kingfisher import CACHE_ENV as RULE_CACHE_ENV
 from egress_watch.classify.proprietary.shared import CACHE_ENV
+from egress_watch.classify.proprietary.sources import BACKGROUND_ENV, python_stdlib
 from egress_watch.paths import HOME_ENV, HomePaths
 
 
@@ -34,11 +35,14 @@ def ew_home(
 ) -> HomePaths:
     """Every test gets its own data home, so nothing touches the real user's history; the
     machine-wide caches (kingfisher's compiled rules, public-code backgrounds) are shared by the
-    tests of one run only."""
+    tests of one run only. The background built on a first ``index add`` is the Python stdlib
+    alone (10 MB, seconds, once per run), not every public code installed (70 MB, a minute):
+    tests that need more name their public code."""
     home = tmp_path / "ew-home"
     monkeypatch.setenv(HOME_ENV, str(home))
     monkeypatch.setenv(RULE_CACHE_ENV, str(rule_cache))
     monkeypatch.setenv(CACHE_ENV, str(tmp_path_factory.getbasetemp() / "ew-cache"))
+    monkeypatch.setenv(BACKGROUND_ENV, str(python_stdlib()))
     return HomePaths(home)
 
 

@@ -17,9 +17,7 @@ from egress_watch.classify.proprietary.background import (
     background_info,
     background_to_build,
     build_background,
-    default_background,
-    environment_packages,
-    installed_public_code,
+    describe_background,
 )
 from egress_watch.classify.proprietary.index import (
     CodeIndexError,
@@ -29,6 +27,11 @@ from egress_watch.classify.proprietary.index import (
     open_index,
 )
 from egress_watch.classify.proprietary.repos import add_repo, list_repos, rebuild, remove_repo
+from egress_watch.classify.proprietary.sources import (
+    default_background,
+    environment_packages,
+    installed_public_code,
+)
 from egress_watch.cli.options import current_paths, home_option, translate_errors
 from egress_watch.errors import EgressWatchError
 
@@ -107,21 +110,27 @@ def add(path: Path, name: str | None) -> None:
     is_flag=True,
     help="Also use the packages of egress-watch's own Python environment.",
 )
-@click.option("--no-stdlib", is_flag=True, help="Leave the Python standard library out.")
+@click.option(
+    "--no-stdlib",
+    is_flag=True,
+    help="Leave out the default sources (the stdlib and the public code installed here).",
+)
 @click.option(
     "--installed",
     is_flag=True,
-    help="Also use the Go standard library and global Node packages installed here.",
+    help="Use the Go, npm and JDK sources installed here (part of the default).",
 )
 @translate_errors
 def background(
     paths: tuple[Path, ...], site_packages: bool, no_stdlib: bool, installed: bool
 ) -> None:
-    """Rebuild the public-code background from the stdlib and PATHS (e.g. node_modules).
+    """Rebuild the public-code background from the installed public code and PATHS.
 
     Token sequences found in two or more files of public code are idioms, not your code:
-    they are never indexed, so they never alert. Add the folders of published code you
-    work with (site-packages, node_modules, a Go module cache) to cut false alarms.
+    they are never indexed, so they never alert. The default reads the Python stdlib, the
+    Go distribution's and Debian's Go module sources, global npm packages and the JDK's
+    src.zip, whichever are installed; add the folders of published code you work with
+    (site-packages, node_modules, a Go module cache) to cut false alarms further.
     """
     roots = [] if no_stdlib else default_background()
     roots += [environment_packages()] if site_packages else []
@@ -145,12 +154,8 @@ def _build_background_if_needed(conn: sqlite3.Connection) -> None:
 
 
 def _report_background(info: Background) -> None:
-    """One line on stderr saying what the background holds."""
-    click.echo(
-        f"background: {info.files} files ({info.bytes / 1e6:.1f} MB) of public code, "
-        f"{info.hashes} common token sequences",
-        err=True,
-    )
+    """What the background holds, from which sources, and what building it cost."""
+    click.echo(describe_background(info), err=True)
 
 
 @index.command("list")
@@ -169,7 +174,7 @@ def list_(as_json: bool) -> None:
         click.echo(json.dumps([_repo_json(r) for r in repos]))
         return
     if public is not None:
-        click.echo(f"background: {', '.join(public.sources) or 'none'}", err=True)
+        click.echo(describe_background(public), err=True)
     for repo in repos:
         click.echo(
             f"{repo.name:<20} {repo.files:>6} files {repo.bytes / 1e6:>8.1f} MB  "

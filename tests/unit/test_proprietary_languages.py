@@ -5,6 +5,7 @@ Real files, real git, real SQLite; nothing of ours is mocked.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import sqlite3
 import textwrap
@@ -311,7 +312,11 @@ def test_a_background_is_built_once_and_reused_by_another_index(tmp_path: Path) 
         assert len(hashes) == infos[-1].hashes > 50
     assert len(reads[0]) == 3  # every file read the first time
     assert len(reads[1]) == 1  # the second index reads none: one final progress report
-    assert infos[0] == infos[1]
+    # the second index says it reused the machine's background, and when and how fast that was built
+    assert (infos[0].reused, infos[1].reused) == (False, True)
+    assert infos[1] == dataclasses.replace(infos[0], reused=True)
+    assert infos[0].built
+    assert infos[0].seconds > 0
     (public / "policy.py").write_text("x = 1\n")  # a changed file is a new background
     conn = open_index(tmp_path / "index-3.db")
     assert build_background(conn, [public]).hashes < infos[0].hashes

@@ -289,7 +289,7 @@ def test_cli_background_builds_from_given_folders_and_list_shows_it(tmp_path: Pa
     assert "public-code background" not in err  # the stdlib was not added behind our back
     code, out, err = invoke("index", "list", "--home", home)
     assert code == 0
-    assert f"background: {public.resolve()}" in err
+    assert f"  {public.resolve()}: 2 files" in err  # each source, with what it gave
     assert "mine" in out
     matcher = Matcher(tmp_path / "home" / "code-index.db")
     assert matcher.match(_shared_function()) == []

@@ -1,8 +1,9 @@
 """The background: public code whose common k-grams are never indexed and never alert.
 
-The Python standard library by default, plus any folders the user adds (e.g. ``node_modules``,
-an installed Go distribution): the k-grams found in at least two of its files are idioms, not
-the user's own. It is computed once per machine (``shared.py``) and reused by every index;
+By default every public code of a supported language installed here (``sources.py``: the
+Python standard library, Go's, Debian's Go modules, global npm packages, the JDK), plus any
+folders the user adds: the k-grams found in at least two of its files are idioms, not the
+user's own. It is computed once per machine (``shared.py``) and reused by every index;
 building a new one drops the postings of idioms that became public.
 """
 
@@ -11,11 +12,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
-import sysconfig
+import time
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 
-from egress_watch.classify.proprietary.files import candidates
+from egress_watch.classify.proprietary.files import PublicFile
 from egress_watch.classify.proprietary.index import (
     FORMAT,
     Progress,
@@ -24,14 +26,19 @@ from egress_watch.classify.proprietary.index import (
 )
 from egress_watch.classify.proprietary.postings import drop_hashes, rewrite
 from egress_watch.classify.proprietary.shared import (
+    Built,
     common_hashes,
     loaded_background,
     read_shared,
     shared_file,
     write_shared,
 )
-
-STDLIB_SKIP = frozenset({"site-packages", "dist-packages", "test", "tests", "idlelib", "lib2to3"})
+from egress_watch.classify.proprietary.sources import (
+    SOURCE_CAP_BYTES,
+    SourceFiles,
+    default_background,
+    public_files,
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -42,85 +49,110 @@ class Background:
     files: int
     bytes: int
     hashes: int
+    seconds: float = 0.0
+    """How long computing it took, once for the machine (not when it was reused)."""
+    built: str = ""
+    """When it was computed (UTC, ISO 8601)."""
+    reused: bool = False
+    """True when this index took it from the machine-wide file instead of computing it."""
+    parts: list[SourceFiles] = dataclasses.field(default_factory=list)
+    """What each source gave (files, bytes read of the bytes installed)."""
+
+    @property
+    def file_bytes(self) -> int:
+        """The size of its machine-wide file: 4 bytes a hash."""
+        return 4 * self.hashes
 
 
 def background_to_build(conn: sqlite3.Connection) -> list[Path] | None:
     """What to build the background from before indexing: the default when it was never
-    built, its recorded sources when a format reset emptied it (a vanished stdlib replaced
-    by this Python's); None when it is in place."""
+    built, its recorded sources when a format reset emptied it (the default instead of any
+    vanished source); None when it is in place."""
     info = background_info(conn)
     if info is None:
         return default_background()
     if public_hashes(conn):
         return None
     roots = [Path(source) for source in info.sources]
-    stdlib = default_background()
-    kept = [root for root in roots if root.is_dir()]
+    kept = [root for root in roots if root.exists()]
     if len(kept) < len(roots):
-        kept = [*stdlib, *[root for root in kept if root not in stdlib]]
+        kept = [*default_background(), *[root for root in kept if root not in default_background()]]
     return kept
 
 
-def default_background() -> list[Path]:
-    """Public code present wherever egress-watch runs: the Python standard library."""
-    return [Path(sysconfig.get_paths()["stdlib"])]
-
-
-GO_SOURCES = ("/usr/share/go-*/src", "/usr/lib/go-*/src", "/usr/local/go/src")
-NODE_PACKAGES = ("/usr/lib/node_modules", "/usr/local/lib/node_modules")
-
-
-def installed_public_code() -> list[Path]:
-    """Published code installed on this machine besides the Python stdlib: the newest Go
-    distribution's standard library (less its compiler, ``cmd``) and the global Node
-    packages. What ``index background --installed`` adds."""
-    found: list[Path] = []
-    go = sorted(p for pattern in GO_SOURCES for p in Path("/").glob(pattern.lstrip("/")))
-    if go:
-        found += sorted(p for p in go[-1].iterdir() if p.is_dir() and p.name != "cmd")
-    found += [p for p in map(Path, NODE_PACKAGES) if p.is_dir()]
-    return found
-
-
-def environment_packages() -> Path:
-    """The site-packages of egress-watch's own environment: published packages only."""
-    return Path(sysconfig.get_paths()["purelib"])
+def describe_background(info: Background) -> str:
+    """What a background holds and cost, one line per source, for the CLI and ``doctor``."""
+    how = "reused this machine's, " if info.reused else ""
+    when = f", built {info.built}" if info.built else ""
+    lines = [
+        f"background: {info.files} files ({info.bytes / 1e6:.1f} MB) of public code, "
+        f"{info.hashes} common token sequences ({info.file_bytes / 1e6:.1f} MB); "
+        f"{how}computed in {info.seconds:.1f} s{when}"
+    ]
+    for part in info.parts:
+        capped = f" of {part.installed / 1e6:.1f} MB" if part.installed > part.bytes else ""
+        lines.append(f"  {part.source}: {part.files} files, {part.bytes / 1e6:.1f} MB{capped}")
+    if not info.parts:
+        lines.append(f"  sources: {', '.join(info.sources) or 'none'}")
+    return "\n".join(lines)
 
 
 def background_info(conn: sqlite3.Connection) -> Background | None:
     """What the background was built from, or None when it has not been built."""
     row = conn.execute("SELECT value FROM meta WHERE key='background'").fetchone()
-    return Background(**json.loads(row[0])) if row else None
+    if not row:
+        return None
+    fields = json.loads(row[0])
+    parts = [SourceFiles(**part) for part in fields.pop("parts", [])]
+    return Background(**fields, parts=parts)
 
 
 def build_background(
-    conn: sqlite3.Connection, roots: Iterable[Path], progress: Progress | None = None
+    conn: sqlite3.Connection,
+    roots: Iterable[Path],
+    progress: Progress | None = None,
+    exclude: Iterable[Path] = (),
+    cap: int = SOURCE_CAP_BYTES,
 ) -> Background:
-    """Replace the background with the k-grams found in two or more files under ``roots``:
-    idioms of public code, not anyone's own.
+    """Replace the background with the k-grams found in two or more files under ``roots``
+    (folders, or a JDK's ``src.zip``; at most ``cap`` bytes of each, none under
+    ``exclude``): idioms of public code, not anyone's own.
 
     Every k-gram of every channel counts (not only the winnowed ones), so that a query's
     k-grams are looked up against all of them; postings already indexed with such a
     k-gram are deleted.
     """
-    stdlib = {root.resolve() for root in default_background()}
     resolved = [Path(root).resolve() for root in roots]
-    files = [
-        root / c.path
-        for root in resolved
-        for c in candidates(root, published=True)
-        if root not in stdlib or not STDLIB_SKIP.intersection(c.path.split("/")[:-1])
-    ]
-    shared = shared_file(files, FORMAT)
+    files: dict[str, PublicFile] = {}  # a file under two sources counts once
+    parts = []
+    for root in dict.fromkeys(resolved):
+        listed, part = public_files(root, cap, list(exclude))
+        fresh = [f for f in listed if f.key not in files]
+        files.update((f.key, f) for f in fresh)
+        parts.append(dataclasses.replace(part, files=len(fresh), bytes=sum(f.size for f in fresh)))
+    chosen = list(files.values())
+    shared = shared_file(chosen, FORMAT)
     cached = read_shared(shared)
     if cached is None:
-        common, total = common_hashes(files, progress)
-        saved = write_shared(shared, common, total)
+        started = time.perf_counter()
+        common, total = common_hashes(chosen, progress)
+        at = datetime.now(UTC).isoformat(timespec="seconds")
+        built = Built(total, round(time.perf_counter() - started, 2), at)
+        saved = write_shared(shared, common, built)
     else:
-        (common, total), saved = cached, True
+        (common, built), saved = cached, True
         if progress is not None:
-            progress(len(files), len(files), total)
-    info = Background([str(root) for root in resolved], len(files), total, len(common))
+            progress(len(chosen), len(chosen), built.bytes)
+    info = Background(
+        [str(root) for root in dict.fromkeys(resolved)],
+        len(chosen),
+        built.bytes,
+        len(common),
+        built.seconds,
+        built.at,
+        cached is not None,
+        parts,
+    )
     previous = public_hashes(conn)
     if not previous <= common:  # idioms no longer public: their postings were never stored
         forget_files(conn)

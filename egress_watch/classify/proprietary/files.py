@@ -1,9 +1,13 @@
-"""Which files of a repository are indexed: git-tracked source, minus vendored/generated/binary."""
+"""Which files of a repository are indexed: git-tracked source, minus vendored/generated/binary.
+
+Published code read for the background may also sit in an archive (a JDK's ``src.zip``).
+"""
 
 from __future__ import annotations
 
 import os
 import subprocess
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,3 +131,64 @@ def _stat_key(path: Path) -> str:
     except OSError:
         return "missing"
     return f"stat:{info.st_size}:{info.st_mtime_ns}"
+
+
+ARCHIVE_MODULES = ("java.",)
+"""The JDK modules read from its ``src.zip``: the public API everyone's Java calls (the
+``jdk.*`` modules are the tools and locale data)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PublicFile:
+    """A file of published code: in a folder, or a ``member`` of an archive at ``path``."""
+
+    path: Path
+    member: str | None
+    size: int
+    key: str
+    """Changes whenever the file does (size and mtime, or the member's CRC)."""
+
+    @property
+    def name(self) -> str:
+        """The file's name, for its language."""
+        return (self.member or self.path.name).rsplit("/", 1)[-1]
+
+    def read(self) -> bytes:
+        """The file's bytes (OSError when it cannot be read)."""
+        if self.member is None:
+            return self.path.read_bytes()
+        try:
+            return _archive(self.path).read(self.member)
+        except (zipfile.BadZipFile, KeyError, ValueError) as error:
+            raise OSError(f"{self.path}: {error}") from None
+
+
+def archive_candidates(archive: Path) -> Iterator[PublicFile]:
+    """The Java sources of a JDK's ``src.zip`` (its ``java.*`` modules), with the skip rules
+    of published code; nothing when it is not a readable zip."""
+    try:
+        infos = _archive(archive).infolist()
+    except (OSError, zipfile.BadZipFile):
+        return
+    for info in sorted(infos, key=lambda i: i.filename):
+        name = info.filename
+        if info.is_dir() or not name.startswith(ARCHIVE_MODULES) or not name.endswith(".java"):
+            continue
+        if skipped_path(name, PUBLIC_SKIP_DIRS) or info.file_size > MAX_FILE_BYTES:
+            continue
+        key = f"{archive}!{name}\0{info.file_size}\0{info.CRC}"
+        yield PublicFile(archive, name, info.file_size, key)
+
+
+_ARCHIVES: dict[tuple[int, Path], zipfile.ZipFile] = {}
+"""Archives opened by this process (a forked worker opens its own: a shared file offset would
+mix their reads)."""
+
+
+def _archive(path: Path) -> zipfile.ZipFile:
+    """``path`` opened as a zip once per process."""
+    key = (os.getpid(), path)
+    if key not in _ARCHIVES:
+        _ARCHIVES.clear()
+        _ARCHIVES[key] = zipfile.ZipFile(path)
+    return _ARCHIVES[key]

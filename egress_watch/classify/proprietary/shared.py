@@ -1,22 +1,23 @@
 """Backgrounds of public code kept once per machine, shared by every index.
 
 Computing a background (the k-grams found in two or more files of published code) reads
-tens of MB; its result depends only on those files, so it is kept in a file named after them
-(paths, sizes, modification times) under the user cache folder and reused by every index.
+about 100 MB; its result depends only on those files, so it is kept in a file named after them
+(paths, sizes, modification times) under the user cache folder and reused by every index. Its
+header says how many bytes it was computed from, how long that took and when.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 from array import array
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 
-from egress_watch.classify.proprietary.files import skipped_content
+from egress_watch.classify.proprietary.files import PublicFile, skipped_content
 from egress_watch.classify.proprietary.lines import line_hashes
 from egress_watch.classify.proprietary.tokenize import GENERIC, language_of, tokenize
 from egress_watch.classify.proprietary.winnow import CHANNELS, channel_ids, kgram_hashes
@@ -25,22 +26,22 @@ CACHE_ENV = "EGRESS_WATCH_CACHE"
 
 
 def common_hashes(
-    files: list[Path], progress: Callable[[int, int, int], None] | None
+    files: list[PublicFile], progress: Callable[[int, int, int], None] | None
 ) -> tuple[set[int], int]:
     """The k-grams and line hashes found in two or more of ``files``, and the bytes read."""
     seen: set[int] = set()
     common: set[int] = set()
     cache: dict[str, int] = {}
     total = 0
-    for done, path in enumerate(files, 1):
+    for done, public in enumerate(files, 1):
         try:
-            data = path.read_bytes()
+            data = public.read()
         except OSError:
             continue
         if skipped_content(data) is None:
             total += len(data)
             text = data.decode("utf-8", "replace")
-            tokens = tokenize(text, language_of(path.name) or GENERIC)
+            tokens = tokenize(text, language_of(public.name) or GENERIC)
             hashes = {value for _, value in line_hashes(text, indexing=True)}
             for channel in CHANNELS:
                 hashes.update(kgram_hashes(channel_ids(tokens, channel, cache), channel))
@@ -59,19 +60,29 @@ def shared_directory() -> Path:
     return Path(platformdirs.user_cache_dir("egress-watch", appauthor=False))
 
 
-def shared_file(files: list[Path], fmt: str) -> Path:
+def shared_file(files: list[PublicFile], fmt: str) -> Path:
     """The machine-wide file for a background of exactly these files as they are now: any
     file added, removed or changed names another file."""
     digest = hashlib.sha256(fmt.encode())
-    for path in files:
-        with contextlib.suppress(OSError):
-            info = path.stat()
-            digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    for public in files:
+        digest.update(public.key.encode("utf-8", "surrogateescape") + b"\n")
     return shared_directory() / f"background-{fmt}-{digest.hexdigest()[:24]}.bin"
 
 
-def read_shared(path: Path) -> tuple[set[int], int] | None:
-    """A background built before on this machine (hashes, bytes read), or None."""
+@dataclass(frozen=True, slots=True)
+class Built:
+    """How a machine-wide background came about."""
+
+    bytes: int
+    """Bytes of public code read."""
+    seconds: float
+    """How long computing it took."""
+    at: str
+    """When it was computed (UTC, ISO 8601); empty for a file from an older version."""
+
+
+def read_shared(path: Path) -> tuple[set[int], Built] | None:
+    """A background built before on this machine (hashes, how it was built), or None."""
     read = _read(path)
     return None if read is None else (set(read[0]), read[1])
 
@@ -83,31 +94,33 @@ def shared_array(path: Path) -> array[int] | None:
     return None if read is None else read[0]
 
 
-def _read(path: Path) -> tuple[array[int], int] | None:
-    """The file's hashes (sorted, as written) and the bytes of source they came from; None
-    when it is missing or damaged (it is then rebuilt)."""
+def _read(path: Path) -> tuple[array[int], Built] | None:
+    """The file's hashes (sorted, as written) and how they were built; None when it is
+    missing or damaged (it is then rebuilt)."""
     try:
         data = path.read_bytes()
     except OSError:
         return None
     header, _, body = data.partition(b"\n")
+    fields = header.decode("ascii", "replace").split()
     hashes = array("i")
     try:
-        total = int(header)
+        built = Built(int(fields[0]), float(fields[1]) if len(fields) > 1 else 0.0,
+                      fields[2] if len(fields) > 2 else "")  # fmt: skip
         hashes.frombytes(body)
-    except ValueError:
+    except (ValueError, IndexError):
         return None
-    return hashes, total
+    return hashes, built
 
 
-def write_shared(path: Path, common: set[int], total: int) -> bool:
+def write_shared(path: Path, common: set[int], built: Built) -> bool:
     """Keep a background for every index of this machine (atomic); False when it cannot."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as out:
-            out.write(b"%d\n" % total)
+            out.write(f"{built.bytes} {built.seconds:.2f} {built.at}\n".encode())
             out.write(array("i", sorted(common)).tobytes())
         os.replace(temporary, path)
     except OSError:
