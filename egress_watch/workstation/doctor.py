@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from egress_watch.catalog.services import catalog_with
+from egress_watch.classify.proprietary.background import background_info, public_hashes
 from egress_watch.classify.proprietary.index import CodeIndexError, index_path, open_index
 from egress_watch.classify.proprietary.repos import list_repos
 from egress_watch.config.settings import load_settings
@@ -271,10 +272,32 @@ def check_code_index(paths: HomePaths) -> list[Check]:
         return [Check("code-index", False, str(error), "egress-watch index rebuild")]
     try:
         repos = list_repos(conn)
+        background = background_check(conn)
     finally:
         conn.close()
     files = sum(repo.files for repo in repos)
-    return [Check("code-index", True, f"{len(repos)} repositories, {files} files indexed")]
+    return [Check("code-index", True, f"{len(repos)} repositories, {files} files indexed"),
+            *background]  # fmt: skip
+
+
+def background_check(conn: sqlite3.Connection) -> list[Check]:
+    """What the index's public-code background holds (sources, files, MB, when built); a
+    failure when its machine-wide file is gone (common idioms would alert again)."""
+    info = background_info(conn)
+    if info is None:
+        return []
+    parts = [f"{part.source} ({part.bytes / 1e6:.1f} MB)" for part in info.parts if part.files]
+    sources = ", ".join(parts) or ", ".join(info.sources)
+    detail = (
+        f"{info.files} files ({info.bytes / 1e6:.1f} MB) of public code from "
+        f"{sources or 'no source'}; {info.hashes} common sequences "
+        f"({info.file_bytes / 1e6:.1f} MB), built {info.built or 'by an older version'}"
+        f" in {info.seconds:.0f} s"
+    )
+    if info.hashes and not public_hashes(conn):
+        return [Check("code-background", False, detail + "; its file is gone",
+                      "egress-watch index rebuild")]  # fmt: skip
+    return [Check("code-background", True, detail)]
 
 
 def run_checks(

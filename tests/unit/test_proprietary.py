@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from egress_watch.classify.engine import Engine
+from egress_watch.classify.proprietary.background import build_background
 from egress_watch.classify.proprietary.files import skipped_content, skipped_path
 from egress_watch.classify.proprietary.index import open_index
 from egress_watch.classify.proprietary.matcher import Matcher, Thresholds
@@ -240,3 +241,23 @@ def test_doctor_reports_the_code_index(indexed: tuple[Path, Path], tmp_path: Pat
     assert check.detail == "1 repositories, 4 files indexed"
     [none] = check_code_index(HomePaths(tmp_path / "empty"))
     assert none.skipped
+
+
+def test_doctor_says_what_the_background_holds_and_when_it_is_gone(tmp_path: Path) -> None:
+    public = tmp_path / "public"
+    public.mkdir()
+    for name in ("policy.py", "pipeline.py"):
+        shutil.copy(own_source(name), public / name)
+    conn = open_index(tmp_path / "code-index.db")
+    info = build_background(conn, [public])
+    [(shared,)] = conn.execute("SELECT value FROM meta WHERE key = 'background_file'")
+    conn.close()
+    _, check = check_code_index(HomePaths(tmp_path))
+    assert (check.name, check.ok) == ("code-background", True)
+    assert check.detail.startswith(f"2 files ({info.bytes / 1e6:.1f} MB) of public code from ")
+    assert str(public.resolve()) in check.detail
+    assert f"built {info.built} in " in check.detail
+    Path(shared).unlink()  # a cleaned user cache: common idioms would alert again
+    _, gone = check_code_index(HomePaths(tmp_path))
+    assert (gone.ok, gone.fix) == (False, "egress-watch index rebuild")
+    assert gone.detail.endswith("its file is gone")
