@@ -25,7 +25,9 @@ the background built on first use; empty for none."""
 SOURCE_CAP_BYTES = 24_000_000
 """Most bytes of one source a background reads (an even sample of its files beyond that)."""
 
-STDLIB_SKIP = frozenset({"site-packages", "dist-packages", "test", "tests", "idlelib", "lib2to3"})
+STDLIB_SKIP = frozenset({"site-packages", "dist-packages", "idlelib", "lib2to3"})
+"""What the stdlib source leaves out: installed packages, IDLE, 2to3. Its tests stay: they
+teach unittest idioms (setUp, assertRaises) as common."""
 GO_SOURCES = ("/usr/share/go-*/src", "/usr/lib/go-*/src", "/usr/local/go/src")
 GO_MODULES = ("/usr/share/gocode/src",)
 NODE_PACKAGES = ("/usr/lib/node_modules", "/usr/local/lib/node_modules")
@@ -45,7 +47,7 @@ class SourceFiles:
 
 
 def python_stdlib() -> Path:
-    """This Python's standard library (its tests, IDLE and site-packages are left out)."""
+    """This Python's standard library (IDLE and site-packages are left out)."""
     return Path(sysconfig.get_paths()["stdlib"])
 
 
@@ -62,8 +64,8 @@ def installed_public_code() -> list[Path]:
     """Published code installed on this machine besides the Python stdlib: the newest Go
     distribution's sources, Debian's Go module sources, global Node packages and the newest
     JDK's sources (only those that exist)."""
-    go = _newest(_globbed(GO_SOURCES), _version_in_path)
-    jdk = _newest((p for p in _globbed(JDK_SOURCES) if p.is_file()), _jdk_version)
+    go = _newest(_globbed(GO_SOURCES), version_in_path)
+    jdk = _newest((p for p in _globbed(JDK_SOURCES) if p.is_file()), jdk_version)
     folders = [p for p in _globbed((*GO_MODULES, *NODE_PACKAGES)) if p.is_dir()]
     return [*go, *folders, *jdk]
 
@@ -142,19 +144,19 @@ def _newest(paths: Iterable[Path], version: Callable[[Path], tuple[int, ...]]) -
     return sorted(paths, key=version)[-1:]
 
 
-def _version_in_path(path: Path) -> tuple[int, ...]:
+def version_in_path(path: Path) -> tuple[int, ...]:
     """The numbers in a path (``go-1.19`` > ``go-1.9``), compared as numbers."""
     return tuple(int(n) for n in re.findall(r"\d+", str(path)))
 
 
-def _jdk_version(src_zip: Path) -> tuple[int, ...]:
+def jdk_version(src_zip: Path) -> tuple[int, ...]:
     """A JDK's version from its ``release`` file, else from its folder's name."""
     release = src_zip.parent.parent / "release"
     try:
         text = release.read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return _version_in_path(src_zip.parent.parent)
+        return version_in_path(src_zip.parent.parent)
     found = re.search(r'^JAVA_VERSION="([\d.]+)', text, re.MULTILINE)
     if found is None:
-        return _version_in_path(src_zip.parent.parent)
+        return version_in_path(src_zip.parent.parent)
     return tuple(int(n) for n in found.group(1).split(".") if n)
