@@ -9,15 +9,18 @@ header says how many bytes it was computed from, how long that took and when.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 
 from egress_watch.classify.proprietary.files import PublicFile, skipped_content
+from egress_watch.classify.proprietary.jobs import _can_fork as can_fork
 from egress_watch.classify.proprietary.lines import line_hashes
 from egress_watch.classify.proprietary.tokenize import GENERIC, language_of, tokenize
 from egress_watch.classify.proprietary.winnow import CHANNELS, channel_ids, kgram_hashes
@@ -25,31 +28,60 @@ from egress_watch.classify.proprietary.winnow import CHANNELS, channel_ids, kgra
 CACHE_ENV = "EGRESS_WATCH_CACHE"
 
 
+PARALLEL_FROM_FILES = 200
+"""Below this many files, starting a process per core costs more than it saves."""
+
+_cache: dict[str, int] = {}
+"""Token ids already computed by this process (``token_ids`` is deterministic: any process
+gives the same ids)."""
+
+
+def file_hashes(public: PublicFile) -> tuple[int, array[int]]:
+    """The bytes read of one public file and its distinct k-gram (every channel) and line
+    hashes; no bytes when it cannot be read or is not source (binary, generated, minified)."""
+    try:
+        data = public.read()
+    except OSError:
+        return 0, array("i")
+    if skipped_content(data) is not None:
+        return 0, array("i")
+    text = data.decode("utf-8", "replace")
+    tokens = tokenize(text, language_of(public.name) or GENERIC)
+    hashes = {value for _, value in line_hashes(text, indexing=True)}
+    for channel in CHANNELS:
+        hashes.update(kgram_hashes(channel_ids(tokens, channel, _cache), channel))
+    return len(data), array("i", hashes)
+
+
 def common_hashes(
     files: list[PublicFile], progress: Callable[[int, int, int], None] | None
 ) -> tuple[set[int], int]:
-    """The k-grams and line hashes found in two or more of ``files``, and the bytes read."""
+    """The k-grams and line hashes found in two or more of ``files``, and the bytes read.
+
+    Files are tokenized in a process per core (up to 8) when there are many; this process
+    keeps the counts."""
     seen: set[int] = set()
     common: set[int] = set()
-    cache: dict[str, int] = {}
     total = 0
-    for done, public in enumerate(files, 1):
-        try:
-            data = public.read()
-        except OSError:
-            continue
-        if skipped_content(data) is None:
-            total += len(data)
-            text = data.decode("utf-8", "replace")
-            tokens = tokenize(text, language_of(public.name) or GENERIC)
-            hashes = {value for _, value in line_hashes(text, indexing=True)}
-            for channel in CHANNELS:
-                hashes.update(kgram_hashes(channel_ids(tokens, channel, cache), channel))
-            common |= seen & hashes
-            seen |= hashes
+    for done, (size, hashes) in enumerate(_hashed(files), 1):
+        total += size
+        fresh = set(hashes)
+        common.update(seen.intersection(fresh))
+        seen.update(fresh)
         if progress is not None:
             progress(done, len(files), total)
     return common, total
+
+
+def _hashed(files: list[PublicFile]) -> Iterator[tuple[int, array[int]]]:
+    """``file_hashes`` of every file, in order; in worker processes when it pays."""
+    workers = min(os.cpu_count() or 1, 8)
+    if workers < 2 or len(files) < PARALLEL_FROM_FILES or not can_fork():
+        yield from map(file_hashes, files)
+        return
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        yield from pool.map(file_hashes, files, chunksize=16)
 
 
 def shared_directory() -> Path:
