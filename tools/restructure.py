@@ -114,11 +114,17 @@ _PROPRIETARY = "egress_watch.classify.proprietary"
 _INDEX_NAMES = {
     **dict.fromkeys(
         (
-            "STDLIB_SKIP", "Background", "background_to_build", "default_background",
-            "GO_SOURCES", "NODE_PACKAGES", "installed_public_code", "environment_packages",
-            "background_info", "build_background", "public_hashes",
+            "Background", "background_to_build", "background_info", "build_background",
+            "public_hashes",
         ),
         f"{_PROPRIETARY}.background",
+    ),
+    **dict.fromkeys(
+        (
+            "STDLIB_SKIP", "default_background", "GO_SOURCES", "NODE_PACKAGES",
+            "installed_public_code", "environment_packages",
+        ),
+        f"{_PROPRIETARY}.sources",
     ),
     **dict.fromkeys(
         ("RepoInfo", "IndexStats", "list_repos", "add_repo", "rebuild", "remove_repo"),
