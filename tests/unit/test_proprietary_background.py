@@ -7,6 +7,7 @@ Real files (installed public code where it is needed), real zips, real SQLite.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import zipfile
@@ -99,7 +100,7 @@ def test_the_default_is_the_stdlib_and_installed_code_unless_the_environment_nam
 ) -> None:
     monkeypatch.delenv(BACKGROUND_ENV)
     assert default_background() == [python_stdlib(), *installed_public_code()]
-    monkeypatch.setenv(BACKGROUND_ENV, f"{tmp_path}{':'}{tmp_path / 'b'}")
+    monkeypatch.setenv(BACKGROUND_ENV, f"{tmp_path}{os.pathsep}{tmp_path / 'b'}")
     assert default_background() == [tmp_path, tmp_path / "b"]
     monkeypatch.setenv(BACKGROUND_ENV, "")
     assert default_background() == []
