@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import pickle
 import random
 import re
 import shutil
@@ -175,12 +176,14 @@ def source_files(root: Path, suffixes: tuple[str, ...]) -> list[Path]:
     )
 
 
-Positive = tuple[str, str, int, str, str, int, list[CodeMatch]]
-"""(language, kind, lines, repository, path, first line, what the matcher found)."""
-Negative = tuple[str, str, str, list[CodeMatch]]
-"""(language, type: unrelated or boilerplate, half, what the matcher found)."""
+Positive = tuple[str, str, int, str, str, int, list[CodeMatch], str]
+"""(language, kind, lines, repository, path, first line, what the matcher found, query)."""
+Negative = tuple[str, str, str, list[CodeMatch], str, str]
+"""(language, type: unrelated or boilerplate, half, what the matcher found, source, query)."""
 
 
+BENCH_LIMITS = Thresholds(raw=1, renamed=1, sure=1, min_score=0)
+"""The matcher reports every candidate; each report applies its own thresholds afterwards."""
 BENCH_CACHE = Path.home() / ".cache" / "egress-watch" / "bench"
 """Where the bench's extra public code is installed (outside the checkout, never committed)."""
 
@@ -189,21 +192,40 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--per-cell", type=int, default=30, help="queries per kind and length")
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument(
+        "--seeds", default="", help="several draws on one index, e.g. 5,9,13 (overrides --seed)"
+    )
+    parser.add_argument("--no-tune", action="store_true", help="report shipped defaults only")
+    parser.add_argument("--save", default="", help="pickle every query's matches to this file")
+    parser.add_argument(
+        "--keep-index",
+        default="",
+        help="build the index in this folder and keep it; reuse it "
+        "if it is there already (only while fingerprints and index format are unchanged)",
+    )
     parser.add_argument("--py-extra", default=str(BENCH_CACHE / "py"))
     parser.add_argument("--node-modules", default=str(BENCH_CACHE / "node" / "node_modules"))
     parser.add_argument("-v", action="store_true", help="print false positives and misses")
     args = parser.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",") if s] or [args.seed]
+    if args.keep_index:
+        Path(args.keep_index).mkdir(parents=True, exist_ok=True)
+        run(args, seeds, Path(args.keep_index))
+        return
     workdir = Path(tempfile.mkdtemp(prefix="bench-languages-"))
     try:
-        run(args, random.Random(args.seed), workdir)
+        run(args, seeds, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def run(args: argparse.Namespace, rng: random.Random, workdir: Path) -> None:
-    """Index, query, tune, report."""
+def run(args: argparse.Namespace, seeds: list[int], workdir: Path) -> None:
+    """Index once, then per draw: query, tune, report."""
     chosen = languages(args)
     db = workdir / "code-index.db"
+    if db.exists():  # --keep-index, second run: the draws only, no cost table
+        query_draws(args, seeds, chosen, Matcher(db, BENCH_LIMITS))
+        return
     conn = open_index(db)
     started = time.perf_counter()
     roots = default_background() + [r for lang in chosen for r in lang.background if r.exists()]
@@ -222,29 +244,8 @@ def run(args: argparse.Namespace, rng: random.Random, workdir: Path) -> None:
     public = py._table_bytes(conn, "background")
     conn.close()
     size = db.stat().st_size
-    matcher = Matcher(db, Thresholds(raw=1, renamed=1, sure=1, min_score=0))
-    timings: list[float] = []
-    cpu_timings: list[float] = []
-
-    def query(text: str) -> list[CodeMatch]:
-        t0, c0 = time.perf_counter(), time.process_time()
-        found = matcher.match(text)
-        timings.append(time.perf_counter() - t0)
-        cpu_timings.append(time.process_time() - c0)
-        return found
-
-    positives: list[Positive] = []
-    negatives: list[Negative] = []
-    for lang in chosen:
-        positives += positives_of(lang, args.per_cell, rng, query)
-        negatives += negatives_of(lang, args.per_cell, rng, query, args.v)
-    tuned = tune(positives, negatives)
-    for title, limits in (("shipped defaults", Thresholds()), ("tuned on the tuning half", tuned)):
-        print(
-            f"\n== {title}: raw {limits.raw}, renamed {limits.renamed} "
-            f"(+{limits.renamed_exact} exact), sure {limits.sure}, share {limits.min_score} =="
-        )
-        report(chosen, positives, negatives, limits, args.v)
+    matcher = Matcher(db, BENCH_LIMITS)
+    timings, cpu_timings = query_draws(args, seeds, chosen, matcher)
     print(
         f"\n== cost (shared 2-core machine) ==\nbackground, built once: "
         f"{background.bytes / 1e6:.1f} MB of public code ({background.files} files) in "
@@ -267,6 +268,43 @@ def run(args: argparse.Namespace, rng: random.Random, workdir: Path) -> None:
             f"query ({label}): p50 {statistics.median(values) * 1000:.2f} ms, "
             f"p95 {values[int(0.95 * len(values))] * 1000:.2f} ms over {len(values)} queries"
         )
+
+
+def query_draws(
+    args: argparse.Namespace, seeds: list[int], chosen: list[Language], matcher: Matcher
+) -> tuple[list[float], list[float]]:
+    """Per draw: query, tune, report. Returns the wall and CPU time of every query."""
+    timings: list[float] = []
+    cpu_timings: list[float] = []
+
+    def query(text: str) -> list[CodeMatch]:
+        t0, c0 = time.perf_counter(), time.process_time()
+        found = matcher.match(text)
+        timings.append(time.perf_counter() - t0)
+        cpu_timings.append(time.process_time() - c0)
+        return found
+
+    saved = {}
+    for seed in seeds:
+        rng = random.Random(seed)
+        positives: list[Positive] = []
+        negatives: list[Negative] = []
+        for lang in chosen:
+            positives += positives_of(lang, args.per_cell, rng, query)
+            negatives += negatives_of(lang, args.per_cell, rng, query, args.v)
+        saved[seed] = (positives, negatives)
+        titled = [("shipped defaults", Thresholds())]
+        if not args.no_tune:
+            titled.append(("tuned on the tuning half", tune(positives, negatives)))
+        for title, limits in titled:
+            print(
+                f"\n== seed {seed}, {title}: raw {limits.raw}, renamed {limits.renamed} "
+                f"(+{limits.renamed_exact} exact), sure {limits.sure}, share {limits.min_score} =="
+            )
+            report(chosen, positives, negatives, limits, args.v)
+    if args.save:
+        Path(args.save).write_bytes(pickle.dumps(saved))
+    return timings, cpu_timings
 
 
 def _cpu() -> float:
@@ -297,8 +335,9 @@ def positives_of(
             path, first, code = picked
             relative = path.relative_to(lang.proprietary[name]).as_posix()
             for kind, make in lang.kinds.items():
-                found = query(make(code, rng))
-                out.append((lang.name, kind, length, name, relative, first, found))
+                text = make(code, rng)
+                found = query(text)
+                out.append((lang.name, kind, length, name, relative, first, found, text))
     return out
 
 
@@ -322,7 +361,8 @@ def negatives_of(
                     continue
                 text = picked[2] if rng.random() < 0.5 else embed(picked[2], rng)
                 found = query(text)
-                out.append((lang.name, "unrelated", half, found))
+                source = f"{picked[0]}:{picked[1]}"
+                out.append((lang.name, "unrelated", half, found, source, text))
                 if verbose and (hit := py.fires(found, Thresholds())):
                     print("FP", lang.name, half, picked[0], picked[1], "->", hit)
         snippets = BOILERPLATE[lang.family]
@@ -330,7 +370,7 @@ def negatives_of(
         for snippet in mine:
             for text in (snippet, embed(snippet, rng)):
                 found = query(text)
-                out.append((lang.name, "boilerplate", half, found))
+                out.append((lang.name, "boilerplate", half, found, "boilerplate", text))
                 if verbose and (hit := py.fires(found, Thresholds())):
                     print("FP boilerplate", lang.name, half, snippet[:60], "->", hit)
     return out
@@ -381,7 +421,7 @@ def report(
             for length in LENGTHS:
                 rows = [p for p in positives if p[:3] == (lang.name, kind, length)]
                 hits = 0
-                for _, _, _, repo, path, first, found in rows:
+                for _, _, _, repo, path, first, found, _ in rows:
                     match = py.fires(found, limits)
                     if match is None:
                         if verbose and length >= 15:

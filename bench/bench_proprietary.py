@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import random
 import re
 import shutil
@@ -78,6 +79,13 @@ def source_files(package: str) -> list[Path]:
     )
 
 
+@functools.cache
+def _code_lines(path: Path, language: str) -> frozenset[int]:
+    """The lines of ``path`` that hold tokens (read once per run: draws retry many files)."""
+    whole = path.read_text(encoding="utf-8", errors="replace")
+    return frozenset(tokenize(whole, language).lines)
+
+
 def excerpt(
     rng: random.Random, files: list[Path], lines: int, language: str = PYTHON
 ) -> tuple[Path, int, str] | None:
@@ -90,7 +98,7 @@ def excerpt(
         if len(text) < lines + 2:
             continue
         start = rng.randrange(0, len(text) - lines)
-        code_lines = set(tokenize(whole, language).lines)  # skipped lines have no tokens
+        code_lines = _code_lines(path, language)  # skipped lines have no tokens
         code = [n for n in range(start + 1, start + lines + 1) if n in code_lines]
         if len(code) >= max(3, int(0.7 * lines)):
             return path, start + 1, "\n".join(text[start : start + lines])
