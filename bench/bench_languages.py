@@ -176,14 +176,32 @@ def source_files(root: Path, suffixes: tuple[str, ...]) -> list[Path]:
     )
 
 
-Positive = tuple[str, str, int, str, str, int, list[CodeMatch], str]
+@dataclasses.dataclass
+class Found:
+    """What two matchers found in one query: one reporting every candidate (for tuning), one
+    with the shipped thresholds (its fallbacks, such as trying the next language family when
+    nothing passes, depend on them)."""
+
+    every: list[CodeMatch]
+    shipped: list[CodeMatch]
+
+
+def verdict(found: Found, limits: Thresholds) -> CodeMatch | None:
+    """The match reported under ``limits``: the shipped matcher's own answer for the shipped
+    thresholds, else the candidates judged by ``limits``."""
+    if limits == Thresholds():
+        return py.fires(found.shipped, limits)
+    return py.fires(found.every, limits)
+
+
+Positive = tuple[str, str, int, str, str, int, Found, str]
 """(language, kind, lines, repository, path, first line, what the matcher found, query)."""
-Negative = tuple[str, str, str, list[CodeMatch], str, str]
+Negative = tuple[str, str, str, Found, str, str]
 """(language, type: unrelated or boilerplate, half, what the matcher found, source, query)."""
 
 
 BENCH_LIMITS = Thresholds(raw=1, renamed=1, sure=1, min_score=0)
-"""The matcher reports every candidate; each report applies its own thresholds afterwards."""
+"""One matcher reports every candidate, for the tuning grid to judge afterwards."""
 BENCH_CACHE = Path.home() / ".cache" / "egress-watch" / "bench"
 """Where the bench's extra public code is installed (outside the checkout, never committed)."""
 
@@ -224,7 +242,7 @@ def run(args: argparse.Namespace, seeds: list[int], workdir: Path) -> None:
     chosen = languages(args)
     db = workdir / "code-index.db"
     if db.exists():  # --keep-index, second run: the draws only, no cost table
-        query_draws(args, seeds, chosen, Matcher(db, BENCH_LIMITS))
+        query_draws(args, seeds, chosen, db)
         return
     conn = open_index(db)
     started = time.perf_counter()
@@ -244,8 +262,7 @@ def run(args: argparse.Namespace, seeds: list[int], workdir: Path) -> None:
     public = py._table_bytes(conn, "background")
     conn.close()
     size = db.stat().st_size
-    matcher = Matcher(db, BENCH_LIMITS)
-    timings, cpu_timings = query_draws(args, seeds, chosen, matcher)
+    timings, cpu_timings = query_draws(args, seeds, chosen, db)
     print(
         f"\n== cost (shared 2-core machine) ==\nbackground, built once: "
         f"{background.bytes / 1e6:.1f} MB of public code ({background.files} files) in "
@@ -271,18 +288,20 @@ def run(args: argparse.Namespace, seeds: list[int], workdir: Path) -> None:
 
 
 def query_draws(
-    args: argparse.Namespace, seeds: list[int], chosen: list[Language], matcher: Matcher
+    args: argparse.Namespace, seeds: list[int], chosen: list[Language], db: Path
 ) -> tuple[list[float], list[float]]:
-    """Per draw: query, tune, report. Returns the wall and CPU time of every query."""
+    """Per draw: query, tune, report. Returns the wall and CPU time of every query (through
+    the shipped matcher)."""
+    matcher, every = Matcher(db), Matcher(db, BENCH_LIMITS)
     timings: list[float] = []
     cpu_timings: list[float] = []
 
-    def query(text: str) -> list[CodeMatch]:
+    def query(text: str) -> Found:
         t0, c0 = time.perf_counter(), time.process_time()
-        found = matcher.match(text)
+        shipped = matcher.match(text)
         timings.append(time.perf_counter() - t0)
         cpu_timings.append(time.process_time() - c0)
-        return found
+        return Found(every.match(text), shipped)
 
     saved = {}
     for seed in seeds:
@@ -320,7 +339,7 @@ def _excerpt(
 
 
 def positives_of(
-    lang: Language, per_cell: int, rng: random.Random, query: Callable[[str], list[CodeMatch]]
+    lang: Language, per_cell: int, rng: random.Random, query: Callable[[str], Found]
 ) -> list[Positive]:
     """Excerpts of every length from the proprietary frameworks, each in every kind."""
     out: list[Positive] = []
@@ -345,7 +364,7 @@ def negatives_of(
     lang: Language,
     per_cell: int,
     rng: random.Random,
-    query: Callable[[str], list[CodeMatch]],
+    query: Callable[[str], Found],
     verbose: bool,
 ) -> list[Negative]:
     """Unrelated frameworks' excerpts (as is or in chat) and boilerplate, per half."""
@@ -363,7 +382,7 @@ def negatives_of(
                 found = query(text)
                 source = f"{picked[0]}:{picked[1]}"
                 out.append((lang.name, "unrelated", half, found, source, text))
-                if verbose and (hit := py.fires(found, Thresholds())):
+                if verbose and (hit := verdict(found, Thresholds())):
                     print("FP", lang.name, half, picked[0], picked[1], "->", hit)
         snippets = BOILERPLATE[lang.family]
         mine = snippets[: len(snippets) // 2] if half == "tune" else snippets[len(snippets) // 2 :]
@@ -371,13 +390,13 @@ def negatives_of(
             for text in (snippet, embed(snippet, rng)):
                 found = query(text)
                 out.append((lang.name, "boilerplate", half, found, "boilerplate", text))
-                if verbose and (hit := py.fires(found, Thresholds())):
+                if verbose and (hit := verdict(found, Thresholds())):
                     print("FP boilerplate", lang.name, half, snippet[:60], "->", hit)
     return out
 
 
 def rate(rows: list[Negative], limits: Thresholds) -> tuple[int, int]:
-    return sum(1 for row in rows if py.fires(row[3], limits)), len(rows)
+    return sum(1 for row in rows if verdict(row[3], limits)), len(rows)
 
 
 def tune(positives: list[Positive], negatives: list[Negative]) -> Thresholds:
@@ -399,7 +418,7 @@ def tune(positives: list[Positive], negatives: list[Negative]) -> Thresholds:
                         bfp, bn = rate(boiler, limits)
                         if fp > 0.01 * n or bfp > 0.03 * bn:
                             continue
-                        recall = sum(1 for p in positives if py.fires(p[6], limits))
+                        recall = sum(1 for p in positives if verdict(p[6], limits))
                         if recall > best_recall:
                             best, best_recall = limits, recall
     return best
@@ -422,7 +441,7 @@ def report(
                 rows = [p for p in positives if p[:3] == (lang.name, kind, length)]
                 hits = 0
                 for _, _, _, repo, path, first, found, _ in rows:
-                    match = py.fires(found, limits)
+                    match = verdict(found, limits)
                     if match is None:
                         if verbose and length >= 15:
                             print("MISS", lang.name, kind, length, repo, path, first)
@@ -436,10 +455,10 @@ def report(
                 cells.append(f"{hits / max(1, len(rows)):.1%} ({len(rows)})")
             print(f"{kind:<16}" + "".join(f"{c:>14}" for c in cells))
         five = [p for p in positives if p[0] == lang.name and p[2] == 5]
-        got = sum(1 for p in five if py.fires(p[6], limits))
+        got = sum(1 for p in five if verdict(p[6], limits))
         print(f"{'5 lines overall':<16}{got / max(1, len(five)):>14.1%}")
     five = [p for p in positives if p[2] == 5]
-    found_five = sum(1 for p in five if py.fires(p[6], limits))
+    found_five = sum(1 for p in five if verdict(p[6], limits))
     print(f"\n5-line excerpts, all languages: {found_five / max(1, len(five)):.1%}")
     print(f"right file and overlapping lines: {right}/{detected} = {right / max(1, detected):.1%}")
     print(
