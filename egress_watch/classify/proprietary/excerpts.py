@@ -24,7 +24,9 @@ def excerpt_tokens(region: Region) -> Tokens:
     read as code. So a region holding such a quote is also read with an opening quote
     prepended. The lines before the first such quote decide (code: it opens a string, prose:
     it closes one); when they cannot tell, the reading that misreads fewer lines wins (a
-    line of prose read as code, or of code swallowed by a string). An excerpt that ends
+    line of prose read as code, or of code swallowed by a string). One line of code alone
+    before the quote does not tell: prose lines of the string may have been blanked as
+    prose, and a sentence that names a call (``with app.app_context().``) reads as code. An excerpt that ends
     inside a string reads right as it is.
     """
     code, language = region.code, region.language
@@ -37,7 +39,7 @@ def excerpt_tokens(region: Region) -> Tokens:
     misread = _misread(best.lines, kinds)
     for quote in quotes:
         head = [_line_kind(line) for line in code[: firsts[quote]].split("\n")]
-        if head.count(-1) > head.count(1):
+        if head.count(-1) > head.count(1) + 1:
             continue  # code before the quote: it opens a string
         other = tokenize(quote + code, language)  # the same line numbers
         if head.count(1) > head.count(-1):  # prose before the quote: it closes one

@@ -118,17 +118,31 @@ def guess_families(code: str, indexed: frozenset[str] | None = None) -> list[str
     index does not hold are left out.
     """
     ranked = _ranked(code)
+    margin = ambiguity_margin(code)
     out: list[str] = []
     for family, score in ranked:
         if indexed is not None and family in _TWINS and family not in indexed:
             family = _TWINS[family] if _TWINS[family] in indexed else family
-        if family not in out and (not out or ranked[0][1] - score <= AMBIGUOUS):
+        if family not in out and (not out or ranked[0][1] - score <= margin):
             out.append(family)
     return out[:1] + [f for f in out[1:] if indexed is None or f in indexed]
 
 
 AMBIGUOUS = 3.0
 """Score gap under which another family is tried too (when the first finds nothing)."""
+AMBIGUOUS_PER_LINE = 0.5
+"""For a longer text, the gap that still leaves the guess uncertain grows with its lines of
+code: idioms add up line by line, so a lead of a few points over 50 lines is as weak as a
+tie over 5 (reformatted Go without its tabs reads as JavaScript or Python by 4-11 points)."""
+
+
+def ambiguity_margin(code: str) -> float:
+    """The score gap within which a family is tried after the first (see AMBIGUOUS)."""
+    lines = len(_CODE_LINE.findall(code[: 4 * GUESS_CHARS]))
+    return max(AMBIGUOUS, AMBIGUOUS_PER_LINE * lines)
+
+
+_CODE_LINE = re.compile(r"^[ \t]*\S", re.M)
 
 
 _TWINS = {JS: CLIKE, CLIKE: JS}
