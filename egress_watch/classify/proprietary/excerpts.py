@@ -26,8 +26,8 @@ def excerpt_tokens(region: Region) -> Tokens:
     it closes one); when they cannot tell, the reading that misreads fewer lines wins (a
     line of prose read as code, or of code swallowed by a string). One line of code alone
     before the quote does not tell: prose lines of the string may have been blanked as
-    prose, and a sentence that names a call (``with app.app_context().``) reads as code. An excerpt that ends
-    inside a string reads right as it is.
+    prose, and a sentence that names a call (``with app.app_context().``) reads as code.
+    An excerpt that ends inside a string reads right as it is.
     """
     code, language = region.code, region.language
     best = tokenize(code, language)

@@ -1,0 +1,138 @@
+"""Verdicts that must hold on code nobody here chose: a long excerpt whose language guess is
+uncertain, an excerpt cut inside a string whose prose the chat reader blanked.
+
+Real files and real SQLite indexes; nothing of ours is mocked.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from egress_watch.classify.proprietary.matcher import Matcher
+from egress_watch.classify.proprietary.prompt import code_regions
+from egress_watch.classify.proprietary.tokenize import GO, JS, PYTHON
+from tests.support.code_index import index_files
+
+# A long reformatted Go test read as Python still matches the Go index -------------------------
+
+ROUTES_TEST = """\
+package routes
+
+import (
+\t"net/http"
+\t"testing"
+)
+
+func performMethodCheck(t *testing.T, method string) {
+\trouter := NewEngine()
+\tv1 := router.Group("v1", func(c *Context) {})
+\tlogin := v1.Group("/login/", func(c *Context) {}, func(c *Context) {})
+\thandler := func(c *Context) {
+\t\tc.String(http.StatusBadRequest, "the method was %s and index %d", c.Request.Method, c.index)
+\t}
+
+\tswitch method {
+\tcase http.MethodGet:
+\t\tv1.GET("/test", handler)
+\t\tlogin.GET("/test", handler)
+\tcase http.MethodPost:
+\t\tv1.POST("/test", handler)
+\t\tlogin.POST("/test", handler)
+\tcase http.MethodPut:
+\t\tv1.PUT("/test", handler)
+\t\tlogin.PUT("/test", handler)
+\tcase http.MethodPatch:
+\t\tv1.PATCH("/test", handler)
+\t\tlogin.PATCH("/test", handler)
+\tcase http.MethodDelete:
+\t\tv1.DELETE("/test", handler)
+\t\tlogin.DELETE("/test", handler)
+\tcase http.MethodHead:
+\t\tv1.HEAD("/test", handler)
+\t\tlogin.HEAD("/test", handler)
+\tcase http.MethodOptions:
+\t\tv1.OPTIONS("/test", handler)
+\t\tlogin.OPTIONS("/test", handler)
+\tdefault:
+\t\tpanic("unknown method")
+\t}
+
+\tw := PerformRequest(router, method, "/v1/login/test")
+\tassertEqual(t, http.StatusBadRequest, w.Code)
+\tassertEqual(t, "the method was "+method+" and index 3", w.Body.String())
+}
+"""
+
+OTHER_FAMILIES = {
+    "settings.py": "def load(path):\n    with open(path) as f:\n        return f.read()\n",
+    "server.js": "const http = require('http')\nmodule.exports = http.createServer(() => {})\n",
+}
+
+
+def _reformatted(go: str) -> str:
+    """Tabs become four spaces and commas are padded, as a careless editor would."""
+    out = []
+    for line in go.split("\n"):
+        body = line.lstrip("\t")
+        out.append("    " * (len(line) - len(body)) + re.sub(r"\s*,\s*", " , ", body))
+    return "\n".join(out)
+
+
+def test_a_long_reformatted_go_test_guessed_as_another_language_still_matches(
+    tmp_path: Path,
+) -> None:
+    db = index_files(tmp_path, {"routes_test.go": ROUTES_TEST, **OTHER_FAMILIES})
+    lines = ROUTES_TEST.split("\n")
+    excerpt = _reformatted("\n".join(lines[23:38]))  # PUT ... default: 15 lines, 6 points Python
+    [region] = code_regions(excerpt, None, frozenset({GO, JS, PYTHON}))
+    assert region.language != GO  # no tabs, no Go idiom: the guess is wrong, and uncertain
+    found = Matcher(db).match(excerpt)
+    assert found, "the excerpt was matched against its guessed family only"
+    assert (found[0].path, found[0].start_line) == ("routes_test.go", 24)
+    assert found[0].end_line == 38
+
+
+def test_a_confident_guess_does_not_try_other_families() -> None:
+    go = "\n".join(ROUTES_TEST.split("\n")[7:20])  # tabs, :=, func: plainly Go
+    [region] = code_regions(go, None, frozenset({GO, JS, PYTHON}))
+    assert (region.language, region.others) == (GO, ())
+
+
+# An excerpt cut inside a message string whose prose lines were blanked -----------------------
+
+GLOBALS = '''\
+from contextvars import ContextVar
+
+from .local import LocalProxy
+
+_no_session_msg = """\\
+Working outside of a session context.
+
+This typically means that you attempted to use functionality that needed
+the current session. To solve this, open a session first with
+store.session_scope(). See the documentation for more information.\\
+"""
+_cv_session: ContextVar[SessionScope] = ContextVar("ledger.session_scope")
+session_scope: SessionScope = LocalProxy(  # type: ignore[assignment]
+    _cv_session, unbound_message=_no_session_msg
+)
+current_store: Store = LocalProxy(  # type: ignore[assignment]
+    _cv_session, "store", unbound_message=_no_session_msg
+)
+ledger: Ledger = LocalProxy(  # type: ignore[assignment]
+    _cv_session, "ledger", unbound_message=_no_session_msg
+)
+'''
+
+
+def test_an_excerpt_cut_inside_a_message_is_read_the_right_way_round(tmp_path: Path) -> None:
+    db = index_files(tmp_path, {"globals.py": GLOBALS})
+    excerpt = "\n".join(GLOBALS.split("\n")[7:22])  # from the message's second paragraph
+    assert excerpt.startswith("This typically means")
+    [region] = code_regions(excerpt)
+    assert "This typically means" not in region.code  # its prose lines are blanked
+    found = Matcher(db).match(excerpt)
+    assert found, "the closing quotes were read as opening a string that ate the code"
+    assert found[0].path == "globals.py"
+    assert found[0].start_line == 12
