@@ -38,6 +38,9 @@ PREFILTER_CHARS = 20_000
 """Longer regions are tokenized only around lines the index knows (see ``lines.py``)."""
 ALL_KGRAMS_UP_TO = 600  # tokens; longer regions look up their winnowed k-grams only
 CHUNK = 500
+KNOWN_SHARE = 0.25
+"""Share of a region's lines the index must know before an uncertain guess tries other
+families (see ``Matcher._match_guessed``)."""
 
 
 @dataclass(slots=True)
@@ -84,12 +87,22 @@ class Matcher:
             for offset, part in self._worth_reading(text):
                 for region in code_regions(part, language, self._families):
                     start = offset + region.offset
-                    for family in (region.language, *region.others):  # ambiguous: in turn
-                        matches = self._match_region(Region(start, region.code, family), whole)
-                        if matches:
-                            break
-                    found += matches
+                    found += self._match_guessed(region, start, whole)
         return sorted(found, key=lambda m: -m.tokens)
+
+    def _match_guessed(self, region: Region, start: int, whole: bool) -> list[CodeMatch]:
+        """Matches of a region in its guessed family, else in the next ones in turn (an
+        ambiguous guess); families an uncertain guess on a long text leaves in are tried
+        only when a good part of the region's lines are known to the index (a copy keeps
+        its lines even when re-indented; unrelated code shares a few by chance)."""
+        families = [region.language, *region.others]
+        if region.uncertain and self._known_lines.share(region.code) >= KNOWN_SHARE:
+            families += region.uncertain
+        for family in families:
+            matches = self._match_region(Region(start, region.code, family), whole)
+            if matches:
+                return matches
+        return []
 
     def generation(self) -> str:
         """A value that changes whenever the index does (for caches of match results)."""
