@@ -1,5 +1,6 @@
 """Verdicts that must hold on code nobody here chose: a long excerpt whose language guess is
-uncertain, an excerpt cut inside a string whose prose the chat reader blanked.
+uncertain, an excerpt cut inside a string whose prose the chat reader blanked, TypeScript
+source (types, generics, interfaces, decorators) in an index of TypeScript.
 
 Real files and real SQLite indexes; nothing of ours is mocked.
 """
@@ -7,7 +8,10 @@ Real files and real SQLite indexes; nothing of ours is mocked.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from egress_watch.classify.proprietary.matcher import Matcher
 from egress_watch.classify.proprietary.prompt import code_regions
@@ -136,3 +140,76 @@ def test_an_excerpt_cut_inside_a_message_is_read_the_right_way_round(tmp_path: P
     assert found, "the closing quotes were read as opening a string that ate the code"
     assert found[0].path == "globals.py"
     assert found[0].start_line == 12
+
+
+# TypeScript source, not compiled JavaScript -------------------------------------------------
+
+LEDGER_TS = """\
+import { Injectable } from '@angular/core';
+import type { Ledger, Entry } from './ledger';
+
+export interface PageRequest<T extends object = Entry> {
+  readonly cursor?: string;
+  limit: number;
+  filter: Partial<T>;
+}
+
+@Injectable({ providedIn: 'root' })
+export class LedgerService<T extends Entry> implements Pager<T> {
+  private readonly cache = new Map<string, T[]>();
+
+  constructor(private readonly ledger: Ledger, @Inject(CLOCK) private clock: Clock) {}
+
+  async page(request: PageRequest<T>): Promise<Page<T>> {
+    const key = `${request.cursor ?? ''}:${request.limit}`;
+    const cached = this.cache.get(key);
+    if (cached !== undefined) {
+      return { items: cached, next: request.cursor };
+    }
+    const rows = await this.ledger.query<T>({ ...request.filter, after: request.cursor });
+    const items = rows.slice(0, request.limit) as T[];
+    this.cache.set(key, items);
+    return { items, next: rows.length > request.limit ? rows[request.limit].id : undefined };
+  }
+
+  private expired(entry: T, now: number = this.clock.now()): boolean {
+    return entry.createdAt + this.ttlFor(entry.kind) < now;
+  }
+}
+
+export type Pager<T> = { page(request: PageRequest<T>): Promise<Page<T>> };
+export enum Direction { Forward = 'forward', Backward = 'backward' }
+"""
+
+RENAMES = {"key": "slot", "cached": "hit", "rows": "found", "items": "picked", "request": "req"}
+
+
+def _ts_renamed(code: str) -> str:
+    for old, new in RENAMES.items():
+        code = re.sub(rf"\b{old}\b", new, code)
+    return code
+
+
+def _ts_reformatted(code: str) -> str:
+    """Four spaces a level instead of two, double quotes, padded commas."""
+    out = []
+    for line in code.split("\n"):
+        body = line.lstrip(" ")
+        body = body.replace("'", '"').replace(", ", " , ")
+        out.append("  " * (len(line) - len(body)) + body)
+    return "\n".join(out)
+
+
+@pytest.mark.parametrize("edit", [str, _ts_renamed, _ts_reformatted])
+@pytest.mark.parametrize(("first", "length"), [(15, 5), (9, 15), (9, 25)])
+def test_typescript_excerpts_are_read_as_javascript_and_match(
+    tmp_path: Path, edit: Callable[[str], str], first: int, length: int
+) -> None:
+    db = index_files(tmp_path, {"ledger.service.ts": LEDGER_TS, **OTHER_FAMILIES})
+    excerpt = edit("\n".join(LEDGER_TS.split("\n")[first : first + length]))
+    [region] = code_regions(excerpt, None, frozenset({GO, JS, PYTHON}))
+    assert region.language == JS
+    found = Matcher(db).match(excerpt)
+    assert found, excerpt
+    assert found[0].path == "ledger.service.ts"
+    assert first + 1 <= found[0].start_line <= found[0].end_line <= first + length
