@@ -39,6 +39,7 @@ from egress_watch.classify.proprietary.files import candidates, skipped_content,
 from egress_watch.classify.proprietary.index import open_index
 from egress_watch.classify.proprietary.matcher import CodeMatch, Matcher, Thresholds
 from egress_watch.classify.proprietary.repos import add_repo
+from egress_watch.classify.proprietary.thresholds import is_example_path
 from egress_watch.classify.proprietary.tokenize import KEYWORDS, PYTHON, tokenize
 
 SITE = Path(sys.prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
@@ -187,7 +188,13 @@ KINDS: dict[str, Callable[[str, random.Random], str]] = {
 
 def fires(matches: list[CodeMatch], limits: Thresholds) -> CodeMatch | None:
     """The best match that passes the thresholds, or None."""
-    ok = [m for m in matches if limits.passes(m.tokens, m.exact_tokens, m.score, m.private_score)]
+    ok = [
+        m
+        for m in matches
+        if limits.passes(
+            m.tokens, m.exact_tokens, m.score, m.private_score, is_example_path(m.path)
+        )
+    ]
     return max(ok, key=lambda m: m.tokens, default=None)
 
 

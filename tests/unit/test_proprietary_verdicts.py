@@ -1,6 +1,7 @@
 """Verdicts that must hold on code nobody here chose: a long excerpt whose language guess is
 uncertain, an excerpt cut inside a string whose prose the chat reader blanked, TypeScript
-source (types, generics, interfaces, decorators) in an index of TypeScript.
+source (types, generics, interfaces, decorators) in an index of TypeScript, set-up code a
+framework's scripts share with what users write by hand.
 
 Real files and real SQLite indexes; nothing of ours is mocked.
 """
@@ -15,6 +16,7 @@ import pytest
 
 from egress_watch.classify.proprietary.matcher import Matcher
 from egress_watch.classify.proprietary.prompt import code_regions
+from egress_watch.classify.proprietary.thresholds import Thresholds, is_example_path
 from egress_watch.classify.proprietary.tokenize import GO, JS, PYTHON
 from tests.support.code_index import index_files
 
@@ -213,3 +215,64 @@ def test_typescript_excerpts_are_read_as_javascript_and_match(
     assert found, excerpt
     assert found[0].path == "ledger.service.ts"
     assert first + 1 <= found[0].start_line <= found[0].end_line <= first + length
+
+
+# Set-up code in a framework's scripts and examples -------------------------------------------
+
+LINK_CHECK = """\
+'use strict'
+
+const { readFile } = require('node:fs/promises')
+const { checkLinks } = require('./links')
+
+async function main () {
+  const text = await readFile(process.argv[2], 'utf8')
+  const broken = await checkLinks(text, { timeout: 5000 })
+  for (const link of broken) {
+    console.log(`broken: ${link.href} (${link.status})`)
+  }
+  process.exitCode = broken.length ? 1 : 0
+}
+
+process.on('unhandledRejection', (err) => {
+  console.error(err)
+  process.exitCode = 2
+})
+
+main()
+"""
+
+HAND_WRITTEN = """\
+process.on('unhandledRejection', (err) => {
+  console.error(err)
+  logger.flush()
+  process.exit(1)
+})
+"""
+"""What anyone writes at the bottom of a Node script: the script above holds its first two
+lines (more than half of its tokens, less than 70 %)."""
+
+
+def test_hand_written_set_up_code_does_not_alert_on_a_script_that_holds_it(
+    tmp_path: Path,
+) -> None:
+    db = index_files(tmp_path, {"scripts/check-links.js": LINK_CHECK, **OTHER_FAMILIES})
+    assert Matcher(db).match(HAND_WRITTEN) == []
+
+
+def test_the_same_lines_in_library_code_still_alert(tmp_path: Path) -> None:
+    db = index_files(tmp_path, {"lib/check-links.js": LINK_CHECK, **OTHER_FAMILIES})
+    [found] = Matcher(db).match(HAND_WRITTEN)
+    assert (found.path, found.start_line, found.end_line) == ("lib/check-links.js", 15, 16)
+
+
+def test_an_example_file_needs_most_of_a_short_query() -> None:
+    limits = Thresholds()
+    assert is_example_path("examples/hello/main.go")
+    assert is_example_path("webpack.config.js")
+    assert not is_example_path("middleware/realip.go")
+    assert not is_example_path("lib/response_test.go")  # tests are not examples
+    assert limits.passes(17, 12, 0.65)
+    assert not limits.passes(17, 12, 0.65, example=True)
+    assert limits.passes(17, 12, 0.75, example=True)
+    assert limits.passes(limits.renamed, 12, 0.6, example=True)  # long enough: as before

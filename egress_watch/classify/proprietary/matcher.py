@@ -21,7 +21,7 @@ from egress_watch.classify.proprietary.lines import KnownLines, windows
 from egress_watch.classify.proprietary.postings_reader import Reader
 from egress_watch.classify.proprietary.prompt import Region, code_regions
 from egress_watch.classify.proprietary.shared import shared_array
-from egress_watch.classify.proprietary.thresholds import CodeMatch, Thresholds
+from egress_watch.classify.proprietary.thresholds import CodeMatch, Thresholds, is_example_path
 from egress_watch.classify.proprietary.tokenize import Tokens
 from egress_watch.classify.proprietary.winnow import (
     CHANNELS,
@@ -260,7 +260,11 @@ class Matcher:
         taken: list[_Fragment] = []
         for frag in sorted(fragments, key=_preference):
             if not limits.passes(
-                frag.covered, frag.exact, frag.covered / total, min(1.0, frag.covered / private)
+                frag.covered,
+                frag.exact,
+                frag.covered / total,
+                min(1.0, frag.covered / private),
+                example=is_example_path(self._files[frag.file_id][1]),
             ):
                 continue
             if any(_overlap(frag, t) > 0.5 * (frag.qlast - frag.qfirst + 1) for t in taken):
