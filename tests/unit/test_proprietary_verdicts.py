@@ -144,6 +144,56 @@ def test_an_excerpt_cut_inside_a_message_is_read_the_right_way_round(tmp_path: P
     assert found[0].start_line == 12
 
 
+LINT = '''\
+class LintMiddleware:
+    """Wraps an application and warns about what it does against the spec::
+
+        from ledger.middleware.lint import LintMiddleware
+        app = LintMiddleware(app)
+    """
+
+    def __init__(self, app: Application) -> None:
+        self.app = app
+
+    def check_environ(self, environ: Environment) -> None:
+        if type(environ) is not dict:
+            warn("The environment is not a standard dict.", LintWarning, stacklevel=4)
+        for key in ("REQUEST_METHOD", "SERVER_NAME", "SERVER_PORT", "ledger.version"):
+            if key not in environ:
+                warn(f"Required environment key {key!r} not found", LintWarning, stacklevel=3)
+        if environ["ledger.version"] != (1, 0):
+            warn("Environ is not a ledger 1.0 environ.", LintWarning, stacklevel=3)
+        script_name = environ.get("SCRIPT_NAME", "")
+        path_info = environ.get("PATH_INFO", "")
+        if script_name and script_name[0] != "/":
+            warn(f"'SCRIPT_NAME' does not start with a slash: {script_name!r}", stacklevel=3)
+'''
+
+
+def test_an_excerpt_cut_inside_a_docstring_example_is_read_the_right_way_round(
+    tmp_path: Path,
+) -> None:
+    """The lines before the closing quotes are code (a docstring's example), yet reading the
+    quotes as opening a string would swallow every line after them."""
+    db = index_files(tmp_path, {"lint.py": LINT})
+    excerpt = "\n".join(LINT.split("\n")[3:24])  # from the example's import line
+    assert excerpt.lstrip().startswith("from ledger.middleware.lint import")
+    found = Matcher(db).match(excerpt)
+    assert found, "the closing quotes were read as opening a string that ate the code"
+    assert (found[0].path, found[0].start_line) == ("lint.py", 8)
+
+
+def test_urls_in_strings_do_not_read_as_comments() -> None:
+    """A Python table of URL cases reformatted: ``//`` in its strings is no comment."""
+    table = "\n".join(
+        f'  (\n    "http://example.com/item_{n}_(wiki)" ,\n    {{}} ,\n'
+        f"    '<a href=\"http://example.com/item_{n}_(wiki)\">item {n}</a>' ,\n  ) ,"
+        for n in range(4)
+    )
+    [region] = code_regions(table, None, frozenset({GO, JS, PYTHON}))
+    assert PYTHON in (region.language, *region.others)  # not only as an uncertain guess
+
+
 # TypeScript source, not compiled JavaScript -------------------------------------------------
 
 LEDGER_TS = """\

@@ -75,6 +75,7 @@ _HAND: dict[str, tuple[float, float, float, float]] = {
     "/*": (-3, 1, 1, 1), ").": (0, 0, 0.5, 0), ": true": (0, 0, 1, 0), ": false": (0, 0, 1, 0),
     "Object.": (0, 0, 1.5, 0), "prototype": (0, 0, 2, 0), "exports": (0, 0, 2, 0),
     "interface{}": (0, 3, 0, 0), "map[": (0, 2, 0, 0),
+    "://": (1, 0, 0, 0),  # a URL's // is no comment: it takes back what "//" cost Python
 }  # fmt: skip
 _RUST_HINTS = ("fn ", "let mut ", "impl ", "impl<", "&'")
 _RUST_IDIOM = re.compile(
