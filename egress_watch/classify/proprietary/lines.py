@@ -71,13 +71,6 @@ class KnownLines:
         self.members = frozenset(hashes) if len(hashes) <= SET_UP_TO else None
         """The same hashes as a set (faster to test), or None for a very large index."""
 
-    def share(self, text: str) -> float:
-        """The share of ``text``'s long-enough lines the index knows; 0 when fewer than
-        ``CLUSTER_MIN`` are known."""
-        lines = line_hashes(text)
-        known = sum(1 for _, value in lines if value in self)
-        return known / len(lines) if known >= CLUSTER_MIN else 0.0
-
     def __contains__(self, value: int) -> bool:
         if self.members is not None:
             return value in self.members

@@ -11,15 +11,15 @@ import sqlite3
 import threading
 from array import array
 from bisect import bisect_left
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 from egress_watch.classify.proprietary.excerpts import excerpt_tokens
 from egress_watch.classify.proprietary.index import MAX_POSTINGS_PER_HASH, open_index
-from egress_watch.classify.proprietary.lines import KnownLines, windows
+from egress_watch.classify.proprietary.lines import CLUSTER_MIN, KnownLines, line_hashes, windows
 from egress_watch.classify.proprietary.postings_reader import Reader
-from egress_watch.classify.proprietary.prompt import Region, code_regions
+from egress_watch.classify.proprietary.prompt import GUESS_CHARS, Region, code_regions
 from egress_watch.classify.proprietary.shared import shared_array
 from egress_watch.classify.proprietary.thresholds import CodeMatch, Thresholds, is_example_path
 from egress_watch.classify.proprietary.tokenize import Tokens
@@ -39,8 +39,8 @@ PREFILTER_CHARS = 20_000
 ALL_KGRAMS_UP_TO = 600  # tokens; longer regions look up their winnowed k-grams only
 CHUNK = 500
 KNOWN_SHARE = 0.25
-"""Share of a region's lines the index must know before an uncertain guess tries other
-families (see ``Matcher._match_guessed``)."""
+"""Share of a region's lines the index must know before the files holding them choose the
+family it is read in, when its guessed families found nothing (``Matcher._match_guessed``)."""
 
 
 @dataclass(slots=True)
@@ -92,17 +92,34 @@ class Matcher:
 
     def _match_guessed(self, region: Region, start: int, whole: bool) -> list[CodeMatch]:
         """Matches of a region in its guessed family, else in the next ones in turn (an
-        ambiguous guess); families an uncertain guess on a long text leaves in are tried
-        only when a good part of the region's lines are known to the index (a copy keeps
-        its lines even when re-indented; unrelated code shares a few by chance)."""
+        ambiguous guess), else in the family of the indexed files that hold its lines.
+
+        Idioms can mislead by a wide margin (re-indented Go reads as Python or JavaScript), but
+        a copy keeps its lines even when re-indented or re-spaced: when the index knows a good
+        part of them, the files holding them say which family to read the region in.
+        """
         families = [region.language, *region.others]
-        if region.uncertain and self._known_lines.share(region.code) >= KNOWN_SHARE:
-            families += region.uncertain
         for family in families:
             matches = self._match_region(Region(start, region.code, family), whole)
             if matches:
                 return matches
-        return []
+        holding = self._family_of_lines(region.code)
+        if holding is None or holding in families:
+            return []
+        return self._match_region(Region(start, region.code, holding), whole)
+
+    def _family_of_lines(self, code: str) -> str | None:
+        """The family of most indexed files holding ``code``'s known lines, when the index
+        knows at least ``KNOWN_SHARE`` of them (unrelated code shares a few by chance); read
+        from the region's start, as the guess is (every region that matched nothing gets here)."""
+        hashes = [value for _, value in line_hashes(code[:GUESS_CHARS])]
+        known = {value for value in hashes if value in self._known_lines}
+        if len(known) < CLUSTER_MIN or len(known) < KNOWN_SHARE * len(hashes):
+            return None
+        votes: Counter[str] = Counter()
+        for files in self._files_of_lines(known).values():
+            votes.update({self._family[file_id] for file_id in files})
+        return votes.most_common(1)[0][0] if votes else None
 
     def generation(self) -> str:
         """A value that changes whenever the index does (for caches of match results)."""

@@ -90,8 +90,6 @@ _STRING_LINE = re.compile(r"""\s*[rRbBuUfF]{0,2}(["'`]).*\1\s*[,+\\:]?\s*$""")
 
 
 GUESS_CHARS = 4000  # the language of a long text is guessed from its start
-AMBIGUOUS = 3.0
-"""Score gap under which another family is tried too (when the first finds nothing)."""
 _BLANK_LINES = re.compile(r"[ \t]*\n(?:[ \t]*\n)*")
 
 
@@ -105,9 +103,6 @@ class Region:
     others: tuple[str, ...] = ()
     """Families that scored nearly as well (an ambiguous guess), tried in turn when
     ``language`` finds nothing; empty when the guess was clear or the family was named."""
-    uncertain: tuple[str, ...] = ()
-    """Families within the margin of a long text's uncertain guess (``ambiguity_margin``),
-    tried after ``others`` only when the text shares lines with the index."""
 
 
 def guess_language(code: str, indexed: frozenset[str] | None = None) -> str:
@@ -115,47 +110,29 @@ def guess_language(code: str, indexed: frozenset[str] | None = None) -> str:
     return guess_families(code, indexed)[0]
 
 
-def guess_families(
-    code: str, indexed: frozenset[str] | None = None, margin: float = AMBIGUOUS
-) -> list[str]:
-    """The likeliest family, then the others that scored within ``margin`` of it.
+def guess_families(code: str, indexed: frozenset[str] | None = None) -> list[str]:
+    """The likeliest family, then the others that scored within ``AMBIGUOUS`` of it.
 
     JavaScript and the other C-like languages are told apart by idioms alone (their code
     has the same shape): when ``indexed`` (the families an index holds) has only one of
     the two, a region guessed as the other is read as the one indexed. Other families the
     index does not hold are left out.
     """
-    return _within(_ranked(code), indexed, margin)
-
-
-def _within(
-    ranked: list[tuple[str, float]], indexed: frozenset[str] | None, margin: float
-) -> list[str]:
-    """The first family of ``ranked``, then those within ``margin`` of it (see above)."""
+    ranked = _ranked(code)
     out: list[str] = []
     for family, score in ranked:
         if indexed is not None and family in _TWINS and family not in indexed:
             family = _TWINS[family] if _TWINS[family] in indexed else family
-        if family not in out and (not out or ranked[0][1] - score <= margin):
+        if family not in out and (not out or ranked[0][1] - score <= AMBIGUOUS):
             out.append(family)
     return out[:1] + [f for f in out[1:] if indexed is None or f in indexed]
 
 
-AMBIGUOUS_PER_LINE = 0.5
-"""For a longer text, the gap that still leaves the guess uncertain grows with its lines of
-code: idioms add up line by line, so a lead of a few points over 50 lines is as weak as a
-tie over 5 (reformatted Go without its tabs reads as JavaScript or Python by 4-11 points)."""
-
-
-def ambiguity_margin(code: str) -> float:
-    """The score gap within which a family is tried after the first (see AMBIGUOUS),
-    counted over the lines the guess reads."""
-    lines = len(_CODE_LINE.findall(_sample(code)))
-    return max(AMBIGUOUS, AMBIGUOUS_PER_LINE * lines)
+AMBIGUOUS = 3.0
+"""Score gap under which another family is tried too (when the first finds nothing)."""
 
 
 _TWINS = {JS: CLIKE, CLIKE: JS}
-_CODE_LINE = re.compile(r"^[ \t]*\S", re.M)
 
 
 def _ranked(code: str) -> list[tuple[str, float]]:
@@ -164,7 +141,8 @@ def _ranked(code: str) -> list[tuple[str, float]]:
     Lines left blank (prose blanked out of a chat message) are dropped first: their spaces
     would read as indentation.
     """
-    sample = _sample(code)
+    squeezed = _BLANK_LINES.sub("\n", code[: 4 * GUESS_CHARS] + "\n").lstrip("\n")
+    sample = "\n" + squeezed[:GUESS_CHARS]
     if any(hint in sample for hint in _RUST_HINTS) and (
         len(_RUST_IDIOM.findall(sample)) >= min(RUST_IDIOMS_NEEDED, 1 + len(sample) // 400)
     ):
@@ -180,12 +158,6 @@ def _ranked(code: str) -> list[tuple[str, float]]:
     totals[_JS], totals[_CL] = (braced, braced - lead) if lead >= 0 else (braced + lead, braced)
     # A tie goes to JavaScript, the commonest code pasted without telling idioms.
     return sorted(zip(_FAMILIES, totals, strict=True), key=lambda p: (-p[1], p[0] != JS))
-
-
-def _sample(code: str) -> str:
-    """The start of ``code`` the guess reads, blank lines dropped, after a newline."""
-    squeezed = _BLANK_LINES.sub("\n", code[: 4 * GUESS_CHARS] + "\n").lstrip("\n")
-    return "\n" + squeezed[:GUESS_CHARS]
 
 
 def idiom_scores(
@@ -225,20 +197,11 @@ def code_regions(
 
 
 def _region(offset: int, code: str, named: str | None, indexed: frozenset[str] | None) -> Region:
-    """A region in its named family, else in its guessed one (then close runners-up, then
-    those an uncertain guess on a long text leaves in)."""
+    """A region in its named family, else in its guessed one (and a close runner-up)."""
     if named:
         return Region(offset, code, named)
-    ranked = _ranked(code)
-    close = _within(ranked, indexed, AMBIGUOUS)
-    families = _within(ranked, indexed, ambiguity_margin(code))
-    return Region(
-        offset,
-        code,
-        families[0],
-        tuple(close[1:]),
-        tuple(f for f in families[1:] if f not in close),
-    )
+    families = guess_families(code, indexed)
+    return Region(offset, code, families[0], tuple(families[1:]))
 
 
 def _blank(text: str) -> str:
