@@ -96,14 +96,15 @@ class Matcher:
 
         Idioms can mislead by a wide margin (re-indented Go reads as Python or JavaScript), but
         a copy keeps its lines even when re-indented or re-spaced: when the index knows a good
-        part of them, the files holding them say which family to read the region in.
+        part of them, the files holding them say which family to read the region in. A
+        family named by a fence tag or the caller is kept.
         """
         families = [region.language, *region.others]
         for family in families:
             matches = self._match_region(Region(start, region.code, family), whole)
             if matches:
                 return matches
-        holding = self._family_of_lines(region.code)
+        holding = None if region.named else self._family_of_lines(region.code)
         if holding is None or holding in families:
             return []
         return self._match_region(Region(start, region.code, holding), whole)

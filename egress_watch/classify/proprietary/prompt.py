@@ -103,6 +103,8 @@ class Region:
     others: tuple[str, ...] = ()
     """Families that scored nearly as well (an ambiguous guess), tried in turn when
     ``language`` finds nothing; empty when the guess was clear or the family was named."""
+    named: bool = False
+    """The family was named (a fence tag, the caller), not guessed: no other is tried."""
 
 
 def guess_language(code: str, indexed: frozenset[str] | None = None) -> str:
@@ -199,7 +201,7 @@ def code_regions(
 def _region(offset: int, code: str, named: str | None, indexed: frozenset[str] | None) -> Region:
     """A region in its named family, else in its guessed one (and a close runner-up)."""
     if named:
-        return Region(offset, code, named)
+        return Region(offset, code, named, named=True)
     families = guess_families(code, indexed)
     return Region(offset, code, families[0], tuple(families[1:]))
 
