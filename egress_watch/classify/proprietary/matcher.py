@@ -11,13 +11,13 @@ import sqlite3
 import threading
 from array import array
 from bisect import bisect_left
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 from egress_watch.classify.proprietary.excerpts import excerpt_tokens
 from egress_watch.classify.proprietary.index import MAX_POSTINGS_PER_HASH, open_index
-from egress_watch.classify.proprietary.lines import CLUSTER_MIN, KnownLines, line_hashes, windows
+from egress_watch.classify.proprietary.lines import KnownLines, family_of_lines, windows
 from egress_watch.classify.proprietary.postings_reader import Reader
 from egress_watch.classify.proprietary.prompt import GUESS_CHARS, Region, code_regions
 from egress_watch.classify.proprietary.shared import shared_array
@@ -38,9 +38,6 @@ PREFILTER_CHARS = 20_000
 """Longer regions are tokenized only around lines the index knows (see ``lines.py``)."""
 ALL_KGRAMS_UP_TO = 600  # tokens; longer regions look up their winnowed k-grams only
 CHUNK = 500
-KNOWN_SHARE = 0.25
-"""Share of a region's lines the index must know before the files holding them choose the
-family it is read in, when its guessed families found nothing (``Matcher._match_guessed``)."""
 
 
 @dataclass(slots=True)
@@ -104,23 +101,14 @@ class Matcher:
             matches = self._match_region(Region(start, region.code, family), whole)
             if matches:
                 return matches
-        holding = None if region.named else self._family_of_lines(region.code)
+        holding = None
+        if not region.named:
+            holding = family_of_lines(
+                region.code[:GUESS_CHARS], self._known_lines, self._files_of_lines, self._family
+            )
         if holding is None or holding in families:
             return []
         return self._match_region(Region(start, region.code, holding), whole)
-
-    def _family_of_lines(self, code: str) -> str | None:
-        """The family of most indexed files holding ``code``'s known lines, when the index
-        knows at least ``KNOWN_SHARE`` of them (unrelated code shares a few by chance); read
-        from the region's start, as the guess is (every region that matched nothing gets here)."""
-        hashes = [value for _, value in line_hashes(code[:GUESS_CHARS])]
-        known = {value for value in hashes if value in self._known_lines}
-        if len(known) < CLUSTER_MIN or len(known) < KNOWN_SHARE * len(hashes):
-            return None
-        votes: Counter[str] = Counter()
-        for files in self._files_of_lines(known).values():
-            votes.update({self._family[file_id] for file_id in files})
-        return votes.most_common(1)[0][0] if votes else None
 
     def generation(self) -> str:
         """A value that changes whenever the index does (for caches of match results)."""
