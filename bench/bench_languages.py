@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import pickle
 import random
 import re
 import shutil
@@ -175,12 +176,32 @@ def source_files(root: Path, suffixes: tuple[str, ...]) -> list[Path]:
     )
 
 
-Positive = tuple[str, str, int, str, str, int, list[CodeMatch]]
-"""(language, kind, lines, repository, path, first line, what the matcher found)."""
-Negative = tuple[str, str, str, list[CodeMatch]]
-"""(language, type: unrelated or boilerplate, half, what the matcher found)."""
+@dataclasses.dataclass
+class Found:
+    """What two matchers found in one query: one reporting every candidate (for tuning), one
+    with the shipped thresholds (its fallbacks, such as trying the next language family when
+    nothing passes, depend on them)."""
+
+    every: list[CodeMatch]
+    shipped: list[CodeMatch]
 
 
+def verdict(found: Found, limits: Thresholds) -> CodeMatch | None:
+    """The match reported under ``limits``: the shipped matcher's own answer for the shipped
+    thresholds, else the candidates judged by ``limits``."""
+    if limits == Thresholds():
+        return py.fires(found.shipped, limits)
+    return py.fires(found.every, limits)
+
+
+Positive = tuple[str, str, int, str, str, int, Found, str]
+"""(language, kind, lines, repository, path, first line, what the matcher found, query)."""
+Negative = tuple[str, str, str, Found, str, str]
+"""(language, type: unrelated or boilerplate, half, what the matcher found, source, query)."""
+
+
+BENCH_LIMITS = Thresholds(raw=1, renamed=1, sure=1, min_score=0)
+"""One matcher reports every candidate, for the tuning grid to judge afterwards."""
 BENCH_CACHE = Path.home() / ".cache" / "egress-watch" / "bench"
 """Where the bench's extra public code is installed (outside the checkout, never committed)."""
 
@@ -189,21 +210,40 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--per-cell", type=int, default=30, help="queries per kind and length")
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument(
+        "--seeds", default="", help="several draws on one index, e.g. 5,9,13 (overrides --seed)"
+    )
+    parser.add_argument("--no-tune", action="store_true", help="report shipped defaults only")
+    parser.add_argument("--save", default="", help="pickle every query's matches to this file")
+    parser.add_argument(
+        "--keep-index",
+        default="",
+        help="build the index in this folder and keep it; reuse it "
+        "if it is there already (only while fingerprints and index format are unchanged)",
+    )
     parser.add_argument("--py-extra", default=str(BENCH_CACHE / "py"))
     parser.add_argument("--node-modules", default=str(BENCH_CACHE / "node" / "node_modules"))
     parser.add_argument("-v", action="store_true", help="print false positives and misses")
     args = parser.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",") if s] or [args.seed]
+    if args.keep_index:
+        Path(args.keep_index).mkdir(parents=True, exist_ok=True)
+        run(args, seeds, Path(args.keep_index))
+        return
     workdir = Path(tempfile.mkdtemp(prefix="bench-languages-"))
     try:
-        run(args, random.Random(args.seed), workdir)
+        run(args, seeds, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def run(args: argparse.Namespace, rng: random.Random, workdir: Path) -> None:
-    """Index, query, tune, report."""
+def run(args: argparse.Namespace, seeds: list[int], workdir: Path) -> None:
+    """Index once, then per draw: query, tune, report."""
     chosen = languages(args)
     db = workdir / "code-index.db"
+    if db.exists():  # --keep-index, second run: the draws only, no cost table
+        query_draws(args, seeds, chosen, db)
+        return
     conn = open_index(db)
     started = time.perf_counter()
     # The product's default background (every public source installed here, the Go modules
@@ -228,29 +268,7 @@ def run(args: argparse.Namespace, rng: random.Random, workdir: Path) -> None:
     public = py._table_bytes(conn, "background")
     conn.close()
     size = db.stat().st_size
-    matcher = Matcher(db, Thresholds(raw=1, renamed=1, sure=1, min_score=0))
-    timings: list[float] = []
-    cpu_timings: list[float] = []
-
-    def query(text: str) -> list[CodeMatch]:
-        t0, c0 = time.perf_counter(), time.process_time()
-        found = matcher.match(text)
-        timings.append(time.perf_counter() - t0)
-        cpu_timings.append(time.process_time() - c0)
-        return found
-
-    positives: list[Positive] = []
-    negatives: list[Negative] = []
-    for lang in chosen:
-        positives += positives_of(lang, args.per_cell, rng, query)
-        negatives += negatives_of(lang, args.per_cell, rng, query, args.v)
-    tuned = tune(positives, negatives)
-    for title, limits in (("shipped defaults", Thresholds()), ("tuned on the tuning half", tuned)):
-        print(
-            f"\n== {title}: raw {limits.raw}, renamed {limits.renamed} "
-            f"(+{limits.renamed_exact} exact), sure {limits.sure}, share {limits.min_score} =="
-        )
-        report(chosen, positives, negatives, limits, args.v)
+    timings, cpu_timings = query_draws(args, seeds, chosen, db)
     print(f"\n{describe_background(background)}")
     print(
         f"\n== cost (shared 2-core machine) ==\nbackground, built once: "
@@ -276,6 +294,45 @@ def run(args: argparse.Namespace, rng: random.Random, workdir: Path) -> None:
         )
 
 
+def query_draws(
+    args: argparse.Namespace, seeds: list[int], chosen: list[Language], db: Path
+) -> tuple[list[float], list[float]]:
+    """Per draw: query, tune, report. Returns the wall and CPU time of every query (through
+    the shipped matcher)."""
+    matcher, every = Matcher(db), Matcher(db, BENCH_LIMITS)
+    timings: list[float] = []
+    cpu_timings: list[float] = []
+
+    def query(text: str) -> Found:
+        t0, c0 = time.perf_counter(), time.process_time()
+        shipped = matcher.match(text)
+        timings.append(time.perf_counter() - t0)
+        cpu_timings.append(time.process_time() - c0)
+        return Found(every.match(text), shipped)
+
+    saved = {}
+    for seed in seeds:
+        rng = random.Random(seed)
+        positives: list[Positive] = []
+        negatives: list[Negative] = []
+        for lang in chosen:
+            positives += positives_of(lang, args.per_cell, rng, query)
+            negatives += negatives_of(lang, args.per_cell, rng, query, args.v)
+        saved[seed] = (positives, negatives)
+        titled = [("shipped defaults", Thresholds())]
+        if not args.no_tune:
+            titled.append(("tuned on the tuning half", tune(positives, negatives)))
+        for title, limits in titled:
+            print(
+                f"\n== seed {seed}, {title}: raw {limits.raw}, renamed {limits.renamed} "
+                f"(+{limits.renamed_exact} exact), sure {limits.sure}, share {limits.min_score} =="
+            )
+            report(chosen, positives, negatives, limits, args.v)
+    if args.save:
+        Path(args.save).write_bytes(pickle.dumps(saved))
+    return timings, cpu_timings
+
+
 def _cpu() -> float:
     """CPU seconds used so far by this process and its finished workers (load-independent)."""
     times = os.times()
@@ -289,7 +346,7 @@ def _excerpt(
 
 
 def positives_of(
-    lang: Language, per_cell: int, rng: random.Random, query: Callable[[str], list[CodeMatch]]
+    lang: Language, per_cell: int, rng: random.Random, query: Callable[[str], Found]
 ) -> list[Positive]:
     """Excerpts of every length from the proprietary frameworks, each in every kind."""
     out: list[Positive] = []
@@ -304,8 +361,9 @@ def positives_of(
             path, first, code = picked
             relative = path.relative_to(lang.proprietary[name]).as_posix()
             for kind, make in lang.kinds.items():
-                found = query(make(code, rng))
-                out.append((lang.name, kind, length, name, relative, first, found))
+                text = make(code, rng)
+                found = query(text)
+                out.append((lang.name, kind, length, name, relative, first, found, text))
     return out
 
 
@@ -313,7 +371,7 @@ def negatives_of(
     lang: Language,
     per_cell: int,
     rng: random.Random,
-    query: Callable[[str], list[CodeMatch]],
+    query: Callable[[str], Found],
     verbose: bool,
 ) -> list[Negative]:
     """Unrelated frameworks' excerpts (as is or in chat) and boilerplate, per half."""
@@ -329,22 +387,23 @@ def negatives_of(
                     continue
                 text = picked[2] if rng.random() < 0.5 else embed(picked[2], rng)
                 found = query(text)
-                out.append((lang.name, "unrelated", half, found))
-                if verbose and (hit := py.fires(found, Thresholds())):
+                source = f"{picked[0]}:{picked[1]}"
+                out.append((lang.name, "unrelated", half, found, source, text))
+                if verbose and (hit := verdict(found, Thresholds())):
                     print("FP", lang.name, half, picked[0], picked[1], "->", hit)
         snippets = BOILERPLATE[lang.family]
         mine = snippets[: len(snippets) // 2] if half == "tune" else snippets[len(snippets) // 2 :]
         for snippet in mine:
             for text in (snippet, embed(snippet, rng)):
                 found = query(text)
-                out.append((lang.name, "boilerplate", half, found))
-                if verbose and (hit := py.fires(found, Thresholds())):
+                out.append((lang.name, "boilerplate", half, found, "boilerplate", text))
+                if verbose and (hit := verdict(found, Thresholds())):
                     print("FP boilerplate", lang.name, half, snippet[:60], "->", hit)
     return out
 
 
 def rate(rows: list[Negative], limits: Thresholds) -> tuple[int, int]:
-    return sum(1 for row in rows if py.fires(row[3], limits)), len(rows)
+    return sum(1 for row in rows if verdict(row[3], limits)), len(rows)
 
 
 def tune(positives: list[Positive], negatives: list[Negative]) -> Thresholds:
@@ -366,7 +425,7 @@ def tune(positives: list[Positive], negatives: list[Negative]) -> Thresholds:
                         bfp, bn = rate(boiler, limits)
                         if fp > 0.01 * n or bfp > 0.03 * bn:
                             continue
-                        recall = sum(1 for p in positives if py.fires(p[6], limits))
+                        recall = sum(1 for p in positives if verdict(p[6], limits))
                         if recall > best_recall:
                             best, best_recall = limits, recall
     return best
@@ -388,8 +447,8 @@ def report(
             for length in LENGTHS:
                 rows = [p for p in positives if p[:3] == (lang.name, kind, length)]
                 hits = 0
-                for _, _, _, repo, path, first, found in rows:
-                    match = py.fires(found, limits)
+                for _, _, _, repo, path, first, found, _ in rows:
+                    match = verdict(found, limits)
                     if match is None:
                         if verbose and length >= 15:
                             print("MISS", lang.name, kind, length, repo, path, first)
@@ -403,10 +462,10 @@ def report(
                 cells.append(f"{hits / max(1, len(rows)):.1%} ({len(rows)})")
             print(f"{kind:<16}" + "".join(f"{c:>14}" for c in cells))
         five = [p for p in positives if p[0] == lang.name and p[2] == 5]
-        got = sum(1 for p in five if py.fires(p[6], limits))
+        got = sum(1 for p in five if verdict(p[6], limits))
         print(f"{'5 lines overall':<16}{got / max(1, len(five)):>14.1%}")
     five = [p for p in positives if p[2] == 5]
-    found_five = sum(1 for p in five if py.fires(p[6], limits))
+    found_five = sum(1 for p in five if verdict(p[6], limits))
     print(f"\n5-line excerpts, all languages: {found_five / max(1, len(five)):.1%}")
     print(f"right file and overlapping lines: {right}/{detected} = {right / max(1, detected):.1%}")
     print(

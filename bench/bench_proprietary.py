@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import random
 import re
 import shutil
@@ -39,6 +40,7 @@ from egress_watch.classify.proprietary.index import open_index
 from egress_watch.classify.proprietary.matcher import CodeMatch, Matcher, Thresholds
 from egress_watch.classify.proprietary.repos import add_repo
 from egress_watch.classify.proprietary.sources import python_stdlib
+from egress_watch.classify.proprietary.thresholds import is_example_path
 from egress_watch.classify.proprietary.tokenize import KEYWORDS, PYTHON, tokenize
 
 SITE = Path(sys.prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
@@ -79,6 +81,13 @@ def source_files(package: str) -> list[Path]:
     )
 
 
+@functools.cache
+def _code_lines(path: Path, language: str) -> frozenset[int]:
+    """The lines of ``path`` that hold tokens (read once per run: draws retry many files)."""
+    whole = path.read_text(encoding="utf-8", errors="replace")
+    return frozenset(tokenize(whole, language).lines)
+
+
 def excerpt(
     rng: random.Random, files: list[Path], lines: int, language: str = PYTHON
 ) -> tuple[Path, int, str] | None:
@@ -91,7 +100,7 @@ def excerpt(
         if len(text) < lines + 2:
             continue
         start = rng.randrange(0, len(text) - lines)
-        code_lines = set(tokenize(whole, language).lines)  # skipped lines have no tokens
+        code_lines = _code_lines(path, language)  # skipped lines have no tokens
         code = [n for n in range(start + 1, start + lines + 1) if n in code_lines]
         if len(code) >= max(3, int(0.7 * lines)):
             return path, start + 1, "\n".join(text[start : start + lines])
@@ -180,7 +189,13 @@ KINDS: dict[str, Callable[[str, random.Random], str]] = {
 
 def fires(matches: list[CodeMatch], limits: Thresholds) -> CodeMatch | None:
     """The best match that passes the thresholds, or None."""
-    ok = [m for m in matches if limits.passes(m.tokens, m.exact_tokens, m.score, m.private_score)]
+    ok = [
+        m
+        for m in matches
+        if limits.passes(
+            m.tokens, m.exact_tokens, m.score, m.private_score, is_example_path(m.path)
+        )
+    ]
     return max(ok, key=lambda m: m.tokens, default=None)
 
 

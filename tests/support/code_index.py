@@ -16,6 +16,7 @@ def index_files(tmp_path: Path, files: dict[str, str], public: Path | None = Non
     repo = tmp_path / "repo"
     repo.mkdir()
     for name, text in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
         (repo / name).write_text(text)
     db = tmp_path / "code-index.db"
     conn = open_index(db)

@@ -21,11 +21,14 @@ def excerpt_tokens(region: Region) -> Tokens:
 
     An excerpt that starts inside a docstring (or a Go raw string, a JS template) inverts the
     lexer: its closing quotes open a string that eats the code, and the strings after it are
-    read as code. So a region holding such a quote is also read with an opening quote
-    prepended. The lines before the first such quote decide (code: it opens a string, prose:
-    it closes one); when they cannot tell, the reading that misreads fewer lines wins (a
-    line of prose read as code, or of code swallowed by a string). An excerpt that ends
-    inside a string reads right as it is.
+    read as code. So a region holding such a quote may be read with an opening quote
+    prepended. Prose before the first such quote means it closes a string. Code before it
+    means it opens one, unless that reading misreads more than ``MISREAD_OK`` lines (a line
+    of prose read as code, or of code swallowed by a string): a docstring's example
+    (``app = LintMiddleware(app)``), a header block (``X-XSS-Protection: 1;``) or a
+    sentence that names a call reads as code too. Then, as when the lines before tell
+    nothing, the reading that misreads fewer lines wins. An excerpt that ends inside a
+    string reads right as it is.
     """
     code, language = region.code, region.language
     best = tokenize(code, language)
@@ -37,7 +40,7 @@ def excerpt_tokens(region: Region) -> Tokens:
     misread = _misread(best.lines, kinds)
     for quote in quotes:
         head = [_line_kind(line) for line in code[: firsts[quote]].split("\n")]
-        if head.count(-1) > head.count(1):
+        if head.count(-1) > head.count(1) and misread <= MISREAD_OK:
             continue  # code before the quote: it opens a string
         other = tokenize(quote + code, language)  # the same line numbers
         if head.count(1) > head.count(-1):  # prose before the quote: it closes one
@@ -48,6 +51,11 @@ def excerpt_tokens(region: Region) -> Tokens:
         if other_misread < misread:
             best, misread = _shifted(other, len(quote)), other_misread
     return best
+
+
+MISREAD_OK = 2
+"""Misread lines up to which code before a quote settles the reading without trying the
+other (a second tokenizing of the region)."""
 
 
 def _shifted(tokens: Tokens, shift: int) -> Tokens:

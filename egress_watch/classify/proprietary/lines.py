@@ -122,6 +122,26 @@ def windows(text: str, known: KnownLines, files_of: FilesOf | None = None) -> li
     return spans
 
 
+KNOWN_SHARE = 0.25
+"""Share of a text's lines the index must know before the files holding them choose the
+family it is read in (``family_of_lines``)."""
+
+
+def family_of_lines(
+    text: str, known: KnownLines, files_of: FilesOf, family_of: dict[int, str]
+) -> str | None:
+    """The language family of most indexed files holding ``text``'s known lines, when the
+    index knows at least ``KNOWN_SHARE`` of them (unrelated code shares a few by chance)."""
+    hashes = [value for _, value in line_hashes(text)]
+    hits = {value for value in hashes if value in known}
+    if len(hits) < CLUSTER_MIN or len(hits) < KNOWN_SHARE * len(hashes):
+        return None
+    votes: Counter[str] = Counter()
+    for files in files_of(hits).values():
+        votes.update({family_of[file_id] for file_id in files if file_id in family_of})
+    return votes.most_common(1)[0][0] if votes else None
+
+
 def _one_file(cluster: list[tuple[int, int]], where: dict[int, set[int]]) -> bool:
     """True when ``CLUSTER_MIN`` of the cluster's lines are in one indexed file."""
     counts: Counter[int] = Counter()

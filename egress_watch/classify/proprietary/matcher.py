@@ -17,11 +17,11 @@ from pathlib import Path
 
 from egress_watch.classify.proprietary.excerpts import excerpt_tokens
 from egress_watch.classify.proprietary.index import MAX_POSTINGS_PER_HASH, open_index
-from egress_watch.classify.proprietary.lines import KnownLines, windows
+from egress_watch.classify.proprietary.lines import KnownLines, family_of_lines, windows
 from egress_watch.classify.proprietary.postings_reader import Reader
-from egress_watch.classify.proprietary.prompt import Region, code_regions
+from egress_watch.classify.proprietary.prompt import GUESS_CHARS, Region, code_regions
 from egress_watch.classify.proprietary.shared import shared_array
-from egress_watch.classify.proprietary.thresholds import CodeMatch, Thresholds
+from egress_watch.classify.proprietary.thresholds import CodeMatch, Thresholds, is_example_path
 from egress_watch.classify.proprietary.tokenize import Tokens
 from egress_watch.classify.proprietary.winnow import (
     CHANNELS,
@@ -84,12 +84,31 @@ class Matcher:
             for offset, part in self._worth_reading(text):
                 for region in code_regions(part, language, self._families):
                     start = offset + region.offset
-                    for family in (region.language, *region.others):  # ambiguous: in turn
-                        matches = self._match_region(Region(start, region.code, family), whole)
-                        if matches:
-                            break
-                    found += matches
+                    found += self._match_guessed(region, start, whole)
         return sorted(found, key=lambda m: -m.tokens)
+
+    def _match_guessed(self, region: Region, start: int, whole: bool) -> list[CodeMatch]:
+        """Matches of a region in its guessed family, else in the next ones in turn (an
+        ambiguous guess), else in the family of the indexed files that hold its lines.
+
+        Idioms can mislead by a wide margin (re-indented Go reads as Python or JavaScript), but
+        a copy keeps its lines even when re-indented or re-spaced: when the index knows a good
+        part of them, the files holding them say which family to read the region in. A
+        family named by a fence tag or the caller is kept.
+        """
+        families = [region.language, *region.others]
+        for family in families:
+            matches = self._match_region(Region(start, region.code, family), whole)
+            if matches:
+                return matches
+        holding = None
+        if not region.named:
+            holding = family_of_lines(
+                region.code[:GUESS_CHARS], self._known_lines, self._files_of_lines, self._family
+            )
+        if holding is None or holding in families:
+            return []
+        return self._match_region(Region(start, region.code, holding), whole)
 
     def generation(self) -> str:
         """A value that changes whenever the index does (for caches of match results)."""
@@ -247,7 +266,11 @@ class Matcher:
         taken: list[_Fragment] = []
         for frag in sorted(fragments, key=_preference):
             if not limits.passes(
-                frag.covered, frag.exact, frag.covered / total, min(1.0, frag.covered / private)
+                frag.covered,
+                frag.exact,
+                frag.covered / total,
+                min(1.0, frag.covered / private),
+                example=is_example_path(self._files[frag.file_id][1]),
             ):
                 continue
             if any(_overlap(frag, t) > 0.5 * (frag.qlast - frag.qfirst + 1) for t in taken):

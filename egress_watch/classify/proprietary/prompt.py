@@ -75,6 +75,7 @@ _HAND: dict[str, tuple[float, float, float, float]] = {
     "/*": (-3, 1, 1, 1), ").": (0, 0, 0.5, 0), ": true": (0, 0, 1, 0), ": false": (0, 0, 1, 0),
     "Object.": (0, 0, 1.5, 0), "prototype": (0, 0, 2, 0), "exports": (0, 0, 2, 0),
     "interface{}": (0, 3, 0, 0), "map[": (0, 2, 0, 0),
+    "://": (1, 0, 0, 0),  # a URL's // is no comment: it takes back what "//" cost Python
 }  # fmt: skip
 _RUST_HINTS = ("fn ", "let mut ", "impl ", "impl<", "&'")
 _RUST_IDIOM = re.compile(
@@ -102,6 +103,8 @@ class Region:
     others: tuple[str, ...] = ()
     """Families that scored nearly as well (an ambiguous guess), tried in turn when
     ``language`` finds nothing; empty when the guess was clear or the family was named."""
+    named: bool = False
+    """The family was named (a fence tag, the caller), not guessed: no other is tried."""
 
 
 def guess_language(code: str, indexed: frozenset[str] | None = None) -> str:
@@ -198,7 +201,7 @@ def code_regions(
 def _region(offset: int, code: str, named: str | None, indexed: frozenset[str] | None) -> Region:
     """A region in its named family, else in its guessed one (and a close runner-up)."""
     if named:
-        return Region(offset, code, named)
+        return Region(offset, code, named, named=True)
     families = guess_families(code, indexed)
     return Region(offset, code, families[0], tuple(families[1:]))
 
