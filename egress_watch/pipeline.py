@@ -68,7 +68,9 @@ class Policy:
     restore: RestorePolicy = dataclasses.field(default_factory=RestorePolicy)
     """Whether redacted values are kept (in memory) to restore them in the answers."""
     inspect_budget_ms: int | None = 3000
-    """Classification stops past this; the request is then uninspected ("time budget")."""
+    """Classification stops past this; the request is then uninspected ("time budget").
+    Where findings act (``acts_on_findings``) it stretches to ``ACTING_BUDGET_FACTOR`` times
+    as long (``reading_budget_ms``)."""
 
     def acts_on_findings(self) -> bool:
         """Whether anything found in a body could redact or block it: a redact or block mode,
@@ -84,6 +86,21 @@ class Policy:
         levels += [level for scope in scopes for level in scope.by_category.values()]
         return any(level >= Level.REDACT for level in levels)
 
+    def reading_budget_ms(self) -> int | None:
+        """How long one request may be classified before it counts as uninspected.
+
+        Monitor mode keeps ``inspect_budget_ms``: an overloaded machine records what it could
+        not read and moves on. Where a finding would redact or block, stopping early would
+        forward unread text in redact mode (a key past the first chunk leaves) and block an
+        innocent request in block mode, only because the machine was busy; so there the body
+        is read to its end, up to ``ACTING_BUDGET_FACTOR`` times the budget (30 s by default),
+        and only past that does ``[policy] uninspected`` decide."""
+        if self.inspect_budget_ms is None:
+            return None
+        if self.acts_on_findings():
+            return self.inspect_budget_ms * ACTING_BUDGET_FACTOR
+        return self.inspect_budget_ms
+
 
 class Analyser(Protocol):
     """What runs the pure part of an inspection: ``analyse`` here, or a pool of worker
@@ -91,6 +108,10 @@ class Analyser(Protocol):
 
     def analyse(self, job: Job) -> Analysis: ...
 
+
+ACTING_BUDGET_FACTOR = 10
+"""How many times ``inspect_budget_ms`` a request may be read where findings act (redact or
+block): latency on an overloaded machine rather than unread text forwarded or a false block."""
 
 TIME_BUDGET = "time budget"
 """The uninspected reason of a request whose classification ran out of its time budget."""
@@ -167,7 +188,7 @@ class Inspector:
         counts from then, so time spent waiting for a free inspector counts too.
         """
         policy = self.policy
-        budget = policy.inspect_budget_ms
+        budget = policy.reading_budget_ms()
         start = time.monotonic() if received is None else received
         deadline = None if budget is None else start + budget / 1000
         # Queued for a free inspector its whole budget (a flood of large bodies): not scanned,

@@ -32,7 +32,10 @@ fail_mode = ""
 max_body_mib = 32
 # Milliseconds one request may spend being classified. Past it the request is recorded as
 # uninspected (reason "time budget", with what was found so far) and [policy] uninspected
-# decides; other requests are inspected meanwhile either way.
+# decides; other requests are inspected meanwhile either way. Where a finding would redact or
+# block (redact or block mode, or a [policy] entry at redact or above), a request is read to
+# its end for up to 10 times this, so a busy machine never forwards unread text nor blocks an
+# innocent request only because it was busy.
 inspect_budget_ms = 3000
 
 [store]

@@ -14,7 +14,7 @@ from egress_watch.classify.engine import Engine
 from egress_watch.config.settings import parse_settings
 from egress_watch.errors import ConfigError
 from egress_watch.model import Capture, Mode, Segment
-from egress_watch.pipeline import TIME_BUDGET, Inspector, Policy
+from egress_watch.pipeline import ACTING_BUDGET_FACTOR, TIME_BUDGET, Inspector, Policy
 from tests.conftest import fake_aws_key_id, fake_aws_secret
 from tests.support.pathological import PATTERNS, proxy_engine
 
@@ -93,8 +93,10 @@ def test_a_request_past_its_budget_is_uninspected_with_the_reason(
     assert route is not None
     content = f"{fake_aws_key_id()}\n" + PATTERNS["no-newline"](3 * engine_module.CHUNK_CHARS)
     inspector = Inspector(builtin_catalog(), engine, Policy(mode, inspect_budget_ms=1))
-    # 1 ms passes before the first chunk is scanned: the first chunk is always scanned
-    inspection = inspector.inspect(chat_capture(content), route)
+    # 1 ms (block mode: its longer reading budget, 10 x 1 ms) passes before the first chunk
+    # is scanned: the first chunk is always scanned, the rest is not.
+    received = time.monotonic() - 1 if mode is Mode.BLOCK else None
+    inspection = inspector.inspect(chat_capture(content), route, received=received)
     assert inspection.event.uninspected_reason == TIME_BUDGET
     assert any(f.rule == "aws-access-key" for f in inspection.event.findings)
     if mode is Mode.BLOCK:  # what was found before the budget ran out still applies
@@ -166,3 +168,56 @@ def test_a_policy_entry_that_redacts_keeps_a_late_request_read_in_monitor_mode(
     assert inspection.decision.action.value == "redact"
     assert inspection.rewritten_body is not None
     assert fake_aws_key_id().encode() not in inspection.rewritten_body
+
+
+def conversation_capture(*contents: str) -> Capture:
+    """A chat of several messages: each is a segment of its own, scanned in order."""
+    messages = [{"role": "user", "content": content} for content in contents]
+    body = json.dumps({"model": "m", "messages": messages})
+    headers = (("content-type", "application/json"),)
+    return Capture("POST", "https", "api.openai.com", 443, "/v1/chat/completions", headers,
+                   body.encode())  # fmt: skip
+
+
+@pytest.mark.parametrize("mode", [Mode.MONITOR, Mode.REDACT, Mode.BLOCK])
+def test_where_findings_act_a_busy_machine_still_reads_the_whole_body(
+    engine: Engine, mode: Mode
+) -> None:
+    """A request that waited past its budget (a busy machine): monitor mode records it
+    unread and moves on, but redact mode must not forward a key it did not read, and block
+    mode must not block a request only because the machine was busy. Both read the body to
+    its end, the key in the last message included, within their longer reading budget."""
+    route = builtin_catalog().route("api.openai.com", "/v1/chat/completions")
+    assert route is not None
+    budget_ms = 1000
+    policy = Policy(mode, inspect_budget_ms=budget_ms)
+    assert policy.reading_budget_ms() == (
+        budget_ms if mode is Mode.MONITOR else budget_ms * ACTING_BUDGET_FACTOR
+    )
+    inspector = Inspector(builtin_catalog(), engine, policy)
+    capture = conversation_capture("hello", "here is the log", f"deploy with {fake_aws_key_id()}")
+    late = time.monotonic() - 1.5 * budget_ms / 1000  # past the budget, within 10 x it
+    inspection = inspector.inspect(capture, route, received=late)
+    action = inspection.decision.action.value
+    if mode is Mode.MONITOR:
+        assert inspection.event.uninspected_reason == TIME_BUDGET
+        assert action == "pass"
+        return
+    assert inspection.event.uninspected_reason is None
+    assert [f.rule for f in inspection.event.findings] == ["aws-access-key"]
+    assert action == ("redact" if mode is Mode.REDACT else "block")
+    if mode is Mode.REDACT:
+        assert inspection.rewritten_body is not None
+        assert fake_aws_key_id().encode() not in inspection.rewritten_body
+
+
+def test_an_innocent_late_request_is_not_blocked_in_block_mode(engine: Engine) -> None:
+    """Block mode reads a late request to its end: nothing found, so it passes, where
+    stopping at the budget would have blocked it as uninspected."""
+    route = builtin_catalog().route("api.openai.com", "/v1/chat/completions")
+    assert route is not None
+    inspector = Inspector(builtin_catalog(), engine, Policy(Mode.BLOCK, inspect_budget_ms=1000))
+    capture = conversation_capture("hello", "why does this test fail?", "thanks")
+    inspection = inspector.inspect(capture, route, received=time.monotonic() - 1.5)
+    assert inspection.event.uninspected_reason is None
+    assert inspection.decision.action.value == "pass"
