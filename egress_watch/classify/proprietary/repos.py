@@ -16,6 +16,7 @@ from concurrent.futures.process import BrokenProcessPool
 from itertools import repeat
 from pathlib import Path
 
+from egress_watch.classify.proprietary import idioms
 from egress_watch.classify.proprietary.background import public_hashes
 from egress_watch.classify.proprietary.files import candidates
 from egress_watch.classify.proprietary.index import (
@@ -91,6 +92,7 @@ def remove_repo(conn: sqlite3.Connection, name: str) -> None:
         raise CodeIndexError(f"no repository named {name!r} in the index")
     conn.execute("DELETE FROM files WHERE repo_id=?", (row[0],))
     conn.execute("DELETE FROM repos WHERE id=?", (row[0],))
+    idioms.forget(conn, row[0])
     purge_dead_files(conn, force=True)
     refresh_common(conn)
     bump_generation(conn)
@@ -122,6 +124,7 @@ def _refresh(
     keys = {c.path: c.key for c in todo}
     read = bytes_read = 0
     batch = Pending()
+    counts = idioms.FileCounts()
     results = fingerprint_files(root, list(keys), _total_size(root, keys), public)
     try:
         for done, result in enumerate(results, len(listed) - len(todo) + 1):
@@ -130,6 +133,7 @@ def _refresh(
                 bytes_read += result.size
             if result.skipped is None:
                 _store(conn, repo_id, keys[result.path], result, batch)
+                counts.add(result.kgrams)
             if progress is not None:
                 progress(done, len(listed), bytes_read)
     except BrokenProcessPool as error:
@@ -138,6 +142,7 @@ def _refresh(
             f"an indexing worker process died ({error}); nothing was changed, run it again"
         ) from None
     write_segment(conn, batch)
+    idioms.store(conn, repo_id, counts, whole=len(todo) == len(listed))
     seen = {c.path for c in listed}
     gone = [file_id for path, (file_id, _) in known.items() if path not in seen]
     conn.executemany("DELETE FROM files WHERE id=?", [(i,) for i in gone])
