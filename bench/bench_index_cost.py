@@ -40,6 +40,15 @@ from egress_watch.classify.proprietary.files import candidates
 from egress_watch.classify.proprietary.index import open_index
 from egress_watch.classify.proprietary.matcher import Matcher
 from egress_watch.classify.proprietary.repos import add_repo
+
+try:
+    from egress_watch.classify.proprietary.jobs import stop_workers
+except ImportError:  # a checkout from before workers were kept between adds
+
+    def stop_workers() -> None:
+        """Nothing to stop."""
+
+
 from egress_watch.classify.proprietary.shared import CACHE_ENV
 
 SITE = Path(sys.prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
@@ -73,7 +82,8 @@ def load() -> str:
 
 
 def cpu_seconds() -> float:
-    """CPU time of this process and of its finished children (the indexing workers)."""
+    """CPU time of this process and of its finished children (the indexing workers, which
+    ``add_all`` stops so that their time is counted)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
@@ -94,6 +104,7 @@ def add_all(db: Path, roots: list[Path]) -> tuple[int, float, float]:
     wall, cpu = time.perf_counter(), cpu_seconds()
     for root in roots:
         read += add_repo(conn, root, f"{root.parent.name}-{root.name}").bytes_read
+    stop_workers()  # kept between adds; stopped here so that their CPU time is counted
     wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
     conn.close()
     return read, wall, cpu
