@@ -163,7 +163,12 @@ def _merge_as_needed(conn: sqlite3.Connection) -> None:
             return
         older, newer = segments[-2], segments[-1]
         if newer[1] * MERGE_RATIO >= older[1]:
-            rewrite(conn, [older, newer])
+            # The whole cascade at once: each posting is rewritten once, not once per level.
+            merged, size = 2, older[1] + newer[1]
+            while merged < len(segments) and size * MERGE_RATIO >= segments[-merged - 1][1]:
+                merged += 1
+                size += segments[-merged][1]
+            rewrite(conn, segments[-merged:])
         elif len(segments) > MAX_SEGMENTS:
             pairs = pairwise(segments)
             smallest = min(pairs, key=lambda pair: pair[0][1] + pair[1][1])
