@@ -15,8 +15,8 @@ from array import array
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
-from itertools import compress, pairwise
-from operator import itemgetter
+from itertools import accumulate, compress, pairwise, repeat
+from operator import itemgetter, or_
 
 from egress_watch.classify.proprietary.blocks import (
     BUCKET_BITS,
@@ -91,13 +91,12 @@ def write_segment(conn: sqlite3.Connection, pending: Pending) -> None:
     order = sorted(range(n), key=buckets.__getitem__)
     records = _permuted(encode_block(pending.hashes, columns, widths), stride, order)
     segment = _next_segment(conn)
-    rows = []
-    start = 0
-    for bucket, size in sorted(Counter(buckets).items()):
-        end = start + size * stride
-        rows.append((segment << BUCKET_BITS | bucket, records[start:end]))
-        start = end
-    conn.executemany("INSERT INTO blocks VALUES (?, ?)", rows)
+    counted = Counter(buckets)
+    used = sorted(counted)
+    ends = list(accumulate(map(stride.__mul__, map(counted.__getitem__, used))))
+    blocks = map(records.__getitem__, map(slice, [0, *ends], ends))  # in C, no loop per row
+    ids = map(or_, repeat(segment << BUCKET_BITS), used)
+    conn.executemany("INSERT INTO blocks VALUES (?, ?)", zip(ids, blocks, strict=True))
     conn.execute("INSERT INTO segments VALUES (?, ?, ?, ?, ?)", (segment, n, *widths))
     for column in (pending.hashes, pending.files, pending.positions, pending.lines):
         del column[:]
