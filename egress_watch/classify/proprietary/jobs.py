@@ -69,24 +69,20 @@ def fingerprint_file(root: str, path: str) -> FileFingerprints:
     public = _public
     hashes, positions = array("i"), array("I")
     every: set[int] = set()
-    earlier: dict[int, int] = {}
     for channel in CHANNELS:
         kgrams = kgram_hashes(channel_ids(tokens, channel, _cache), channel)
-        every.update(kgrams)
         kept = winnow(kgrams, channel.w)
         values = list(map(kgrams.__getitem__, kept))
-        private = list(map(not_, map(public.__contains__, values)))
-        if not all(private):
+        if not public.isdisjoint(values):
+            private = list(map(not_, map(public.__contains__, values)))
             kept = list(compress(kept, private))
             values = list(compress(values, private))
-        # Once each: the same k-gram at one position in two channels (a 32-bit collision of
-        # their salted hashes) is one posting.
-        twice = {p for p in earlier.keys() & kept if earlier[p] == kgrams[p]}
-        if twice:
-            fresh = [p not in twice for p in kept]
-            kept = list(compress(kept, fresh))
+        if not every.isdisjoint(values):  # an earlier channel's k-gram at the same position
+            earlier = dict(zip(positions, hashes, strict=True))  # (a 32-bit collision of
+            fresh = [earlier.get(p) != h for p, h in zip(kept, values, strict=True)]  # salted
+            kept = list(compress(kept, fresh))  # hashes) is the same posting: stored once
             values = list(compress(values, fresh))
-        earlier.update(zip(kept, values, strict=True))
+        every.update(kgrams)
         hashes.extend(values)
         positions.extend(kept)
     known = {value for _, value in line_hashes(text, indexing=True)}.difference(public)
