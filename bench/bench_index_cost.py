@@ -28,6 +28,7 @@ import json
 import os
 import random
 import resource
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -95,6 +96,18 @@ def index_bytes(db: Path) -> int:
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     return db.stat().st_size
+
+
+def idiom_count(db: Path) -> str:
+    """How many k-grams the index counts as its repositories' idioms (over every k-gram)."""
+    conn = open_index(db, create=False)
+    try:
+        found = conn.execute("SELECT COUNT(DISTINCT hash) FROM idioms").fetchone()[0]
+    except sqlite3.OperationalError:  # a checkout from before idioms were counted
+        return "no idioms counted"
+    finally:
+        conn.close()
+    return f"{found:,} idioms"
 
 
 def add_all(db: Path, roots: list[Path]) -> tuple[int, float, float]:
@@ -249,7 +262,7 @@ def run(tmp: Path, args: argparse.Namespace) -> None:
         print(
             f"  {language:>6}: {read / 1e6:5.1f} MB in {len(roots)} repositories: "
             f"{read / 1e6 / wall:.2f} MB/s wall, {read / 1e6 / cpu:.2f} MB per CPU-second; "
-            f"index {size / read:.2f} MB per MB of source  [{load()}]"
+            f"index {size / read:.2f} MB per MB of source, {idiom_count(db)}  [{load()}]"
         )
     db = tmp / "mixed.db"
     read, wall, cpu = add_all(db, mixed)
