@@ -43,11 +43,9 @@ from egress_watch.classify.proprietary.matcher import Matcher
 from egress_watch.classify.proprietary.repos import add_repo
 
 try:
-    from egress_watch.classify.proprietary.jobs import stop_workers
-except ImportError:  # a checkout from before workers were kept between adds
-
-    def stop_workers() -> None:
-        """Nothing to stop."""
+    from egress_watch.classify.proprietary.jobs import kept_workers
+except ImportError:  # a checkout from before workers could be kept between adds
+    from contextlib import nullcontext as kept_workers
 
 
 from egress_watch.classify.proprietary.shared import CACHE_ENV
@@ -84,7 +82,7 @@ def load() -> str:
 
 def cpu_seconds() -> float:
     """CPU time of this process and of its finished children (the indexing workers, which
-    ``add_all`` stops so that their time is counted)."""
+    ``add_all`` keeps between adds and stops at its end, so that their time is counted)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
@@ -115,9 +113,9 @@ def add_all(db: Path, roots: list[Path]) -> tuple[int, float, float]:
     conn = open_index(db)
     read = 0
     wall, cpu = time.perf_counter(), cpu_seconds()
-    for root in roots:
-        read += add_repo(conn, root, f"{root.parent.name}-{root.name}").bytes_read
-    stop_workers()  # kept between adds; stopped here so that their CPU time is counted
+    with kept_workers():  # as ``index rebuild`` does; stopped (and their CPU counted) after
+        for root in roots:
+            read += add_repo(conn, root, f"{root.parent.name}-{root.name}").bytes_read
     wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
     conn.close()
     return read, wall, cpu

@@ -3,7 +3,10 @@ every k-gram of each file, not only the winnowed ones the index stores (issue 17
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import subprocess
+import sys
 from array import array
 from pathlib import Path
 
@@ -102,3 +105,52 @@ def test_counting_keeps_frequent_kgrams_in_bounded_memory() -> None:
         counts.add(array("i", [7, 8, *range(1000 * i + 100, 1000 * i + 110)]))
         assert len(counts.counts) <= 100
     assert counts.frequent(more_than=idioms.FLOOR) == [(7, 50), (8, 50)]
+
+
+WORKERS_SCRIPT = """
+import json, sys
+from pathlib import Path
+from egress_watch.classify.proprietary import jobs
+from egress_watch.classify.proprietary.index import open_index
+from egress_watch.classify.proprietary.postings import count
+from egress_watch.classify.proprietary.repos import add_repo
+
+jobs.PARALLEL_FROM_BYTES = 0
+jobs.PARALLEL_WARM_FROM_BYTES = 0
+conn = open_index(Path(sys.argv[1]))
+add_repo(conn, Path(sys.argv[2]), "first")
+alone = jobs._pool is None  # a lone add stops its workers (children hold the caller's files)
+with jobs.kept_workers():
+    add_repo(conn, Path(sys.argv[2]), "second")
+    pool = jobs._pool
+    add_repo(conn, Path(sys.argv[3]), "third")
+    reused = pool is not None and jobs._pool is pool
+stopped = jobs._pool is None
+print(json.dumps({"alone": alone, "reused": reused, "stopped": stopped,
+                  "postings": count(conn), "parent_cache": len(jobs._cache)}))
+"""
+
+
+def test_workers_are_kept_between_adds_only_when_asked(tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    for root, offset in ((first, 0), (second, 100)):
+        root.mkdir()
+        for i in range(6):
+            (root / f"mod_{i}.py").write_text(_module(i + offset))
+    child = subprocess.run(
+        [sys.executable, "-c", WORKERS_SCRIPT, str(tmp_path / "i.db"), str(first), str(second)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[2],
+        check=True,
+        timeout=120,
+    )
+    report = json.loads(child.stdout)
+    assert report == {
+        "alone": True,
+        "reused": True,
+        "stopped": True,
+        "postings": report["postings"],
+        "parent_cache": 0,  # the workers did the fingerprinting
+    }
+    assert report["postings"] > 0

@@ -2,9 +2,10 @@
 
 Tokenizing and winnowing are CPU-bound pure Python, so indexing a large repository uses one
 process per core; the caller keeps the single SQLite writer. Results come back in order as
-compact arrays (4 bytes per value) rather than millions of pickled tuples. The worker
-processes are kept for the next add of the same process (``index rebuild`` of many
-repositories, benches) while the background they were given stays the same.
+compact arrays (4 bytes per value) rather than millions of pickled tuples. Inside
+``kept_workers()`` (``index rebuild`` of many repositories, benches) the worker processes are
+kept from one add to the next while the background they were given stays the same; otherwise
+they stop when the add ends (forked children hold copies of the caller's open files).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import threading
 from array import array
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import compress, repeat
 from operator import not_
@@ -122,6 +124,21 @@ def _can_fork() -> bool:
 _WORKERS = min(os.cpu_count() or 1, 8)
 _pool: ProcessPoolExecutor | None = None
 _pool_public: frozenset[int] | None = None
+_keeping = 0
+
+
+@contextmanager
+def kept_workers() -> Iterator[None]:
+    """Keep the worker processes from one add to the next inside this block (starting them
+    costs more than fingerprinting a small repository); they stop when it ends."""
+    global _keeping
+    _keeping += 1
+    try:
+        yield
+    finally:
+        _keeping -= 1
+        if not _keeping:
+            stop_workers()
 
 
 def _workers(public: frozenset[int], sizes: int) -> ProcessPoolExecutor | None:
@@ -172,3 +189,5 @@ def fingerprint_files(
     except BaseException:
         stop_workers()  # a dead worker breaks the pool; an interrupted map leaves work queued
         raise
+    if not _keeping:
+        stop_workers()

@@ -27,7 +27,11 @@ from egress_watch.classify.proprietary.index import (
     refresh_common,
     shrink,
 )
-from egress_watch.classify.proprietary.jobs import FileFingerprints, fingerprint_files
+from egress_watch.classify.proprietary.jobs import (
+    FileFingerprints,
+    fingerprint_files,
+    kept_workers,
+)
 from egress_watch.classify.proprietary.postings import SEGMENT_POSTINGS, Pending, write_segment
 from egress_watch.classify.proprietary.tokenize import GENERIC, language_of
 
@@ -79,10 +83,13 @@ def rebuild(conn: sqlite3.Connection, name: str | None, progress: Progress | Non
     chosen = [r for r in rows if name is None or r[1] == name]
     if name is not None and not chosen:
         raise CodeIndexError(f"no repository named {name!r} in the index")
-    for repo_id, _name, root in chosen:
-        if not Path(root).is_dir():
-            raise CodeIndexError(f"{root}: repository {_name!r} is gone; egress-watch index remove")
-        _refresh(conn, repo_id, Path(root), progress)
+    with kept_workers():
+        for repo_id, _name, root in chosen:
+            if not Path(root).is_dir():
+                raise CodeIndexError(
+                    f"{root}: repository {_name!r} is gone; egress-watch index remove"
+                )
+            _refresh(conn, repo_id, Path(root), progress)
 
 
 def remove_repo(conn: sqlite3.Connection, name: str) -> None:
