@@ -28,6 +28,7 @@ import json
 import os
 import random
 import resource
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -40,6 +41,13 @@ from egress_watch.classify.proprietary.files import candidates
 from egress_watch.classify.proprietary.index import open_index
 from egress_watch.classify.proprietary.matcher import Matcher
 from egress_watch.classify.proprietary.repos import add_repo
+
+try:
+    from egress_watch.classify.proprietary.jobs import kept_workers
+except ImportError:  # a checkout from before workers could be kept between adds
+    from contextlib import nullcontext as kept_workers
+
+
 from egress_watch.classify.proprietary.shared import CACHE_ENV
 from egress_watch.classify.proprietary.sources import python_stdlib
 
@@ -74,7 +82,8 @@ def load() -> str:
 
 
 def cpu_seconds() -> float:
-    """CPU time of this process and of its finished children (the indexing workers)."""
+    """CPU time of this process and of its finished children (the indexing workers, which
+    ``add_all`` keeps between adds and stops at its end, so that their time is counted)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
@@ -88,13 +97,26 @@ def index_bytes(db: Path) -> int:
     return db.stat().st_size
 
 
+def idiom_count(db: Path) -> str:
+    """How many k-grams the index counts as its repositories' idioms (over every k-gram)."""
+    conn = open_index(db, create=False)
+    try:
+        found = conn.execute("SELECT COUNT(DISTINCT hash) FROM idioms").fetchone()[0]
+    except sqlite3.OperationalError:  # a checkout from before idioms were counted
+        return "no idioms counted"
+    finally:
+        conn.close()
+    return f"{found:,} idioms"
+
+
 def add_all(db: Path, roots: list[Path]) -> tuple[int, float, float]:
     """Add every root as a repository: (bytes read, wall seconds, CPU seconds)."""
     conn = open_index(db)
     read = 0
     wall, cpu = time.perf_counter(), cpu_seconds()
-    for root in roots:
-        read += add_repo(conn, root, f"{root.parent.name}-{root.name}").bytes_read
+    with kept_workers():  # as ``index rebuild`` does; stopped (and their CPU counted) after
+        for root in roots:
+            read += add_repo(conn, root, f"{root.parent.name}-{root.name}").bytes_read
     wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
     conn.close()
     return read, wall, cpu
@@ -239,7 +261,7 @@ def run(tmp: Path, args: argparse.Namespace) -> None:
         print(
             f"  {language:>6}: {read / 1e6:5.1f} MB in {len(roots)} repositories: "
             f"{read / 1e6 / wall:.2f} MB/s wall, {read / 1e6 / cpu:.2f} MB per CPU-second; "
-            f"index {size / read:.2f} MB per MB of source  [{load()}]"
+            f"index {size / read:.2f} MB per MB of source, {idiom_count(db)}  [{load()}]"
         )
     db = tmp / "mixed.db"
     read, wall, cpu = add_all(db, mixed)

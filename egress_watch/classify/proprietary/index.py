@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from egress_watch.classify.proprietary.idioms import SCHEMA as IDIOMS_SCHEMA
 from egress_watch.classify.proprietary.postings import SCHEMA as POSTINGS_SCHEMA
 from egress_watch.classify.proprietary.postings import frequent, keep_files, rewrite
 from egress_watch.classify.proprietary.winnow import FINGERPRINTS
@@ -38,6 +39,7 @@ CREATE TABLE IF NOT EXISTS lines (
     hash INTEGER NOT NULL, file_id INTEGER NOT NULL, PRIMARY KEY (hash, file_id)) WITHOUT ROWID;
 """
     + POSTINGS_SCHEMA
+    + IDIOMS_SCHEMA
 )
 MAX_POSTINGS_PER_HASH = 64
 """A k-gram stored more often than this is boilerplate: queries skip it without reading it."""
@@ -93,7 +95,7 @@ def open_index(path: Path, create: bool = True, reset: bool = False) -> sqlite3.
 def _reset(conn: sqlite3.Connection) -> None:
     """Drop every hash (they depend on the format), keep repositories and sources."""
     conn.execute("DROP TABLE IF EXISTS postings")  # one row per posting, up to format 3
-    for table in ("segments", "blocks", "lines", "common", "background"):
+    for table in ("segments", "blocks", "lines", "common", "background", "idioms"):
         conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
     forget_files(conn)
     conn.execute("DELETE FROM meta WHERE key IN ('common_bytes', 'purged', 'background_file')")

@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from egress_watch.classify.proprietary import idioms
 from egress_watch.classify.proprietary.excerpts import excerpt_tokens
 from egress_watch.classify.proprietary.index import MAX_POSTINGS_PER_HASH, open_index
 from egress_watch.classify.proprietary.lines import KnownLines, family_of_lines, windows
@@ -129,6 +130,7 @@ class Matcher:
         self._family = {file_id: lang for file_id, _, _, lang in rows}
         self._families = frozenset(self._family.values())
         self._common = {h for (h,) in self._conn.execute("SELECT hash FROM common")}
+        self._common |= idioms.common(self._conn, self._df_cap())  # counted over every k-gram
         self._public = self._background()
         self._known_lines = KnownLines(
             array(

@@ -12,11 +12,11 @@ from __future__ import annotations
 import sqlite3
 import sys
 from array import array
-from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
-from itertools import compress, pairwise
+from itertools import accumulate, compress, pairwise, repeat
+from operator import itemgetter, or_
 
 from egress_watch.classify.proprietary.blocks import (
     BUCKET_BITS,
@@ -44,6 +44,8 @@ MERGE_RATIO = 2
 MAX_SEGMENTS = 4
 REWRITE_BUCKETS = 4096
 """Buckets rewritten at a time when merging (bounds the memory a merge holds)."""
+CONCATENATE_BYTES = 16_000_000
+"""Blocks concatenated by one statement at most (about): small segments merge at once."""
 SEGMENT_POSTINGS = 4_000_000
 """An add writes a segment each time it has gathered this many postings (bounds memory)."""
 
@@ -80,28 +82,61 @@ def write_segment(conn: sqlite3.Connection, pending: Pending) -> None:
     n = len(pending)
     if n == 0:
         return
-    order = sorted(range(n), key=pending.hashes.__getitem__)
-    hashes = array("I", map(pending.hashes.__getitem__, order))
-    columns = [
-        array("I", map(column.__getitem__, order))
-        for column in (pending.files, pending.positions, pending.lines)
-    ]
+    columns = [pending.files, pending.positions, pending.lines]
     widths = (column_width(columns[0]), column_width(columns[1]), column_width(columns[2]))
-    records = encode_block(hashes, columns, widths)
     stride = record_bytes(widths)
+    buckets = _buckets_of(pending.hashes)
+    # Grouped by bucket, not sorted by hash: order inside a block does not matter, and
+    # 16-bit keys sort faster; whole records move at once, packed in 8 or 16 bytes.
+    order = sorted(range(n), key=buckets.__getitem__)
+    records = _permuted(encode_block(pending.hashes, columns, widths), stride, order)
     segment = _next_segment(conn)
-    rows = []
-    i = 0
-    while i < n:
-        bucket = hashes[i] >> BUCKET_BITS
-        j = bisect_left(hashes, (bucket + 1) << BUCKET_BITS, i)
-        rows.append((segment << BUCKET_BITS | bucket, bytes(records[i * stride : j * stride])))
-        i = j
-    conn.executemany("INSERT INTO blocks VALUES (?, ?)", rows)
+    counted = Counter(buckets)
+    used = sorted(counted)
+    ends = list(accumulate(map(stride.__mul__, map(counted.__getitem__, used))))
+    blocks = map(records.__getitem__, map(slice, [0, *ends], ends))  # in C, no loop per row
+    ids = map(or_, repeat(segment << BUCKET_BITS), used)
+    conn.executemany("INSERT INTO blocks VALUES (?, ?)", zip(ids, blocks, strict=True))
     conn.execute("INSERT INTO segments VALUES (?, ?, ?, ?, ?)", (segment, n, *widths))
     for column in (pending.hashes, pending.files, pending.positions, pending.lines):
         del column[:]
     _merge_as_needed(conn)
+
+
+def _buckets_of(hashes: array[int]) -> list[int]:
+    """The bucket (top 16 bits) of each unsigned 32-bit hash, cut out of their bytes in C."""
+    raw = hashes.tobytes()
+    top = bytearray(2 * len(hashes))
+    high, low = (0, 1) if sys.byteorder == "big" else (2, 3)
+    top[0::2] = raw[high::4]
+    top[1::2] = raw[low::4]
+    buckets = array("H")
+    buckets.frombytes(bytes(top))
+    return buckets.tolist()
+
+
+def _permuted(records: bytearray, stride: int, order: list[int]) -> bytes:
+    """Fixed-width ``records`` in ``order``: padded to 8 or 16 bytes so that each record
+    is one or two 64-bit values, moved by a C-level gather, then unpadded."""
+    n = len(order)
+    wide = 8 if stride <= 8 else 16
+    padded = bytearray(n * wide)
+    for k in range(stride):
+        padded[k::wide] = records[k::stride]
+    words = array("Q")
+    words.frombytes(bytes(padded))
+    lanes = [words] if wide == 8 else [words[0::2], words[1::2]]
+    moved = [array("Q", itemgetter(*order)(lane.tolist())) for lane in lanes] if n > 1 else lanes
+    if wide == 16:
+        words = array("Q", bytes(16 * n))
+        words[0::2], words[1::2] = moved
+    else:
+        words = moved[0]
+    padded = bytearray(words.tobytes())
+    out = bytearray(n * stride)
+    for k in range(stride):
+        out[k::stride] = padded[k::wide]
+    return bytes(out)
 
 
 def _next_segment(conn: sqlite3.Connection) -> int:
@@ -127,7 +162,12 @@ def _merge_as_needed(conn: sqlite3.Connection) -> None:
             return
         older, newer = segments[-2], segments[-1]
         if newer[1] * MERGE_RATIO >= older[1]:
-            rewrite(conn, [older, newer])
+            # The whole cascade at once: each posting is rewritten once, not once per level.
+            merged, size = 2, older[1] + newer[1]
+            while merged < len(segments) and size * MERGE_RATIO >= segments[-merged - 1][1]:
+                merged += 1
+                size += segments[-merged][1]
+            rewrite(conn, segments[-merged:])
         elif len(segments) > MAX_SEGMENTS:
             pairs = pairwise(segments)
             smallest = min(pairs, key=lambda pair: pair[0][1] + pair[1][1])
@@ -154,7 +194,8 @@ def rewrite(
     )
     target = _next_segment(conn)
     if keep is None and all(s[2] == widths for s in segments):
-        _concatenate(conn, [s[0] for s in segments], target)
+        size = sum(s[1] for s in segments) * record_bytes(widths)
+        _concatenate(conn, [s[0] for s in segments], target, size)
         total = sum(s[1] for s in segments)
     else:
         total = _reencode(conn, segments, target, widths, keep)
@@ -168,12 +209,15 @@ def rewrite(
         conn.execute("INSERT INTO segments VALUES (?, ?, ?, ?, ?)", (target, total, *widths))
 
 
-def _concatenate(conn: sqlite3.Connection, segments: list[int], target: int) -> None:
+def _concatenate(conn: sqlite3.Connection, segments: list[int], target: int, size: int) -> None:
     """Merge segments of the same widths inside SQLite: each bucket's blocks, concatenated
     (records are fixed-width and their order does not matter), a range of buckets at a time."""
     ranges = " OR ".join("id BETWEEN ? AND ?" for _ in segments)
-    for first in range(0, BUCKETS, REWRITE_BUCKETS):
-        last = first + REWRITE_BUCKETS - 1
+    step = BUCKETS
+    while step > REWRITE_BUCKETS and size * step > CONCATENATE_BYTES * BUCKETS:
+        step //= 2  # ranges of buckets holding about CONCATENATE_BYTES
+    for first in range(0, BUCKETS, step):
+        last = first + step - 1
         bounds = [v for s in segments for v in (s << BUCKET_BITS | first, s << BUCKET_BITS | last)]
         merge = (
             "INSERT INTO blocks SELECT ? | (id & ?), CAST(group_concat(data, x'') AS BLOB) "  # noqa: S608

@@ -16,6 +16,7 @@ from concurrent.futures.process import BrokenProcessPool
 from itertools import repeat
 from pathlib import Path
 
+from egress_watch.classify.proprietary import idioms
 from egress_watch.classify.proprietary.background import public_hashes
 from egress_watch.classify.proprietary.files import candidates
 from egress_watch.classify.proprietary.index import (
@@ -26,7 +27,11 @@ from egress_watch.classify.proprietary.index import (
     refresh_common,
     shrink,
 )
-from egress_watch.classify.proprietary.jobs import FileFingerprints, fingerprint_files
+from egress_watch.classify.proprietary.jobs import (
+    FileFingerprints,
+    fingerprint_files,
+    kept_workers,
+)
 from egress_watch.classify.proprietary.postings import SEGMENT_POSTINGS, Pending, write_segment
 from egress_watch.classify.proprietary.tokenize import GENERIC, language_of
 
@@ -78,10 +83,13 @@ def rebuild(conn: sqlite3.Connection, name: str | None, progress: Progress | Non
     chosen = [r for r in rows if name is None or r[1] == name]
     if name is not None and not chosen:
         raise CodeIndexError(f"no repository named {name!r} in the index")
-    for repo_id, _name, root in chosen:
-        if not Path(root).is_dir():
-            raise CodeIndexError(f"{root}: repository {_name!r} is gone; egress-watch index remove")
-        _refresh(conn, repo_id, Path(root), progress)
+    with kept_workers():
+        for repo_id, _name, root in chosen:
+            if not Path(root).is_dir():
+                raise CodeIndexError(
+                    f"{root}: repository {_name!r} is gone; egress-watch index remove"
+                )
+            _refresh(conn, repo_id, Path(root), progress)
 
 
 def remove_repo(conn: sqlite3.Connection, name: str) -> None:
@@ -91,6 +99,7 @@ def remove_repo(conn: sqlite3.Connection, name: str) -> None:
         raise CodeIndexError(f"no repository named {name!r} in the index")
     conn.execute("DELETE FROM files WHERE repo_id=?", (row[0],))
     conn.execute("DELETE FROM repos WHERE id=?", (row[0],))
+    idioms.forget(conn, row[0])
     purge_dead_files(conn, force=True)
     refresh_common(conn)
     bump_generation(conn)
@@ -122,6 +131,7 @@ def _refresh(
     keys = {c.path: c.key for c in todo}
     read = bytes_read = 0
     batch = Pending()
+    counts = idioms.FileCounts()
     results = fingerprint_files(root, list(keys), _total_size(root, keys), public)
     try:
         for done, result in enumerate(results, len(listed) - len(todo) + 1):
@@ -130,6 +140,7 @@ def _refresh(
                 bytes_read += result.size
             if result.skipped is None:
                 _store(conn, repo_id, keys[result.path], result, batch)
+                counts.add(result.kgrams)
             if progress is not None:
                 progress(done, len(listed), bytes_read)
     except BrokenProcessPool as error:
@@ -138,6 +149,7 @@ def _refresh(
             f"an indexing worker process died ({error}); nothing was changed, run it again"
         ) from None
     write_segment(conn, batch)
+    idioms.store(conn, repo_id, counts, whole=len(todo) == len(listed))
     seen = {c.path for c in listed}
     gone = [file_id for path, (file_id, _) in known.items() if path not in seen]
     conn.executemany("DELETE FROM files WHERE id=?", [(i,) for i in gone])

@@ -8,10 +8,9 @@ Python minor version; the index records that version). Hashes are folded to 32 b
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import compress, repeat
-from operator import eq
+from operator import le
 
 from egress_watch.classify.proprietary.tokenize import Tokens, renamed_channel
 
@@ -57,22 +56,26 @@ def kgram_hashes(ids: list[int], channel: Channel) -> list[int]:
 def winnow(hashes: list[int], w: int) -> list[int]:
     """Positions kept by winnowing: every position holding the minimum of some window of w.
 
-    A position is kept iff its hash equals the largest window-minimum among the windows that
-    contain it; both sliding extrema run in C (``map`` over zipped shifted lists).
+    Position i is the minimum of the window starting ``a`` before it when it is no larger
+    than its ``a`` left and ``w - 1 - a`` right neighbours. Each comparison with the
+    neighbour ``d`` away runs in C over the whole list (``map(le, ...)``) into one byte per
+    position, read as a big integer, so the ANDs over neighbours and the OR over window
+    starts are C-level integer operations too.
     """
     n = len(hashes)
     if n <= w:
         return [hashes.index(min(hashes))] if hashes else []
-    mins = _sliding(min, hashes, w)
-    floor = -(1 << 40)
-    padded = [floor] * (w - 1) + mins + [floor] * (w - 1)
-    cover = _sliding(max, padded, w)
-    return list(compress(range(n), map(eq, hashes, cover)))
-
-
-def _sliding(pick: Callable[[tuple[int, ...]], int], values: list[int], w: int) -> list[int]:
-    """``pick`` (min or max) over every window of ``w`` values, in C."""
-    return list(map(pick, zip(*(values[j:] for j in range(w)), strict=False)))
+    left = right = int.from_bytes(b"\x01" * n, "little")
+    lefts, rights = [left], [right]
+    for d in range(1, w):  # no larger than each neighbour up to d away, on either side
+        right &= int.from_bytes(bytes(map(le, hashes, hashes[d:])), "little")
+        left &= int.from_bytes(bytes(map(le, hashes[d:], hashes)), "little") << (8 * d)
+        lefts.append(left)
+        rights.append(right)
+    kept = 0
+    for a in range(w):
+        kept |= lefts[a] & rights[w - 1 - a]
+    return list(compress(range(n), kept.to_bytes(n, "little")))
 
 
 def channel_ids(tokens: Tokens, channel: Channel, cache: dict[str, int]) -> list[int]:
