@@ -33,8 +33,8 @@ def excerpt_tokens(region: Region) -> Tokens:
     quotes = [quote for quote, first in firsts.items() if first >= 0]
     if not quotes:
         return best
-    kinds = [_line_kind(line) for line in code.split("\n")]
-    misread = _misread(best.lines, kinds)
+    kinds: list[int] = []  # every line's kind, read only when a head cannot tell
+    misread: int | None = None
     for quote in quotes:
         head = [_line_kind(line) for line in code[: firsts[quote]].split("\n")]
         if head.count(-1) > head.count(1):
@@ -44,6 +44,10 @@ def excerpt_tokens(region: Region) -> Tokens:
             misread = -1
             best = _shifted(other, len(quote))
             continue
+        if not kinds:
+            kinds = [_line_kind(line) for line in code.split("\n")]
+        if misread is None:
+            misread = _misread(best.lines, kinds)
         other_misread = _misread(other.lines, kinds)
         if other_misread < misread:
             best, misread = _shifted(other, len(quote)), other_misread

@@ -329,6 +329,8 @@ Hit = tuple[int, int, int, int, int, int, bool]
 
 def _fragment(group: list[Hit], qlines: list[int]) -> _Fragment:
     """Coverage (all channels and exact only) and line span of one pooled group of hits."""
+    if len(group) == 1:  # most groups: one chance hit
+        return _single_hit(group[0], qlines)
     spans = sorted((qpos, qpos + k) for _, _, qpos, _, _, k, _ in group)
     exact = sorted((qpos, qpos + k) for _, _, qpos, _, _, k, is_exact in group if is_exact)
     first = min(group, key=lambda h: h[3])
@@ -348,6 +350,21 @@ def _fragment(group: list[Hit], qlines: list[int]) -> _Fragment:
         qlast=qlast,
         start_line=first[4],
         end_line=end_line,
+    )
+
+
+def _single_hit(hit: Hit, qlines: list[int]) -> _Fragment:
+    """``_fragment`` of a group of one hit, without its sorting: the k-gram's own span."""
+    file_id, _, qpos, _, line, k, is_exact = hit
+    qlast = min(qpos + k - 1, len(qlines) - 1)
+    return _Fragment(
+        file_id=file_id,
+        covered=k,
+        exact=k if is_exact else 0,
+        qfirst=qpos,
+        qlast=qlast,
+        start_line=line,
+        end_line=line + qlines[qlast] - qlines[qpos],
     )
 
 

@@ -108,7 +108,7 @@ class Reader:
             size = conn.execute("SELECT COALESCE(SUM(length(data)), 0) FROM blocks").fetchone()
             loaded: Loaded | None = None
             if size[0] <= IN_MEMORY_BYTES:
-                loaded = [_load_segment(conn, segment) for segment in list_segments(conn)]
+                loaded = _load(conn, list_segments(conn))
         finally:
             if own:
                 conn.commit()
@@ -150,22 +150,51 @@ def _read_segment(
                     at = data.find(low, at + 1)
 
 
-def _load_segment(conn: sqlite3.Connection, segment: Segment) -> tuple[array[int], bytes, Widths]:
-    """One segment's blocks as one byte string, with each bucket's offset in it."""
-    seg, _, widths = segment
-    base = seg << BUCKET_BITS
+def _load(conn: sqlite3.Connection, segments: list[Segment]) -> Loaded:
+    """The blocks in memory: segments of one record width as one merged byte string (a
+    lookup then searches one bucket, not one per segment), others segment by segment."""
+    if len(segments) > 1 and len({widths for _, _, widths in segments}) == 1:
+        return [_load_merged(conn, segments)]
+    return [_load_segment(conn, segment) for segment in segments]
+
+
+def _load_merged(
+    conn: sqlite3.Connection, segments: list[Segment]
+) -> tuple[array[int], bytes, Widths]:
+    """Segments of the same widths as one: each bucket's blocks of every segment concatenated
+    (the order of records inside a bucket does not matter to the matcher)."""
+    ids = ",".join(str(seg) for seg, _, _ in segments)
+    rows = conn.execute(
+        "SELECT id & ?, CAST(group_concat(data, x'') AS BLOB) FROM blocks"  # noqa: S608
+        f" WHERE id >> ? IN ({ids}) GROUP BY id & ? ORDER BY id & ?",
+        (LOW, BUCKET_BITS, LOW, LOW),
+    )
+    return _offsets(rows) + (segments[0][2],)
+
+
+def _offsets(rows: Iterable[tuple[int, bytes]]) -> tuple[array[int], bytes]:
+    """Blocks of ascending buckets as one byte string, with each bucket's offset in it."""
     offsets = array("I", bytes(4 * (BUCKETS + 1)))
     parts = []
     at = 0
-    for rowid, data in conn.execute(
-        "SELECT id, data FROM blocks WHERE id BETWEEN ? AND ? ORDER BY id", (base, base | LOW)
-    ):
-        offsets[rowid & LOW] = at
+    for bucket, data in rows:
+        offsets[bucket] = at
         at += len(data)
-        offsets[(rowid & LOW) + 1] = at
+        offsets[bucket + 1] = at
         parts.append(data)
     # Empty buckets start where the previous one ended (their range is empty).
     for bucket in range(1, BUCKETS + 1):
         if offsets[bucket] < offsets[bucket - 1]:
             offsets[bucket] = offsets[bucket - 1]
-    return offsets, b"".join(parts), widths
+    return offsets, b"".join(parts)
+
+
+def _load_segment(conn: sqlite3.Connection, segment: Segment) -> tuple[array[int], bytes, Widths]:
+    """One segment's blocks as one byte string, with each bucket's offset in it."""
+    seg, _, widths = segment
+    base = seg << BUCKET_BITS
+    rows = conn.execute(
+        "SELECT id & ?, data FROM blocks WHERE id BETWEEN ? AND ? ORDER BY id",
+        (LOW, base, base | LOW),
+    )
+    return _offsets(rows) + (widths,)
