@@ -331,6 +331,11 @@ def _fragment(group: list[Hit], qlines: list[int]) -> _Fragment:
     """Coverage (all channels and exact only) and line span of one pooled group of hits."""
     if len(group) == 1:  # most groups: one chance hit
         return _single_hit(group[0], qlines)
+    return _pooled(group, qlines)
+
+
+def _pooled(group: list[Hit], qlines: list[int]) -> _Fragment:
+    """``_fragment`` of any group: the union of its k-grams' spans, its first and last lines."""
     spans = sorted((qpos, qpos + k) for _, _, qpos, _, _, k, _ in group)
     exact = sorted((qpos, qpos + k) for _, _, qpos, _, _, k, is_exact in group if is_exact)
     first = min(group, key=lambda h: h[3])

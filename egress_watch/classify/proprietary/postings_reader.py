@@ -169,7 +169,7 @@ def _load_merged(
         f" WHERE id >> ? IN ({ids}) GROUP BY id & ? ORDER BY id & ?",
         (LOW, BUCKET_BITS, LOW, LOW),
     )
-    return _offsets(rows) + (segments[0][2],)
+    return (*_offsets(rows), segments[0][2])
 
 
 def _offsets(rows: Iterable[tuple[int, bytes]]) -> tuple[array[int], bytes]:
@@ -197,4 +197,4 @@ def _load_segment(conn: sqlite3.Connection, segment: Segment) -> tuple[array[int
         "SELECT id & ?, data FROM blocks WHERE id BETWEEN ? AND ? ORDER BY id",
         (LOW, base, base | LOW),
     )
-    return _offsets(rows) + (widths,)
+    return (*_offsets(rows), widths)
