@@ -221,20 +221,19 @@ class Matcher:
         until the index changes, so later texts do not read their long postings again."""
         cap = self._df_cap()
         family_of = self._family
-        counts: dict[int, int] = defaultdict(int)
-        by_hash: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
-        files: dict[int, set[int]] = defaultdict(set)
-        for h, file_id, pos, line in self._reader.lookup(hashes - self._common):
-            lang = family_of.get(file_id)
-            if lang is None:
+        out: dict[int, list[tuple[int, int, int]]] = {}
+        common = self._common
+        for h, rows in self._reader.grouped(hashes - common).items():
+            live = [row for row in rows if row[0] in family_of]
+            if len(live) > MAX_POSTINGS_PER_HASH or (
+                len(live) > cap and len({row[0] for row in live}) > cap
+            ):
+                common.add(h)  # in more files than the cap, or stored too often
                 continue
-            counts[h] += 1
-            files[h].add(file_id)
-            if lang == family:
-                by_hash[h].append((file_id, pos, line))
-        common = {h for h, n in counts.items() if n > MAX_POSTINGS_PER_HASH or len(files[h]) > cap}
-        self._common |= common
-        return {h: rows for h, rows in by_hash.items() if h not in common}
+            mine = [row for row in live if family_of[row[0]] == family]
+            if mine:
+                out[h] = mine
+        return out
 
     def _select(
         self, fragments: list[_Fragment], tokens: Tokens, region: Region, private: int

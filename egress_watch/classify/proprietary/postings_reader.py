@@ -64,32 +64,22 @@ class Reader:
 
     def lookup(self, hashes: Iterable[int]) -> list[Posting]:
         """Every posting of ``hashes``."""
+        return [(h, *row) for h, rows in self.grouped(hashes).items() for row in rows]
+
+    def grouped(self, hashes: Iterable[int]) -> dict[int, list[tuple[int, int, int]]]:
+        """(file, position, line) of every posting of ``hashes``, by hash (hashes with none
+        left out): what the matcher wants, without a tuple per posting to regroup."""
         loaded = self._refresh()
+        found: dict[int, list[tuple[int, int, int]]] = {}
         if loaded is None:
-            return lookup(self._conn, hashes)
-        found: list[Posting] = []
-        wanted = _wanted(hashes)
+            for h, file_id, pos, line in lookup(self._conn, hashes):
+                found.setdefault(h, []).append((file_id, pos, line))
+            return found
+        keys = [
+            (h, (h & 0xFFFFFFFF) >> BUCKET_BITS, (h & LOW).to_bytes(2, "little")) for h in hashes
+        ]
         for offsets, data, widths in loaded:
-            fw, pw, _ = widths
-            stride = record_bytes(widths)
-            p0, l0 = 2 + fw, 2 + fw + pw
-            for bucket, targets in wanted.items():
-                start, end = offsets[bucket], offsets[bucket + 1]
-                if start == end:
-                    continue
-                for h, low in targets:
-                    at = data.find(low, start, end)
-                    while at >= 0:
-                        if (at - start) % stride == 0:
-                            found.append(
-                                (
-                                    h,
-                                    int.from_bytes(data[at + 2 : at + p0], "little"),
-                                    int.from_bytes(data[at + p0 : at + l0], "little"),
-                                    int.from_bytes(data[at + l0 : at + stride], "little"),
-                                )
-                            )
-                        at = data.find(low, at + 1, end)
+            _search(offsets, data, widths, keys, found)
         return found
 
     def _refresh(self) -> Loaded | None:
@@ -114,6 +104,38 @@ class Reader:
                 conn.commit()
         self._generation, self._loaded = generation, loaded
         return loaded
+
+
+def _search(
+    offsets: array[int],
+    data: bytes,
+    widths: Widths,
+    keys: list[tuple[int, int, bytes]],
+    found: dict[int, list[tuple[int, int, int]]],
+) -> None:
+    """Add to ``found`` the postings of ``keys`` (hash, bucket, low bytes) in one copy."""
+    fw, pw, _ = widths
+    stride = record_bytes(widths)
+    p0, l0 = 2 + fw, 2 + fw + pw
+    find = data.find
+    for h, bucket, low in keys:
+        start, end = offsets[bucket], offsets[bucket + 1]
+        if start == end:
+            continue
+        at = find(low, start, end)
+        while at >= 0:
+            if (at - start) % stride == 0:
+                row = (
+                    int.from_bytes(data[at + 2 : at + p0], "little"),
+                    int.from_bytes(data[at + p0 : at + l0], "little"),
+                    int.from_bytes(data[at + l0 : at + stride], "little"),
+                )
+                rows = found.get(h)
+                if rows is None:
+                    found[h] = [row]
+                else:
+                    rows.append(row)
+            at = find(low, at + 1, end)
 
 
 def _read_segment(
