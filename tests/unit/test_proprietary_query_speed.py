@@ -1,5 +1,6 @@
 """The query path's faster forms give exactly what the plain ones gave: idiom counts, one-hit
-fragments, and postings read from segments merged in memory."""
+fragments, postings read from segments merged in memory; and a region that could match no
+indexed file is not read at all."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sqlite3
 from array import array
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,9 +17,18 @@ from egress_watch.classify.proprietary import prompt
 from egress_watch.classify.proprietary.guess_weights import IDIOMS
 from egress_watch.classify.proprietary.idiom_counts import IdiomCounter, weighted
 from egress_watch.classify.proprietary.index import open_index
-from egress_watch.classify.proprietary.matcher import Hit, _pooled, _single_hit
+from egress_watch.classify.proprietary.matcher import (
+    CodeMatch,
+    Hit,
+    Matcher,
+    _pooled,
+    _single_hit,
+)
 from egress_watch.classify.proprietary.postings import Pending, write_segment
 from egress_watch.classify.proprietary.postings_reader import Reader, lookup
+from egress_watch.classify.proprietary.prompt import Region
+from egress_watch.classify.proprietary.tokenize import GO
+from tests.support.code_index import index_files
 from tests.support.own_code import own_source
 
 _IDIOM_PIECES = sorted({idiom for idiom in [*prompt._HAND, *IDIOMS]})
@@ -118,3 +129,42 @@ def test_segments_merged_in_memory_find_what_sqlite_finds(tmp_path: Path) -> Non
         assert in_memory == sorted(lookup(conn, wanted))
         assert in_memory == sorted(row for row in written if row[0] in wanted)
         conn.close()
+
+
+GO_FILE = """\
+package store
+
+func (s *Store) Lookup(ctx context.Context, key string) (*Record, error) {
+\trecord, found := s.cache.Get(key)
+\tif !found {
+\t\trecord, err := s.backend.Fetch(ctx, key, s.options.Timeout)
+\t\tif err != nil {
+\t\t\treturn nil, fmt.Errorf("lookup %q in %s: %w", key, s.name, err)
+\t\t}
+\t\ts.cache.Put(key, record, s.options.TTL)
+\t}
+\treturn record, nil
+}
+"""
+
+
+def test_a_region_of_a_family_the_index_lacks_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only Go is indexed: the JavaScript-tagged copy is skipped before tokenizing (it could
+    match no file), the Go-tagged copy is read and found."""
+    db = index_files(tmp_path, {"store.go": GO_FILE})
+    body = GO_FILE.split("\n", 2)[2]
+    matcher = Matcher(db)
+    read: list[str] = []
+    match_region = matcher._match_region
+
+    def reading(region: Region, every_kgram: bool = True) -> list[CodeMatch]:
+        read.append(region.language)
+        return match_region(region, every_kgram)
+
+    monkeypatch.setattr(matcher, "_match_region", reading)
+    [found] = matcher.match(f"```js\n{body}```\n\n```go\n{body}```\n")
+    assert found.path == "store.go"
+    assert found.start > len(body)  # the Go copy, after the JavaScript one
+    assert read == [GO]

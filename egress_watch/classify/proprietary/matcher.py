@@ -84,7 +84,10 @@ class Matcher:
             for offset, part in self._worth_reading(text):
                 for region in code_regions(part, language, self._families):
                     start = offset + region.offset
+                    matches: list[CodeMatch] = []
                     for family in (region.language, *region.others):  # ambiguous: in turn
+                        if family not in self._families:
+                            continue  # no indexed file of that family: nothing to find
                         matches = self._match_region(Region(start, region.code, family), whole)
                         if matches:
                             break
