@@ -1,34 +1,53 @@
-"""Counting the language guess's idioms once per region, skipping those that cannot occur.
+"""Counting the language guess's idioms once per region, in one pass over the sample.
 
-The guess reads two tables of idioms (hand-set and learned) that share most of their
-entries; counting each distinct idiom once, with ``str.count`` (C speed), halves the work.
-An idiom that contains a shorter idiom found zero times cannot occur either (``"function ("``
-without ``"function"``), so it is not counted at all: most idioms of the other languages are
-skipped that way. The counts are exactly ``sample.count(idiom)`` for every idiom.
+The guess reads two tables of idioms (hand-set and learned) that share most of their entries,
+and ran ``str.count`` once per idiom and table: some 380 scans of every region. Here one
+Aho-Corasick automaton (Rust) finds every occurrence of every idiom in one pass. That count
+of occurrences is ``str.count`` (non-overlapping) for every idiom that cannot overlap itself;
+the few that can (two spaces, ``**``, triple quotes) are still counted with ``str.count``, skipped
+when a shorter idiom inside them was found nowhere. The counts are exactly
+``sample.count(idiom)`` for every idiom.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+import ahocorasick_rs
+
 
 class IdiomCounter:
-    """Counts a fixed set of idioms in a sample, shortest first."""
+    """Counts a fixed set of idioms in a sample."""
 
     def __init__(self, idioms: Iterable[str]) -> None:
         self.order = sorted(set(idioms), key=lambda idiom: (len(idiom), idiom))
-        self.inside = _longest_inside(self.order)
-        """For each idiom, the longest shorter idiom it contains (absent when none)."""
+        self.found_once = [idiom for idiom in self.order if not _overlaps_itself(idiom)]
+        """Idioms whose occurrences never overlap: the automaton's count is theirs."""
+        self.self_overlapping = [idiom for idiom in self.order if _overlaps_itself(idiom)]
+        """Idioms counted with ``str.count`` (shortest first)."""
+        inside = _longest_inside(self.order)
+        self.inside = {idiom: inside[idiom] for idiom in self.self_overlapping if idiom in inside}
+        """For a self-overlapping idiom, the longest shorter idiom it contains (if any)."""
+        self._automaton = ahocorasick_rs.AhoCorasick(self.found_once)
 
     def counts(self, sample: str) -> dict[str, int]:
         """``sample.count(idiom)`` for every idiom (non-overlapping occurrences)."""
-        found: dict[str, int] = {}
+        found = dict.fromkeys(self.order, 0)
+        names = self.found_once
+        for index, _, _ in self._automaton.find_matches_as_indexes(sample, overlapping=True):
+            found[names[index]] += 1
         inside = self.inside
         count = sample.count
-        for idiom in self.order:
+        for idiom in self.self_overlapping:
             shorter = inside.get(idiom)
-            found[idiom] = 0 if shorter is not None and not found[shorter] else count(idiom)
+            if shorter is None or found[shorter]:
+                found[idiom] = count(idiom)
         return found
+
+
+def _overlaps_itself(idiom: str) -> bool:
+    """True when two occurrences can overlap (a prefix is also a suffix: ``"=="``)."""
+    return any(idiom[:k] == idiom[-k:] for k in range(1, len(idiom)))
 
 
 def _longest_inside(order: list[str]) -> dict[str, str]:
