@@ -36,19 +36,23 @@ def excerpt_tokens(region: Region) -> Tokens:
     quotes = [quote for quote, first in firsts.items() if first >= 0]
     if not quotes:
         return best
-    kinds = [_line_kind(line) for line in code.split("\n")]
-    misread = _misread(best.lines, kinds)
+    kinds: list[int] = []  # every line's kind, read only when a head is not prose
+    misread: int | None = None  # lines the current best reading gets wrong, once needed
     for quote in quotes:
         head = [_line_kind(line) for line in code[: firsts[quote]].split("\n")]
-        if head.count(-1) > head.count(1) and misread <= MISREAD_OK:
+        prose_before = head.count(1) > head.count(-1)
+        if misread is None and not prose_before:
+            kinds = [_line_kind(line) for line in code.split("\n")]
+            misread = _misread(best.lines, kinds)
+        if head.count(-1) > head.count(1) and misread is not None and misread <= MISREAD_OK:
             continue  # code before the quote: it opens a string
         other = tokenize(quote + code, language)  # the same line numbers
-        if head.count(1) > head.count(-1):  # prose before the quote: it closes one
+        if prose_before:  # it closes one
             misread = -1
             best = _shifted(other, len(quote))
             continue
         other_misread = _misread(other.lines, kinds)
-        if other_misread < misread:
+        if misread is not None and other_misread < misread:
             best, misread = _shifted(other, len(quote)), other_misread
     return best
 

@@ -16,7 +16,7 @@ from array import array
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable
-from itertools import accumulate
+from itertools import accumulate, compress
 
 MIN_LINE_BYTES = 16
 """Shorter normalised lines (``return x``, ``}``, ``else:``) are everywhere: not evidence."""
@@ -48,14 +48,31 @@ def line_hashes(text: str, indexing: bool = False) -> list[tuple[int, int]]:
     """
     if indexing:
         text = _IMPORT_LINE.sub("", text)
-    data = _COMMENT.sub("", text).encode("utf-8", "surrogatepass")
-    lines = data.translate(_QUOTES, _BLANKS).split(b"\n")
+    lines = _normalised(text)
     crc = zlib.crc32
     return [
         (number, (crc(line) ^ SIGN) - SIGN)
         for number, line in enumerate(lines)
         if len(line) >= MIN_LINE_BYTES
     ]
+
+
+def _normalised(text: str) -> list[bytes]:
+    """Every line of ``text`` without comments, blanks and quote style, as bytes."""
+    data = _COMMENT.sub("", text).encode("utf-8", "surrogatepass")
+    return data.translate(_QUOTES, _BLANKS).split(b"\n")
+
+
+def known_line_hashes(text: str, known: KnownLines) -> list[tuple[int, int]]:
+    """``line_hashes(text)`` of the lines ``known`` holds, with the per-line work in C
+    (hashing, sign, membership): a long text has thousands of lines and few known ones."""
+    members = known.members
+    if members is None:
+        return [(number, value) for number, value in line_hashes(text) if value in known]
+    lines = _normalised(text)
+    signed = array("i", array("I", map(zlib.crc32, lines)).tobytes())
+    found = compress(range(len(lines)), map(members.__contains__, signed))
+    return [(n, signed[n]) for n in found if len(lines[n]) >= MIN_LINE_BYTES]
 
 
 SET_UP_TO = 1_000_000
@@ -90,11 +107,7 @@ def windows(text: str, known: KnownLines, files_of: FilesOf | None = None) -> li
     excerpt's lines come from its file, while common lines that chance put together come
     from different ones.
     """
-    members = known.members
-    if members is not None:
-        hits = [(number, value) for number, value in line_hashes(text) if value in members]
-    else:
-        hits = [(number, value) for number, value in line_hashes(text) if value in known]
+    hits = known_line_hashes(text, known)
     if len(hits) < CLUSTER_MIN:
         return []
     clusters: list[list[tuple[int, int]]] = [[hits[0]]]

@@ -12,11 +12,16 @@ import threading
 from array import array
 from bisect import bisect_left
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 
 from egress_watch.classify.proprietary import idioms
 from egress_watch.classify.proprietary.excerpts import excerpt_tokens
+from egress_watch.classify.proprietary.fragments import (
+    Fragment,
+    overlap,
+    pool_fragments,
+    preference,
+)
 from egress_watch.classify.proprietary.index import MAX_POSTINGS_PER_HASH, open_index
 from egress_watch.classify.proprietary.lines import KnownLines, family_of_lines, windows
 from egress_watch.classify.proprietary.postings_reader import Reader
@@ -28,28 +33,15 @@ from egress_watch.classify.proprietary.winnow import (
     CHANNELS,
     RAW,
     RENAMED,
-    Channel,
     channel_ids,
     kgram_hashes,
     winnow,
 )
 
-DIAGONAL_SLACK = 3
 PREFILTER_CHARS = 20_000
 """Longer regions are tokenized only around lines the index knows (see ``lines.py``)."""
 ALL_KGRAMS_UP_TO = 600  # tokens; longer regions look up their winnowed k-grams only
 CHUNK = 500
-
-
-@dataclass(slots=True)
-class _Fragment:
-    file_id: int
-    covered: int
-    exact: int
-    qfirst: int
-    qlast: int
-    start_line: int
-    end_line: int
 
 
 class Matcher:
@@ -99,6 +91,8 @@ class Matcher:
         """
         families = [region.language, *region.others]
         for family in families:
+            if family not in self._families:
+                continue  # no indexed file of that family: nothing to find
             matches = self._match_region(Region(start, region.code, family), whole)
             if matches:
                 return matches
@@ -226,7 +220,7 @@ class Matcher:
                 where[hashes[qpos]].append(qpos)
             queries.append((channel, where))
         postings = self._postings({h for _, where in queries for h in where}, region.language)
-        fragments = _fragments(queries, postings, tokens)
+        fragments = pool_fragments(queries, postings, tokens)
         if not any(self.thresholds.passes(f.covered, f.exact, 1.0) for f in fragments):
             return []
         total = len(tokens.values)
@@ -242,31 +236,30 @@ class Matcher:
         until the index changes, so later texts do not read their long postings again."""
         cap = self._df_cap()
         family_of = self._family
-        counts: dict[int, int] = defaultdict(int)
-        by_hash: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
-        files: dict[int, set[int]] = defaultdict(set)
-        for h, file_id, pos, line in self._reader.lookup(hashes - self._common):
-            lang = family_of.get(file_id)
-            if lang is None:
+        out: dict[int, list[tuple[int, int, int]]] = {}
+        common = self._common
+        for h, rows in self._reader.grouped(hashes - common).items():
+            live = [row for row in rows if row[0] in family_of]
+            if len(live) > MAX_POSTINGS_PER_HASH or (
+                len(live) > cap and len({row[0] for row in live}) > cap
+            ):
+                common.add(h)  # in more files than the cap, or stored too often
                 continue
-            counts[h] += 1
-            files[h].add(file_id)
-            if lang == family:
-                by_hash[h].append((file_id, pos, line))
-        common = {h for h, n in counts.items() if n > MAX_POSTINGS_PER_HASH or len(files[h]) > cap}
-        self._common |= common
-        return {h: rows for h, rows in by_hash.items() if h not in common}
+            mine = [row for row in live if family_of[row[0]] == family]
+            if mine:
+                out[h] = mine
+        return out
 
     def _select(
-        self, fragments: list[_Fragment], tokens: Tokens, region: Region, private: int
+        self, fragments: list[Fragment], tokens: Tokens, region: Region, private: int
     ) -> list[CodeMatch]:
         """Fragments over their channel's threshold, greedily, without overlapping ones
         (``private``: the query's tokens that are not public shape)."""
         limits = self.thresholds
         total = len(tokens.values)
 
-        taken: list[_Fragment] = []
-        for frag in sorted(fragments, key=_preference):
+        taken: list[Fragment] = []
+        for frag in sorted(fragments, key=preference):
             if not limits.passes(
                 frag.covered,
                 frag.exact,
@@ -275,7 +268,7 @@ class Matcher:
                 example=is_example_path(self._files[frag.file_id][1]),
             ):
                 continue
-            if any(_overlap(frag, t) > 0.5 * (frag.qlast - frag.qfirst + 1) for t in taken):
+            if any(overlap(frag, t) > 0.5 * (frag.qlast - frag.qfirst + 1) for t in taken):
                 continue
             taken.append(frag)
         out = []
@@ -297,94 +290,6 @@ class Matcher:
                 )
             )
         return out
-
-
-def _preference(frag: _Fragment) -> tuple[int, int, int]:
-    """Fragments in the order they are taken: most of the query covered, then most of it as
-    written, then the indexed span closest to the query's (an excerpt that occurs at several
-    places of a file is reported where it matches best)."""
-    return (-frag.covered, -frag.exact, frag.end_line - frag.start_line)
-
-
-def _overlap(a: _Fragment, b: _Fragment) -> int:
-    """How many query tokens two fragments share."""
-    return max(0, min(a.qlast, b.qlast) - max(a.qfirst, b.qfirst) + 1)
-
-
-def _fragments(
-    queries: list[tuple[Channel, dict[int, list[int]]]],
-    postings: dict[int, list[tuple[int, int, int]]],
-    tokens: Tokens,
-) -> list[_Fragment]:
-    """Pool the hits of every channel by (file, offset ± slack) into fragments.
-
-    Both channels number the same tokens, so a renamed excerpt's exact stretches and its
-    masked ones add up in one fragment.
-    """
-    hits = []
-    for channel, where in queries:
-        k = channel.k
-        exact = not channel.renamed
-        for h, qpositions in where.items():
-            rows = postings.get(h)
-            if rows:
-                for file_id, pos, line in rows:
-                    for qpos in qpositions:
-                        hits.append((file_id, pos - qpos, qpos, pos, line, k, exact))
-    if not hits:
-        return []
-    hits.sort()
-    qlines = tokens.lines
-    out = []
-    group = [hits[0]]
-    for hit in hits[1:]:
-        last = group[-1]
-        if hit[0] == last[0] and hit[1] - last[1] <= DIAGONAL_SLACK:
-            group.append(hit)
-        else:
-            out.append(_fragment(group, qlines))
-            group = [hit]
-    out.append(_fragment(group, qlines))
-    return out
-
-
-Hit = tuple[int, int, int, int, int, int, bool]
-"""(file, diagonal, query position, indexed position, indexed line, k, exact channel)."""
-
-
-def _fragment(group: list[Hit], qlines: list[int]) -> _Fragment:
-    """Coverage (all channels and exact only) and line span of one pooled group of hits."""
-    spans = sorted((qpos, qpos + k) for _, _, qpos, _, _, k, _ in group)
-    exact = sorted((qpos, qpos + k) for _, _, qpos, _, _, k, is_exact in group if is_exact)
-    first = min(group, key=lambda h: h[3])
-    last = max(group, key=lambda h: h[3] + h[5])
-    tail = min(last[2] + last[5] - 1, len(qlines) - 1)
-    qfirst = spans[0][0]
-    qlast = min(max(end for _, end in spans) - 1, len(qlines) - 1)
-    # The indexed end line is the last k-gram's first line plus what that k-gram spans in
-    # the query; it never reaches past the fragment's own span of query lines.
-    end_line = last[4] + qlines[tail] - qlines[last[2]]
-    end_line = max(first[4], min(end_line, first[4] + qlines[qlast] - qlines[qfirst]))
-    return _Fragment(
-        file_id=group[0][0],
-        covered=_union(spans),
-        exact=_union(exact),
-        qfirst=qfirst,
-        qlast=qlast,
-        start_line=first[4],
-        end_line=end_line,
-    )
-
-
-def _union(spans: list[tuple[int, int]]) -> int:
-    """How many positions sorted half-open ``spans`` cover together."""
-    covered = 0
-    reach = -1
-    for start, end in spans:
-        if end > reach:
-            covered += end - max(start, reach)
-            reach = end
-    return covered
 
 
 __all__ = ["CodeMatch", "Matcher", "Thresholds"]

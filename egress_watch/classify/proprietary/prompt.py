@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from egress_watch.classify.proprietary.guess_weights import BIAS, IDIOMS
+from egress_watch.classify.proprietary.idiom_counts import IdiomCounter, weighted
 from egress_watch.classify.proprietary.tokenize import (
     CLIKE,
     GENERIC,
@@ -77,6 +78,7 @@ _HAND: dict[str, tuple[float, float, float, float]] = {
     "interface{}": (0, 3, 0, 0), "map[": (0, 2, 0, 0),
     "://": (1, 0, 0, 0),  # a URL's // is no comment: it takes back what "//" cost Python
 }  # fmt: skip
+_COUNTER = IdiomCounter([*_HAND, *IDIOMS])
 _RUST_HINTS = ("fn ", "let mut ", "impl ", "impl<", "&'")
 _RUST_IDIOM = re.compile(
     r"\bfn \w+\s*[<(]|\blet mut |\bimpl\b[^\n]*\{|&'\w|\bpub fn\b|\w::<|\bmatch \w+ \{"
@@ -149,11 +151,12 @@ def _ranked(code: str) -> list[tuple[str, float]]:
         len(_RUST_IDIOM.findall(sample)) >= min(RUST_IDIOMS_NEEDED, 1 + len(sample) // 400)
     ):
         return [(RUST, 0.0)]
-    totals = idiom_scores(sample, _HAND, cap=None)
+    counts = _COUNTER.counts(sample)  # both tables' idioms, each counted once
+    totals = weighted(counts, _HAND, cap=None)
     if not any(mark in sample for mark in "{};"):  # no braces, no semicolons
         totals[_PY] += 3
     # JavaScript or other C-like code: the learned table settles which.
-    learned = idiom_scores(sample, IDIOMS)
+    learned = weighted(counts, IDIOMS, IDIOM_CAP)
     weight = min(1.0, LEARNED_LINES / (sample.count("\n") or 1))
     lead = weight * (learned[_JS] + BIAS[_JS] - learned[_CL] - BIAS[_CL])
     braced = max(totals[_JS], totals[_CL])
@@ -169,14 +172,7 @@ def idiom_scores(
 ) -> list[float]:
     """Each family's total weight of the idioms found in ``sample`` (each counted at most
     ``cap`` times)."""
-    scores = [0.0, 0.0, 0.0, 0.0]
-    for idiom, weights in table.items():
-        found = sample.count(idiom)
-        if found:
-            found = min(found, cap) if cap else found
-            for family in range(4):
-                scores[family] += found * weights[family]
-    return scores
+    return weighted({idiom: sample.count(idiom) for idiom in table}, table, cap)
 
 
 def code_regions(
