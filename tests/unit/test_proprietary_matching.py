@@ -541,7 +541,7 @@ def test_real_go_is_go() -> None:
 def test_one_exact_kgram_passes_only_when_it_is_most_of_a_short_query() -> None:
     limits = Thresholds()
     assert limits.raw == 8
-    assert limits.passes(8, 8, 0.6)
+    assert limits.passes(8, 8, limits.short_share)
     assert not limits.passes(8, 8, 0.1)
     assert not limits.passes(7, 7, 1.0)  # shorter than one k-gram
 

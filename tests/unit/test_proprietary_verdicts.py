@@ -326,3 +326,60 @@ def test_an_example_file_needs_most_of_a_short_query() -> None:
     assert not limits.passes(17, 12, 0.65, example=True)
     assert limits.passes(17, 12, 0.75, example=True)
     assert limits.passes(limits.renamed, 12, 0.6, example=True)  # long enough: as before
+
+
+# A short match must be most of a short paste ---------------------------------------------------
+
+WRITER = """\
+package middleware
+
+import "net/http"
+
+type statusRecorder struct {
+\thttp.ResponseWriter
+\tstatus int
+\tsize   int
+}
+
+func (w *statusRecorder) WriteHeader(code int) {
+\tw.status = code
+\tw.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusRecorder) Write(b []byte) (int, error) {
+\tn, err := w.ResponseWriter.Write(b)
+\tw.size += n
+\treturn n, err
+}
+"""
+SHARED_RUN = WRITER.split("\n\n")[2] + "\n"
+"""The ``WriteHeader`` method: the few lines every framework's response writer has."""
+OWN_CODE = "func idle() bool { return busy }\n"
+"""A line of the user's own, about as long as the shared run."""
+
+
+def test_a_short_run_shared_with_the_index_is_no_alert_inside_other_code(tmp_path: Path) -> None:
+    """A run of under 22 tokens that is only about half of a short paste is how code really
+    shared between frameworks (a response writer, a middleware's set-up) matched by chance:
+    it needs ``short_share`` (70 %) of the paste. Pasted alone, the same run still alerts."""
+    db = index_files(tmp_path, {"writer.go": WRITER})
+    matcher = Matcher(db)
+    alone = matcher.match(SHARED_RUN, GO)
+    assert alone
+    assert alone[0].path == "writer.go"
+    assert alone[0].tokens < Thresholds().renamed
+    everything = Matcher(db, Thresholds(raw=1, renamed=1, sure=1, min_score=0))
+    mixed = SHARED_RUN + "\n" + OWN_CODE
+    [candidate] = everything.match(mixed, GO)
+    assert Thresholds().min_score <= candidate.score < Thresholds().short_share
+    assert matcher.match(mixed, GO) == []
+
+
+def test_short_fragments_need_more_of_the_query_than_long_ones() -> None:
+    limits = Thresholds()
+    assert limits.short_share > limits.min_score
+    short = limits.renamed - 1
+    assert limits.passes(short, short, 0.6)
+    assert not limits.passes(short, short, 0.4)  # passed while short runs needed min_score
+    assert Thresholds(short_share=limits.min_score).passes(short, short, 0.4)
+    assert limits.passes(limits.renamed, 0, limits.min_score)  # renamed size: unchanged

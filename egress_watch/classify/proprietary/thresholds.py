@@ -42,6 +42,11 @@ class Thresholds:
     evidence for short fragments)."""
     sure: int = 40
     min_score: float = 0.5
+    short_share: float = 0.7
+    """Share of the query a fragment under ``renamed`` tokens needs (``min_score`` for longer
+    ones): a run of 8-21 tokens is where code really shared between frameworks (a response
+    writer, a middleware's set-up) matches by chance, so a short match must be more of a
+    short paste."""
     example_share: float = 0.7
     """Share of the query a fragment under ``renamed`` tokens needs when it matched an
     example, script or config file (``is_example_path``): such files hold the set-up code
@@ -76,13 +81,14 @@ class Thresholds:
             return False
         if tokens >= self.renamed and private_score is not None:
             score = max(score, private_score)
-        if score >= self.min_score and (
+        share = self.min_score if tokens >= self.renamed else max(self.min_score, self.short_share)
+        if score >= share and (
             exact >= self.raw or (tokens >= self.renamed and exact >= self.renamed_exact)
         ):
             return True
         if exact < self.raw:
             return False
-        return score >= self.min_score * (self.sure - exact) / (self.sure - self.raw)
+        return score >= share * (self.sure - exact) / (self.sure - self.raw)
 
 
 @dataclass(frozen=True, slots=True)
