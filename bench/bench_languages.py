@@ -325,7 +325,8 @@ def query_draws(
         for title, limits in titled:
             print(
                 f"\n== seed {seed}, {title}: raw {limits.raw}, renamed {limits.renamed} "
-                f"(+{limits.renamed_exact} exact), sure {limits.sure}, share {limits.min_score} =="
+                f"(+{limits.renamed_exact} exact), sure {limits.sure}, share {limits.min_score} "
+                f"(under {limits.renamed} tokens {limits.short_share}) =="
             )
             report(chosen, positives, negatives, limits, args.v)
     if args.save:
