@@ -8,13 +8,14 @@ proxy's (vault, placeholders, database), so it can run in a worker process
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from egress_watch.classify.engine import Engine
+from egress_watch.classify.engine import Engine, Part, is_chunked
 from egress_watch.decide.conversation import conversation_anchor
 from egress_watch.decoding.encoding import decode_body
 from egress_watch.extract import Extraction, extract_body
-from egress_watch.model import Capture, Finding
+from egress_watch.model import Capture, Category, Finding, Segment
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,9 @@ class Job:
     """The request waited out its whole budget before an inspector was free, and nothing
     found in it could be acted on (the pipeline sets it only then): it is not read at all, so
     a flood of large bodies sheds its excess at almost no cost (uninspected, "time budget")."""
+    part: Part = "all"
+    """Which part of the classification runs (classify.engine.Part): two workers can share one
+    body, and ``merge_parts`` joins what they found."""
 
     @classmethod
     def of(
@@ -73,8 +77,39 @@ def analyse(engine: Engine, job: Job) -> Analysis:
     if job.waited_out:
         return Analysis(Extraction(()), [], False, None)
     extraction = _extract(job)
-    found, complete = engine.classify_within(extraction.segments, job.deadline)
-    return Analysis(extraction, found, complete, conversation_anchor(extraction.document))
+    found, complete = engine.classify_within(extraction.segments, job.deadline, job.part)
+    anchor = None if job.part == "code" else conversation_anchor(extraction.document)
+    return Analysis(extraction, found, complete, anchor)
+
+
+def merge_parts(scanned: Analysis, coded: Analysis) -> Analysis:
+    """One analysis from its "scan" part and its "code" part, as the unsplit one would be.
+
+    Per segment the unsplit scan lists a text's code findings after its other findings, except
+    in a chunked text, whose findings are sorted by start (stably, so at an equal start the
+    code finding still comes last). Complete only when both parts are.
+    """
+    found = _merge_findings(scanned.extraction.segments, scanned.found, coded.found)
+    complete = scanned.complete and coded.complete
+    return Analysis(scanned.extraction, found, complete, scanned.anchor)
+
+
+def _merge_findings(
+    segments: Sequence[Segment], scanned: list[Finding], coded: list[Finding]
+) -> list[Finding]:
+    by_segment: dict[int, list[Finding]] = {}
+    for finding in scanned:
+        by_segment.setdefault(finding.segment_index, []).append(finding)
+    for finding in coded:
+        assert finding.category is Category.PROPRIETARY, "a code part found more than code"
+        by_segment.setdefault(finding.segment_index, []).append(finding)
+    merged: list[Finding] = []
+    for index in sorted(by_segment):
+        found = by_segment[index]
+        if index < len(segments) and is_chunked(segments[index].text):
+            found.sort(key=lambda f: f.start)
+        merged += found
+    return merged
 
 
 def _extract(job: Job) -> Extraction:

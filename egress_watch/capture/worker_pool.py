@@ -13,6 +13,12 @@ A worker that dies (killed, out of memory) breaks the pool: it is replaced and t
 sent once more; a second death raises ``WorkerCrashed``, which the proxy treats as any
 inspection failure (its fail mode decides). Small bodies are analysed in the calling thread:
 sending them costs more than analysing them.
+
+With a code index, matching code costs about as much as everything else together; one body
+alone in the pool is then analysed by two workers at once, one matching code, the other
+running the rest (decode and extract run in both), and the two finding lists merge into the
+unsplit one (``analysis.merge_parts``). When another body is in the pool, a body is not split:
+its second half would only queue behind it.
 """
 
 from __future__ import annotations
@@ -25,11 +31,11 @@ import time
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from egress_watch.analysis import Analysis, Job, analyse
+from egress_watch.analysis import Analysis, Job, analyse, merge_parts
 from egress_watch.classify import kingfisher
 from egress_watch.classify.engine import Engine
 from egress_watch.config.settings import Settings
@@ -133,6 +139,8 @@ class AnalysisPool:
         """Pools replaced after a worker died (for status and tests)."""
         self.in_flight = 0
         """Bodies sent to the workers and not answered yet (approximate: not locked)."""
+        self.splits = 0
+        """Bodies analysed by two workers at once (for status and tests)."""
 
     def analyse(self, job: Job) -> Analysis:
         """``analysis.analyse(job)``, in a worker when the body is large.
@@ -147,10 +155,13 @@ class AnalysisPool:
             self._replace(executor)  # killed while starting, or could not start: try again
         if executor is not self._ready:  # starting (or unable to): do it here
             return analyse(self.engine, job)
+        split = self._workers >= 2 and not self.in_flight and self.engine.matches_code()
         for attempt in (1, 2):
             executor = self._executor_now()
             try:
                 self.in_flight += 1
+                if split:
+                    return self._split(executor, job)
                 return executor.submit(_analyse, job).result()[0]
             except BrokenProcessPool:
                 self._replace(executor)
@@ -160,6 +171,14 @@ class AnalysisPool:
             finally:
                 self.in_flight -= 1
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _split(self, executor: ProcessPoolExecutor, job: Job) -> Analysis:
+        """``job`` analysed by two workers at once: the code match, and everything else."""
+        coded = executor.submit(_analyse, replace(job, part="code"))
+        scanned = executor.submit(_analyse, replace(job, part="scan"))
+        analysis = merge_parts(scanned.result()[0], coded.result()[0])
+        self.splits += 1
+        return analysis
 
     def pids(self) -> list[int]:
         """The live workers' process ids (none before the first large request)."""

@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 from itertools import accumulate
 from pathlib import Path
+from typing import Literal
 
 from egress_watch.classify.allowlist import Allowlist, allowlist_from_settings
 from egress_watch.classify.cache import FindingCache, content_key
@@ -34,6 +35,13 @@ CONTEXT_AFTER: int = 80 * 1024  # more than a private key block (64 KB), the lon
 
 
 log = logging.getLogger(__name__)
+
+Part = Literal["all", "scan", "code"]
+"""What of ``_scan`` runs: everything; everything but the code match; only the code match.
+Two workers can then analyse one body at once (capture.worker_pool), and the two finding
+lists merge into the unsplit one (analysis.merge_parts)."""
+_PART_KEY: dict[Part, bytes] = {"all": b"", "scan": b"|scan", "code": b"|code"}
+"""Cache keys per part: a cached entry never holds half of a text's findings as if whole."""
 
 
 def _hide_overlaps(found: list[Finding], secrets: list[Finding]) -> list[Finding]:
@@ -135,13 +143,14 @@ class Engine:
         return self.classify_within(segments, None)[0]
 
     def classify_within(
-        self, segments: Sequence[Segment], deadline: float | None
+        self, segments: Sequence[Segment], deadline: float | None, part: Part = "all"
     ) -> tuple[list[Finding], bool]:
         """Findings across all segments, and False when ``deadline`` (``time.monotonic()``)
         passed before every segment was scanned: the findings are then those found so far.
 
         The deadline is checked between segments and between chunks of a long segment, so
-        one inspection overruns it by at most one chunk's scan.
+        one inspection overruns it by at most one chunk's scan. ``part`` runs only that
+        part of the scan (see ``Part``).
         """
         generation = self._index_generation()  # once per request, not once per segment
         findings: list[Finding] = []
@@ -149,7 +158,7 @@ class Engine:
             if index and _past(deadline):  # the first chunk is always scanned
                 return findings, False
             found, complete = self._classify(
-                segment.text, index, segment.path_hint, generation, deadline
+                segment.text, index, segment.path_hint, generation, deadline, part
             )
             findings += found
             if not complete:
@@ -163,8 +172,9 @@ class Engine:
         path: str | None,
         generation: bytes,
         deadline: float | None = None,
+        part: Part = "all",
     ) -> tuple[list[Finding], bool]:
-        findings, complete = self._cached(text, generation, deadline)
+        findings, complete = self._cached(text, generation, deadline, part)
         if segment_index:
             findings = tuple(dataclasses.replace(f, segment_index=segment_index) for f in findings)
         if self.allowlist:
@@ -179,28 +189,35 @@ class Engine:
             except (CodeIndexError, OSError, sqlite3.Error):
                 self._code_index = None  # unreadable: keep scanning secrets, do not retry
 
+    def matches_code(self) -> bool:
+        """True when a code index is open (so splitting off the code match can pay)."""
+        self._open_new_index()
+        return self._code is not None
+
     def _index_generation(self) -> bytes:
         """The code index's generation (cached results depend on it); empty without an index."""
         self._open_new_index()
         return self._code.generation().encode() if self._code is not None else b""
 
     def _cached(
-        self, text: str, generation: bytes, deadline: float | None = None
+        self, text: str, generation: bytes, deadline: float | None = None, part: Part = "all"
     ) -> tuple[tuple[Finding, ...], bool]:
         """The findings of a text from the cache, or scanned now and remembered, and False
         when the deadline cut the scan short (the findings so far are not remembered)."""
         if len(text) < MIN_CACHED:
-            return self._scan(text), True
-        key = content_key(text) + generation
+            return self._scan(text, part), True
+        key = content_key(text) + generation + _PART_KEY[part]
         found = self.cache.get(key)
         if found is not None:
             return found, True
-        found, complete = self._scan_chunks(text, deadline)
+        found, complete = self._scan_chunks(text, deadline, part)
         if complete:
             self.cache.put(key, found)
         return found, complete
 
-    def _scan_chunks(self, text: str, deadline: float | None) -> tuple[tuple[Finding, ...], bool]:
+    def _scan_chunks(
+        self, text: str, deadline: float | None, part: Part = "all"
+    ) -> tuple[tuple[Finding, ...], bool]:
         """``_scan`` of a long text chunk by chunk, checking the deadline between chunks.
 
         Each chunk is scanned with CONTEXT_BEFORE and CONTEXT_AFTER characters around it and
@@ -208,18 +225,18 @@ class Engine:
         category that an earlier chunk kept (the same value, seen with less context). Repeats
         of a generic secret are looked for within a chunk and its context, not the whole text.
         """
-        if len(text) <= CHUNK_CHARS + CONTEXT_AFTER:
-            return self._scan(text), True
+        if not is_chunked(text):
+            return self._scan(text, part), True
         kept: list[Finding] = []
         reach: dict[Category, int] = {}  # per category, the end of the previous chunks' findings
         for begin in range(0, len(text), CHUNK_CHARS):
-            if begin and _past(deadline):
-                return tuple(kept), False
+            if begin and _past(deadline):  # sorted as a whole scan's: parts merge alike
+                return tuple(sorted(kept, key=lambda f: f.start)), False
             low = max(0, begin - CONTEXT_BEFORE)
             high = min(len(text), begin + CHUNK_CHARS + CONTEXT_AFTER)
             found = [
                 dataclasses.replace(f, start=f.start + low, end=f.end + low)
-                for f in self._scan(text[low:high])
+                for f in self._scan(text[low:high], part)
                 if begin <= f.start + low < begin + CHUNK_CHARS
                 and f.start + low >= reach.get(f.category, 0)
             ]
@@ -229,8 +246,19 @@ class Engine:
         kept.sort(key=lambda f: f.start)
         return tuple(kept), True
 
-    def _scan(self, text: str) -> tuple[Finding, ...]:
-        """Every secret in the text as a Finding, minus values the allowlist knows."""
+    def _scan(self, text: str, part: Part = "all") -> tuple[Finding, ...]:
+        """Every secret, category and code finding in the text (those of ``part``), minus
+        values the allowlist knows. Code findings come last: ``analysis.merge_parts`` relies
+        on it."""
+        findings: list[Finding] = []
+        if part != "code":
+            findings += self._scan_values(text)
+        if part != "scan" and self._code is not None and len(text) >= MIN_CODE_CHARS:
+            findings += [self._code_finding(text, m) for m in self._code.match(text)]
+        return tuple(findings)
+
+    def _scan_values(self, text: str) -> list[Finding]:
+        """Secrets, then infra, marker, PII and logic findings (no secret's characters shown)."""
         findings = []
         lowered = lower_same_length(text)  # once, for the secret and logic detectors
         for match in self._secrets.scan(text, lowered):
@@ -240,9 +268,7 @@ class Engine:
             findings.append(self._value_finding(text, Category.SECRET, match))
         if self._categories is not None:
             findings += _hide_overlaps(self._category_findings(text, lowered), findings)
-        if self._code is not None and len(text) >= MIN_CODE_CHARS:
-            findings += [self._code_finding(text, m) for m in self._code.match(text)]
-        return tuple(findings)
+        return findings
 
     def _category_findings(self, text: str, lowered: str) -> list[Finding]:
         """Infra, marker, PII and security-logic findings (enabled by ``configured``)."""
@@ -298,6 +324,11 @@ class Engine:
             source=Source(match.repo, match.path, match.start_line, match.end_line, match.score),
             confidence="high" if strong else "medium",
         )
+
+
+def is_chunked(text: str) -> bool:
+    """True when ``_scan_chunks`` scans ``text`` in chunks (and sorts its findings by start)."""
+    return len(text) > CHUNK_CHARS + CONTEXT_AFTER
 
 
 def _past(deadline: float | None) -> bool:

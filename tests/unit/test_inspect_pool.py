@@ -1,11 +1,14 @@
 """Analysis in worker processes (issue 15, item 7): same results as in-process, a killed worker
-is replaced without losing the request, and a queued-out request is not classified."""
+is replaced without losing the request, and a queued-out request is not classified. With a code
+index, one body is split between two workers (code match | the rest) and merges into exactly
+the unsplit findings."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import threading
 import time
@@ -21,12 +24,15 @@ from egress_watch.capture.worker_pool import (
     EngineSpec,
 )
 from egress_watch.catalog.services import builtin_catalog
-from egress_watch.classify.engine import Engine
+from egress_watch.classify.engine import CHUNK_CHARS, CONTEXT_AFTER, Engine
+from egress_watch.classify.proprietary.index import index_path, open_index
+from egress_watch.classify.proprietary.repos import add_repo
 from egress_watch.config.settings import Settings
 from egress_watch.model import Capture, Category
 from egress_watch.pipeline import Inspector, Policy
 from tests.conftest import fake_aws_key_id, fake_aws_secret
 from tests.support.export_receivers import wait_until
+from tests.support.own_code import own_source
 
 pytestmark = pytest.mark.slow  # starts worker processes
 
@@ -166,3 +172,128 @@ def test_workers_that_cannot_start_leave_analysis_in_the_proxys_process(
         assert not broken.ready()
     finally:
         broken.close()
+
+
+# --- split analysis: one body, two workers (code match | everything else) ---
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A config dir whose code index holds a copy of egress_watch's pipeline module."""
+    config = tmp_path_factory.mktemp("indexed")
+    repo = config / "ledger"
+    repo.mkdir()
+    shutil.copy(own_source("pipeline.py"), repo / "core.py")
+    conn = open_index(index_path(config))
+    add_repo(conn, repo, "ledger")
+    conn.close()
+    return config
+
+
+@pytest.fixture(scope="module")
+def split_pool(indexed: Path) -> Iterator[tuple[Engine, AnalysisPool]]:
+    engine = Engine.configured(KEY, SETTINGS, indexed)
+    started = AnalysisPool(engine, EngineSpec.of(KEY, SETTINGS, indexed))
+    started.analyse(job(chat_body(100_000, 10)))  # starts the workers
+    wait_ready(started)
+    yield engine, started
+    started.close()
+
+
+def excerpt(indexed: Path) -> str:
+    lines = (indexed / "ledger" / "core.py").read_text().split("\n")
+    return "\n".join(lines[39:69])
+
+
+def mixed_body(indexed: Path, nonce: int) -> bytes:
+    """Three segments: one past a chunk, with indexed code early in its first chunk and in its
+    second, before planted keys and infra/marker lines (so the merge's order matters); one
+    short with code and a key; one with no code at all."""
+    code = f"\n```python\n{excerpt(indexed)}\n```\n"
+    key = f"\naws_access_key_id = {fake_aws_key_id()}\n"
+    filler = CODE * ((CHUNK_CHARS // 2) // len(CODE))
+    long_text = f"# {nonce}\n" + code + filler + key + filler + code + filler + key
+    assert len(long_text) > CHUNK_CHARS + CONTEXT_AFTER  # scanned in chunks
+    messages = [
+        {"role": "user", "content": long_text},
+        {"role": "user", "content": "Speed this up?" + code + key},
+        {"role": "user", "content": "deploy to https://build.corp.example/ci " + str(nonce)},
+    ]
+    return json.dumps({"model": "m", "messages": messages}).encode()
+
+
+def test_a_body_split_between_two_workers_finds_exactly_what_one_scan_finds(
+    split_pool: tuple[Engine, AnalysisPool], indexed: Path
+) -> None:
+    engine, pool = split_pool
+    body = job(mixed_body(indexed, 11))
+    splits = pool.splits
+    there = pool.analyse(body)
+    assert pool.splits == splits + 1, "an indexed body alone in the pool was not split"
+    here = analyse(engine, body)
+    assert there == here  # same findings, order, offsets, segment indexes, anchor
+    assert there.complete
+    assert {Category.SECRET, Category.INFRA, Category.PROPRIETARY} <= categories(there)
+    first = [f for f in there.found if f.segment_index == 0]
+    code_at = [f.start for f in first if f.category is Category.PROPRIETARY]
+    assert len(code_at) >= 2, "indexed code in both chunks of the long segment"
+    assert any(f.start > min(code_at) for f in first if f.category is not Category.PROPRIETARY)
+    assert {f.segment_index for f in there.found if f.category is Category.PROPRIETARY} == {0, 1}
+    assert pool.analyse(body) == here  # again, from the workers' caches (kept per part)
+    assert Engine.configured(KEY, SETTINGS, indexed).classify_within(
+        here.extraction.segments, None, "scan"
+    )[0] == [f for f in here.found if f.category is not Category.PROPRIETARY]
+
+
+def test_a_split_past_its_deadline_scans_the_first_chunk_and_is_incomplete(
+    split_pool: tuple[Engine, AnalysisPool], indexed: Path
+) -> None:
+    engine, pool = split_pool
+    late = job(mixed_body(indexed, 12), deadline=time.monotonic() - 1)
+    analysis = pool.analyse(late)
+    assert analysis == analyse(engine, late)
+    assert not analysis.complete
+    assert {Category.PROPRIETARY, Category.INFRA} <= categories(analysis)
+
+
+def test_workers_killed_during_a_split_analysis_still_give_its_findings(
+    split_pool: tuple[Engine, AnalysisPool], indexed: Path
+) -> None:
+    engine, pool = split_pool
+    body = job(mixed_body(indexed, 13))
+    before, respawns, splits = set(pool.pids()), pool.respawns, pool.splits
+    result: list[Analysis] = []
+    worker = threading.Thread(target=lambda: result.append(pool.analyse(body)))
+    worker.start()
+    deadline = time.monotonic() + 30
+    while not pool.in_flight and time.monotonic() < deadline:
+        worker.join(timeout=0.01)
+    for pid in before:
+        os.kill(pid, signal.SIGKILL)
+    worker.join(timeout=120)
+    assert result, "the analysis was lost with its workers"
+    assert pool.respawns == respawns + 1
+    assert pool.splits == splits + 1  # the retry split again, in the new workers
+    assert result[0] == analyse(engine, body)
+    assert {Category.SECRET, Category.PROPRIETARY} <= categories(result[0])
+    wait_ready(pool)
+
+
+def test_a_body_is_not_split_while_another_is_in_the_pool(
+    split_pool: tuple[Engine, AnalysisPool], indexed: Path
+) -> None:
+    engine, pool = split_pool
+    body = job(mixed_body(indexed, 14))
+    splits = pool.splits
+    pool.in_flight += 1  # as while another inspector thread waits for its body
+    try:
+        assert pool.analyse(body) == analyse(engine, body)
+    finally:
+        pool.in_flight -= 1
+    assert pool.splits == splits
+
+
+def test_without_a_code_index_bodies_are_not_split(pool: AnalysisPool) -> None:
+    splits = pool.splits
+    pool.analyse(job(chat_body(200_000, 15)))
+    assert pool.splits == splits == 0
