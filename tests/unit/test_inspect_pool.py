@@ -240,9 +240,22 @@ def test_a_body_split_between_two_workers_finds_exactly_what_one_scan_finds(
     assert any(f.start > min(code_at) for f in first if f.category is not Category.PROPRIETARY)
     assert {f.segment_index for f in there.found if f.category is Category.PROPRIETARY} == {0, 1}
     assert pool.analyse(body) == here  # again, from the workers' caches (kept per part)
-    assert Engine.configured(KEY, SETTINGS, indexed).classify_within(
-        here.extraction.segments, None, "scan"
-    )[0] == [f for f in here.found if f.category is not Category.PROPRIETARY]
+
+
+def test_the_cache_never_answers_one_part_with_another_parts_findings(indexed: Path) -> None:
+    """A worker caches the part it ran; the other part, or the whole, of the same text later
+    (in that worker or in the proxy) must not come back with those findings only."""
+    fresh = Engine.configured(KEY, SETTINGS, indexed)
+    segments = analyse(fresh, job(mixed_body(indexed, 16))).extraction.segments
+    whole = Engine.configured(KEY, SETTINGS, indexed).classify_within(segments, None)[0]
+    code = [f for f in whole if f.category is Category.PROPRIETARY]
+    assert code
+    assert fresh.classify_within(segments, None, "code")[0] == code
+    assert fresh.classify_within(segments, None, "scan")[0] == [
+        f for f in whole if f.category is not Category.PROPRIETARY
+    ]
+    assert fresh.classify_within(segments, None, "code")[0] == code  # from the cache
+    assert fresh.classify_within(segments, None)[0] == whole
 
 
 def test_a_split_past_its_deadline_scans_the_first_chunk_and_is_incomplete(
