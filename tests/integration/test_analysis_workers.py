@@ -4,7 +4,9 @@ killed worker loses no request and no event, and a SIGHUP reload reaches the new
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+from pathlib import Path
 
 import httpx
 import psutil
@@ -14,6 +16,7 @@ from egress_watch.capture.worker_pool import POOL_FROM_BYTES
 from egress_watch.paths import HomePaths
 from tests.conftest import fake_aws_key_id
 from tests.integration.conftest import RunningProxy, wait_until
+from tests.support.own_code import own_source
 
 pytestmark = pytest.mark.slow
 
@@ -74,3 +77,27 @@ def test_killed_workers_are_replaced_and_a_reload_reaches_the_new_ones(
     assert large_chat(proxy, "the bluefalcon launch plan").status_code == 200
     newest = proxy.events()[0]
     assert any(f["category"] == "marker" for f in newest["findings"])  # type: ignore[attr-defined, index]
+
+
+def test_with_a_code_index_a_killed_worker_still_gives_the_code_and_the_secret(
+    running_proxy: RunningProxy, ew_home: HomePaths, tmp_path: Path
+) -> None:
+    """With a code index, a large body is split between both workers (code | the rest): killed
+    workers are replaced and the body's code and secret findings both reach the history."""
+    proxy = running_proxy
+    assert large_chat(proxy, "warm-up").status_code == 200  # starts the workers
+    wait_until(proxy, lambda: "analysis workers ready" in proxy.log_path.read_text(),
+               "workers ready")  # fmt: skip
+    repo = tmp_path / "ledger"
+    repo.mkdir()
+    shutil.copy(own_source("pipeline.py"), repo / "core.py")
+    assert proxy.cli("index", "add", str(repo)).returncode == 0  # the running proxy picks it up
+    excerpt = "\n".join((repo / "core.py").read_text().split("\n")[39:69])
+    for worker in workers(proxy):
+        os.kill(worker.pid, signal.SIGKILL)
+    extra = f"```python\n{excerpt}\n```\naws_access_key_id = {fake_aws_key_id()}"
+    assert large_chat(proxy, extra).status_code == 200
+    newest = proxy.events()[0]
+    assert {"aws-access-key", "proprietary-code"} <= rules(newest)
+    assert not newest.get("error")
+    assert "analysis worker died; replaced" in proxy.log_path.read_text()
