@@ -32,6 +32,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from proxy_corpus import INDEXED, SITE, UNRELATED, package_code
+
 from tests.support.servers import (
     ConnectProxy,
     UpstreamServer,
@@ -43,34 +45,9 @@ from tests.support.servers import (
 BIN = Path(sys.executable).parent
 
 
-SITE = Path(sys.prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
-SITE = SITE / "site-packages"
-INDEXED = (
-    "httpx", "textual", "werkzeug", "click", "jinja2", "mitmproxy", "ldap3", "flask", "anyio",
-    "attr", "h2", "h11", "pyparsing", "markdown_it",
-)  # fmt: skip
-"""About 10 MB of Python source (the issue's target size for the proxy's code index); none
-vendored by an UNRELATED package (pip vendors rich, requests, urllib3, ...: their code would be
-a true match, not unrelated text)."""
-UNRELATED = ("tornado", "_pytest", "hypothesis")
-"""New code for the index: packages that share no code with ``INDEXED``. The earlier set
-(tornado, urwid, pip) did: pip vendors rich (textual's ``content.py`` is rich's ``text.py``) and
-requests (httpx's ``_models.py``), mitmproxy's console and textual's win32 driver come from
-urwid. Its requests held real matches (108 detections in 300), which is the cost of
-finding code, not of reading new code; ``--unrelated tornado,urwid,pip`` measures it."""
-_sources: dict[str, str] = {}
-
-
 def code_body(kb: int, nonce: int, packages: tuple[str, ...] = UNRELATED) -> bytes:
     """A chat request carrying ``kb`` KiB of real code from packages not in the index."""
-    package = packages[nonce % len(packages)]
-    if package not in _sources:
-        files = sorted((SITE / package).rglob("*.py"))
-        _sources[package] = "\n".join(p.read_text(errors="replace") for p in files)
-    source = _sources[package]
-    size = kb * 1024
-    start = (nonce * 7919 * 1024) % max(1, len(source) - size)
-    text = f"# request {nonce}\n" + source[start : start + size]
+    text = package_code(kb, nonce, packages)
     text += "\naws_access_key_id = " + "AKIA" + "Q3EXT7PLN2ZRW5YB\n"
     return json.dumps({"model": "m", "messages": [{"role": "user", "content": text}]}).encode()
 

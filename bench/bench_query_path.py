@@ -25,26 +25,16 @@ import json
 import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from proxy_corpus import INDEXED, SITE, UNRELATED, package_code
 
 from egress_watch.classify.proprietary.background import build_background, default_background
 from egress_watch.classify.proprietary.index import open_index
 from egress_watch.classify.proprietary.matcher import Matcher
 from egress_watch.classify.proprietary.repos import add_repo
-
-SITE = Path(sys.prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
-SITE = SITE / "site-packages"
-INDEXED = (
-    "httpx", "textual", "werkzeug", "click", "jinja2", "mitmproxy", "ldap3", "flask", "anyio",
-    "attr", "h2", "h11", "pyparsing", "markdown_it",
-)  # fmt: skip
-"""The packages ``bench_proxy.py --index`` indexes."""
-UNRELATED = ("tornado", "_pytest", "hypothesis")
-"""The packages ``bench_proxy.py`` sends: no code in common with ``INDEXED``."""
-_sources: dict[str, str] = {}
 
 
 def build(db: Path) -> None:
@@ -54,18 +44,6 @@ def build(db: Path) -> None:
     for package in INDEXED:
         add_repo(conn, SITE / package, package)
     conn.close()
-
-
-def body(nonce: int, packages: tuple[str, ...], kb: int = 100) -> str:
-    """``kb`` KiB of one package's code, a new slice per ``nonce`` (as ``bench_proxy``)."""
-    package = packages[nonce % len(packages)]
-    if package not in _sources:
-        files = sorted((SITE / package).rglob("*.py"))
-        _sources[package] = "\n".join(p.read_text(errors="replace") for p in files)
-    source = _sources[package]
-    size = kb * 1024
-    start = (nonce * 7919 * 1024) % max(1, len(source) - size)
-    return f"# request {nonce}\n" + source[start : start + size]
 
 
 def _excerpt(rng: random.Random, files: list[Path], length: int) -> str:
@@ -81,9 +59,9 @@ def queries() -> list[str]:
     rng = random.Random(17)  # a repeatable sample
     indexed = sorted(f for p in INDEXED for f in (SITE / p).rglob("*.py"))
     other = sorted(f for p in UNRELATED for f in (SITE / p).rglob("*.py"))
-    out = [body(n, UNRELATED) for n in range(150)]
+    out = [package_code(100, n, UNRELATED) for n in range(150)]
     for n in range(150):
-        lines = body(1000 + n, UNRELATED, kb=rng.choice((30, 60, 100))).split("\n")
+        lines = package_code(rng.choice((30, 60, 100)), 1000 + n, UNRELATED).split("\n")
         for _ in range(rng.randint(1, 3)):
             planted = _excerpt(rng, indexed, rng.choice((5, 10, 15, 30, 50)))
             if rng.random() < 0.3:
@@ -116,7 +94,7 @@ def answers(matcher: Matcher, path: Path) -> None:
 
 def timing(matcher: Matcher, packages: tuple[str, ...], n: int) -> None:
     """``Matcher.match`` CPU time per 100 KB text."""
-    texts = [body(i, packages) for i in range(n)]
+    texts = [package_code(100, i, packages) for i in range(n)]
     matcher.match(texts[0])  # loads the postings and known lines
     cpu = []
     detections = 0
