@@ -25,6 +25,7 @@ from egress_watch.classify.proprietary.prompt import Region
 from egress_watch.classify.proprietary.tokenize import GO
 from tests.support.code_index import index_files
 from tests.support.own_code import own_source
+from tests.unit.test_proprietary_languages import GO_FILE
 
 _IDIOM_PIECES = sorted({idiom for idiom in [*prompt._HAND, *IDIOMS]})
 
@@ -125,23 +126,6 @@ def test_segments_merged_in_memory_find_what_sqlite_finds(tmp_path: Path) -> Non
         assert in_memory == sorted(lookup(conn, wanted))
         assert in_memory == sorted(row for row in written if row[0] in wanted)
         conn.close()
-
-
-GO_FILE = """\
-package store
-
-func (s *Store) Lookup(ctx context.Context, key string) (*Record, error) {
-\trecord, found := s.cache.Get(key)
-\tif !found {
-\t\trecord, err := s.backend.Fetch(ctx, key, s.options.Timeout)
-\t\tif err != nil {
-\t\t\treturn nil, fmt.Errorf("lookup %q in %s: %w", key, s.name, err)
-\t\t}
-\t\ts.cache.Put(key, record, s.options.TTL)
-\t}
-\treturn record, nil
-}
-"""
 
 
 def test_a_region_of_a_family_the_index_lacks_is_not_read(
