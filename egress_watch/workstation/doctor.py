@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from egress_watch.catalog.services import catalog_with
-from egress_watch.classify.proprietary.background import background_info, public_hashes
+from egress_watch.classify.proprietary.background import background_info, public_hashes_lost
 from egress_watch.classify.proprietary.index import CodeIndexError, index_path, open_index
 from egress_watch.classify.proprietary.repos import list_repos
 from egress_watch.config.settings import load_settings
@@ -294,7 +294,7 @@ def background_check(conn: sqlite3.Connection) -> list[Check]:
         f"({info.file_bytes / 1e6:.1f} MB), built {info.built or 'by an older version'}"
         f" in {info.seconds:.0f} s"
     )
-    if info.hashes and not public_hashes(conn):
+    if info.hashes and public_hashes_lost(conn):
         return [Check("code-background", False, detail + "; its file is gone",
                       "egress-watch index rebuild")]  # fmt: skip
     return [Check("code-background", True, detail)]

@@ -31,6 +31,7 @@ from egress_watch.classify.proprietary.shared import (
     loaded_background,
     read_shared,
     shared_file,
+    shared_header,
     write_shared,
 )
 from egress_watch.classify.proprietary.sources import (
@@ -184,6 +185,16 @@ def build_background(
     bump_generation(conn)
     conn.commit()
     return info
+
+
+def public_hashes_lost(conn: sqlite3.Connection) -> bool:
+    """True when ``public_hashes`` would come back empty: the machine-wide file is gone or
+    damaged, or there is no background at all. Reads the file's header only, not its hashes
+    (``doctor`` asks this, and needs no 100 MB set to know)."""
+    row = conn.execute("SELECT value FROM meta WHERE key='background_file'").fetchone()
+    if row and row[0]:
+        return shared_header(Path(row[0])) is None
+    return conn.execute("SELECT 1 FROM background LIMIT 1").fetchone() is None
 
 
 def public_hashes(conn: sqlite3.Connection) -> frozenset[int]:

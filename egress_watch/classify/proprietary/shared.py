@@ -134,15 +134,35 @@ def _read(path: Path) -> tuple[array[int], Built] | None:
     except OSError:
         return None
     header, _, body = data.partition(b"\n")
-    fields = header.decode("ascii", "replace").split()
+    built = _built(header)
     hashes = array("i")
     try:
-        built = Built(int(fields[0]), float(fields[1]) if len(fields) > 1 else 0.0,
-                      fields[2] if len(fields) > 2 else "")  # fmt: skip
         hashes.frombytes(body)
+    except ValueError:
+        return None
+    return None if built is None else (hashes, built)
+
+
+def shared_header(path: Path) -> Built | None:
+    """How a machine-wide background was built, from its first line alone (cheap: its hashes
+    are not read); None when it is missing or its header is damaged."""
+    try:
+        with path.open("rb") as file:
+            built = _built(file.readline().rstrip(b"\n"))
+            whole = (os.fstat(file.fileno()).st_size - file.tell()) % 4 == 0
+    except OSError:
+        return None
+    return built if whole else None  # a cut body is damaged too (``_read`` refuses it)
+
+
+def _built(header: bytes) -> Built | None:
+    """The header line: bytes read, seconds taken, when (the last two absent in old files)."""
+    fields = header.decode("ascii", "replace").split()
+    try:
+        return Built(int(fields[0]), float(fields[1]) if len(fields) > 1 else 0.0,
+                     fields[2] if len(fields) > 2 else "")  # fmt: skip
     except (ValueError, IndexError):
         return None
-    return hashes, built
 
 
 def write_shared(path: Path, common: set[int], built: Built) -> bool:
