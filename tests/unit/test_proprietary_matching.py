@@ -308,7 +308,7 @@ PARALLEL_SCRIPT = textwrap.dedent(
     from egress_watch.classify.proprietary.index import open_index
 
     jobs.PARALLEL_FROM_BYTES = 0
-    can_fork = jobs._can_fork()
+    can_fork = jobs.can_fork()
     conn = open_index(Path(sys.argv[1]))
     build_background(conn, [Path(sys.argv[3])])
     add_repo(conn, Path(sys.argv[2]), "repo")

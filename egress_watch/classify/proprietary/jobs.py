@@ -113,7 +113,7 @@ def _start_worker(public: frozenset[int]) -> None:
     _cache.clear()
 
 
-def _can_fork() -> bool:
+def can_fork() -> bool:
     """Fork workers only where it is safe and cheap: Linux, and no other thread running (a
     lock held by another thread at fork time would stay held in the child). Spawned workers
     would re-import the caller's main module, which scripts without a main guard cannot
@@ -151,7 +151,7 @@ def _workers(public: frozenset[int], sizes: int) -> ProcessPoolExecutor | None:
     if _WORKERS < 2 or sizes < PARALLEL_FROM_BYTES:
         return None
     stop_workers()
-    if not _can_fork():
+    if not can_fork():
         return None
     context = multiprocessing.get_context("fork")
     _pool = ProcessPoolExecutor(

@@ -20,7 +20,7 @@ from pathlib import Path
 import platformdirs
 
 from egress_watch.classify.proprietary.files import PublicFile, skipped_content
-from egress_watch.classify.proprietary.jobs import _can_fork as can_fork
+from egress_watch.classify.proprietary.jobs import can_fork
 from egress_watch.classify.proprietary.lines import line_hashes
 from egress_watch.classify.proprietary.tokenize import GENERIC, language_of, tokenize
 from egress_watch.classify.proprietary.winnow import CHANNELS, channel_ids, kgram_hashes
