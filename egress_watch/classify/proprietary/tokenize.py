@@ -7,10 +7,9 @@ kept (quotes normalised) because without them chance alignments are common.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+import string
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Protocol
 
 PYTHON = "python"
 GO = "go"
@@ -31,59 +30,136 @@ EXTENSIONS: dict[str, str] = {
     ".sql": GENERIC, ".lua": GENERIC,
 }  # fmt: skip
 
-_OPS = (
-    r"(?P<op>>>>=|<<=|>>=|\*\*=|\.\.\.|===|!==|=>|->|::|\+\+|--|&&|\|\||<=|>=|==|!="
-    r"|[-+*/%&|^<>]=|<<|>>|\*\*|//|\S)"
-)
-_STR = r"""(?P<str>[rRbBuUfFL]{0,2}"(?:[^"\\\n]|\\.)*"|[rRbBuUfF]{0,2}'(?:[^'\\\n]|\\.)*')"""
-_RUST_STR = r"""(?P<str>b?"(?:[^"\\]|\\.)*"|b?'(?:\\.[^'\n]{0,8}|[^'\\\n])')"""
-_COMMON_TAIL = r"(?P<num>\d[\w.]*|\.\d\w*)|(?P<id>[A-Za-z_$\x80-\uffff][\w$\x80-\uffff]*)|" + _OPS
-_NL_WS = r"(?P<nl>\n)|"
+_NUM = r"\d[\w.]*|\.\d\w*"
+_ID = r"[A-Za-z_$\x80-\uffff][\w$\x80-\uffff]*"
+_OP_ALTERNATIVES = (
+    ">>>=", "<<=", ">>=", r"\*\*=", r"\.\.\.", "===", "!==", "=>", "->", "::", r"\+\+", "--",
+    "&&", r"\|\|", "<=", ">=", "==", "!=", "[-+*/%&|^<>]=", "<<", ">>", r"\*\*", "//",
+)  # fmt: skip
+"""Multi-character operators, longest first where they share a start; any other non-blank
+character is an operator of its own."""
+_TOKEN = _NUM + "|" + _ID + "|" + "|".join(_OP_ALTERNATIVES) + "|"
+_STR = r"""[rRbBuUfFL]{0,2}"(?:[^"\\\n]|\\.)*"|[rRbBuUfF]{0,2}'(?:[^'\\\n]|\\.)*'"""
+_RUST_STR = r"""b?"(?:[^"\\]|\\.)*"|b?'(?:\\.[^'\n]{0,8}|[^'\\\n])'"""
 # Import statements are boilerplate on both sides of a match: they are dropped like comments.
 _PY_IMPORT = (
-    r"(?P<imp>(?:from[ \t]+[\w.]+[ \t]+)?import\b"
-    r"(?:[^\n(\\]*\([^)]*\)|[^\n\\]*(?:\\\n[^\n\\]*)*))|"
+    r"(?:from[ \t]+[\w.]+[ \t]+)?import\b"
+    r"(?:[^\n(\\]*\([^)]*\)|[^\n\\]*(?:\\\n[^\n\\]*)*)"
 )
 _CLIKE_IMPORT = (
-    r"(?P<imp>\#[ \t]*(?:include|import)\b[^\n]*"
+    r"\#[ \t]*(?:include|import)\b[^\n]*"
     r"|import[ \t]*\([ \t]*\n[^)]*\)"  # Go's import ( ... )
     r"|import\b[^;\n(]*?(?:\{[^}]*\}[^;\n]*?)?(?:\bfrom[ \t]*(?:'[^'\n]*'|\"[^\"\n]*\")|;)"
     r"|import[ \t]+[^;\n(]+(?=\n)"
     r"|package[ \t]+[\w.]+[ \t]*;?(?=[ \t]*\n)"
     r"|(?:const|let|var)[ \t]+[\w$]+[ \t]*=[ \t]*require\([^)\n]*\)[\w$.]*;?"  # CommonJS
-    r"|(?:const|let|var)[ \t]*\{[^}]*\}[ \t]*=[ \t]*require\([^)\n]*\)[\w$.]*;?)|"
+    r"|(?:const|let|var)[ \t]*\{[^}]*\}[ \t]*=[ \t]*require\([^)\n]*\)[\w$.]*;?"
 )
-_RUST_IMPORT = r"(?P<imp>(?:pub(?:\([^)]*\))?[ \t]+)?use[ \t]+[^;]*;|extern[ \t]+crate[^;]*;)|"
-_BLOCK = r"(?P<com>/\*[\s\S]*?(?:\*/|\Z)|//[^\n]*)|"
+_RUST_IMPORT = r"(?:pub(?:\([^)]*\))?[ \t]+)?use[ \t]+[^;]*;|extern[ \t]+crate[^;]*;"
+_BLOCK = r"/\*[\s\S]*?(?:\*/|\Z)|//[^\n]*"
 # A JavaScript regex literal stays on one line: a wrong division-vs-regex guess costs a line.
-_JS_REGEX = r"(?P<re>/(?![*/])(?:[^\\/\[\n]|\\.|\[(?:[^\]\\\n]|\\.)*\])+/[A-Za-z]*)|"
-_PATTERNS = {
-    PYTHON: _NL_WS
-    + _PY_IMPORT
-    + r"(?P<com>\#[^\n]*)|"
-    + r"(?P<tri>[rRbBuUfF]{0,2}(?:\"\"\"[\s\S]*?(?:\"\"\"|\Z)|'''[\s\S]*?(?:'''|\Z)))|"
-    + _STR + "|" + _COMMON_TAIL,
+_REGEX_LITERAL = re.compile(r"/(?![*/])(?:[^\\/\[\n]|\\.|\[(?:[^\]\\\n]|\\.)*\])+/[A-Za-z]*")
+_STRING_PREFIXES = "rRbBuUfFL"
+_QUOTES = "\"'"
+
+
+@dataclass(frozen=True, slots=True)
+class _Family:
+    """What one tokenizer family reads besides names, numbers and operators."""
+
+    dropped: str
+    """Imports and comments (tried first, in this order)."""
+    literals: tuple[tuple[str, str], ...]
+    """(kind, pattern) of multi-line literals, templates and slashes, tried next."""
+    strings: str
+    """Strings (tried last before numbers, names and operators)."""
+    special_starts: str
+    """Every character a dropped part, a literal or a string may start with."""
+    drops_semicolons: bool = True
+    """False where a ``;`` matters: a Python docstring, a JavaScript regex after it."""
+
+
+_CLIKE_STARTS = "#ipclv/`" + _STRING_PREFIXES + _QUOTES
+_FAMILIES = {
+    PYTHON: _Family(
+        _PY_IMPORT + r"|\#[^\n]*",
+        (("tri", r"[rRbBuUfF]{0,2}(?:\"\"\"[\s\S]*?(?:\"\"\"|\Z)|'''[\s\S]*?(?:'''|\Z))"),),
+        _STR, "#fi" + _STRING_PREFIXES + _QUOTES, drops_semicolons=False,
+    ),
     # Go raw strings have no escapes: a backslash before the closing backtick closes it.
-    GO: _NL_WS + _CLIKE_IMPORT + _BLOCK + r"(?P<tri>`[^`]*(?:`|\Z))|" + _STR + "|" + _COMMON_TAIL,
+    GO: _Family(_CLIKE_IMPORT + "|" + _BLOCK, (("tri", r"`[^`]*(?:`|\Z)"),), _STR, _CLIKE_STARTS),
     # Template literals are read by hand (``_template_end``): ``${}`` nests code and templates.
-    JS: _NL_WS + _CLIKE_IMPORT + _BLOCK + r"(?P<tpl>`)|" + _STR + "|" + _COMMON_TAIL,
+    # A slash opens a regex literal or divides, depending on the token before it.
+    JS: _Family(
+        _CLIKE_IMPORT + "|" + _BLOCK, (("slash", "/=?"), ("tpl", "`")), _STR, _CLIKE_STARTS,
+        drops_semicolons=False,
+    ),
     # Java text blocks; a backtick (a Kotlin/Scala/Swift quoted name) never spans lines.
-    CLIKE: _NL_WS + _CLIKE_IMPORT + _BLOCK
-    + r"(?P<tri>\"\"\"[ \t]*\n[\s\S]*?(?:\"\"\"|\Z)|`[^`\n]*`)|" + _STR + "|" + _COMMON_TAIL,
+    CLIKE: _Family(
+        _CLIKE_IMPORT + "|" + _BLOCK,
+        (("tri", r"\"\"\"[ \t]*\n[\s\S]*?(?:\"\"\"|\Z)|`[^`\n]*`"),), _STR, _CLIKE_STARTS,
+    ),
     # Raw strings end at a quote followed by as many ``#`` as opened them.
-    RUST: _NL_WS + _RUST_IMPORT + _BLOCK
-    + r"(?P<tri>b?r(?P<hashes>\#*)\"[\s\S]*?(?:\"(?P=hashes)|\Z))|"
-    + _RUST_STR + "|" + _COMMON_TAIL,
-    HASH: _NL_WS + r"(?P<com>\#[^\n]*)|" + _STR + "|" + _COMMON_TAIL,
-    GENERIC: _NL_WS + r"(?P<com>/\*[\s\S]*?(?:\*/|\Z)|//[^\n]*|\#[^\n]*|--[^\n]*)|"
-    + _STR + "|" + _COMMON_TAIL,
+    RUST: _Family(
+        _RUST_IMPORT + "|" + _BLOCK,
+        (("tri", r"b?r(?P<hashes>\#*)\"[\s\S]*?(?:\"(?P=hashes)|\Z)"),), _RUST_STR,
+        "pue/br" + _QUOTES,
+    ),
+    HASH: _Family(r"\#[^\n]*", (), _STR, "#" + _STRING_PREFIXES + _QUOTES),
+    GENERIC: _Family(
+        r"/\*[\s\S]*?(?:\*/|\Z)|//[^\n]*|\#[^\n]*|--[^\n]*", (), _STR,
+        "/#-" + _STRING_PREFIXES + _QUOTES,
+    ),
 }  # fmt: skip
-_COMPILED = {
-    lang: re.compile(r"[ \t\r\f\v]*(?:" + pattern + ")") for lang, pattern in _PATTERNS.items()
-}
-_JS_WITH_REGEX = re.compile(
-    r"[ \t\r\f\v]*(?:" + _PATTERNS[JS].replace("(?P<tpl>", _JS_REGEX + "(?P<tpl>") + ")"
-)
+_NOT_FAST = "0123456789.;/)]}\n"
+"""What the fast alternative never starts with: numbers, ``;``, slashes, closing brackets and
+newlines have alternatives of their own."""
+_FAST_OPERATOR_CHARS = "-+*%&|^<>=!:([{,?~@\\"
+
+
+def _fast_alternative(special_starts: str) -> str:
+    """Names and operators whose first character no dropped part, literal, string or number
+    may start with: no other alternative could take them, so they are tried first."""
+    unsafe = set(special_starts + _NOT_FAST)
+    letters = "".join(c for c in string.ascii_letters if c not in unsafe)
+    operators = "".join(_safe_operator(op, unsafe) for op in _OP_ALTERNATIVES)
+    singles = re.escape("".join(c for c in _FAST_OPERATOR_CHARS if c not in unsafe))
+    return rf"[{letters}_$\x80-\uffff][\w$\x80-\uffff]*|{operators}[{singles}]"
+
+
+def _safe_operator(operator: str, unsafe: set[str]) -> str:
+    """``operator`` (an alternative and its ``|``) restricted to the safe first characters."""
+    if operator.startswith("["):  # a class of first characters, then the rest
+        end = operator.index("]", 2)
+        safe = "".join(c for c in operator[1:end] if c not in unsafe)
+        return f"[{re.escape(safe)}]{operator[end + 1 :]}|" if safe else ""
+    first = operator[1] if operator.startswith("\\") else operator[0]
+    return "" if first in unsafe else operator + "|"
+
+
+def _lexer(family: _Family) -> re.Pattern[str]:
+    """One pattern per family, each alternative a group named after its kind (the match's
+    ``lastindex``). It reads every text as trying the family's dropped parts, literals,
+    strings, then numbers, names and operators in that order would: only alternatives that
+    nothing tried before them could start like are moved ahead, the most frequent first."""
+    # A dropped ``;`` is read as a blank; ``*+`` never gives blanks back to another try.
+    blanks, other = (
+        (r"[ \t\r\f\v;]*+", r"[^\s;]") if family.drops_semicolons else (r"[ \t\r\f\v]*+", r"\S")
+    )
+    kinds = [
+        ("fast", _fast_alternative(family.special_starts)),
+        ("close", r"[)\]}]"),
+        ("nl", r"\n"),
+        *([] if family.drops_semicolons else [("semi", ";")]),
+        ("drop", family.dropped),
+        *family.literals,
+        ("str", family.strings),
+        ("token", _TOKEN + other),
+    ]
+    return re.compile(blanks + "(?:" + "|".join(f"(?P<{k}>{p})" for k, p in kinds) + ")")
+
+
+_LEXERS = {language: _lexer(family) for language, family in _FAMILIES.items()}
 _REGEX_AFTER_TEXT = "return typeof instanceof in of new delete void throw case do else yield await"
 _REGEX_AFTER = frozenset(_REGEX_AFTER_TEXT.split())
 """After these words (and after any operator but a closing bracket) a ``/`` opens a regex."""
@@ -92,7 +168,6 @@ _EXPRESSION_TEXT = re.compile(r"[^{}'\"`/]*")
 _EXPRESSION_SKIP = re.compile(
     r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|//[^\n]*|/\*[\s\S]*?(?:\*/|\Z)"
 )
-_REGEX_LITERAL = re.compile(_JS_REGEX[7:-2])
 MAX_TEMPLATE_NESTING = 16
 
 _KEYWORD_TEXT = """
@@ -136,7 +211,14 @@ def tokenize(
     Without ``offsets`` the character spans are not recorded (``starts``/``ends`` stay empty),
     which is faster for indexing. ``spans``, when given, receives the (first, last) line of
     every string, comment or import that spans lines (how tests bound what one swallows).
+    One match per token, its kind an integer: names and operators (most tokens) take the
+    first branch and a handful of operations.
     """
+    lexer = _LEXERS.get(language, _LEXERS[GENERIC])
+    kinds = lexer.groupindex
+    kept, close, nl = (kinds["fast"], kinds["token"]), kinds["close"], kinds["nl"]
+    drop, string, semi = kinds["drop"], kinds["str"], kinds.get("semi", -1)
+    slash, template = kinds.get("slash", -1), kinds.get("tpl", -1)
     values: list[str] = []
     lines: list[int] = []
     starts: list[int] = []
@@ -150,119 +232,121 @@ def tokenize(
     line = 1
     line_start = True
     docstrings = language == PYTHON
-    matches: Iterable[_Token] = (
-        _js_matches(text)
-        if language == JS
-        else _COMPILED.get(language, _COMPILED[GENERIC]).finditer(text)
-    )
-    for match in matches:
-        kind = match.lastgroup
-        if kind == "nl":
-            line += 1
-            line_start = True
-            continue
-        if kind is None:  # trailing whitespace at the end of the text
-            continue
-        token = match.group(kind)
-        if kind == "op" or kind == "id" or kind == "num" or kind == "re":
-            if token in DROPPED:
+    previous: str | None = None  # the last token read, "" for a literal (JavaScript's regexes)
+    finditer = lexer.finditer
+    pos = 0
+    while True:
+        for match in finditer(text, pos):
+            k = match.lastindex
+            if k in kept:
+                token = previous = match[k]
+                add_value(token)
+                add_line(line)
+                if offsets:
+                    end = match.end()
+                    add_start(end - len(token))
+                    add_end(end)
                 line_start = False
                 continue
-            if token in CLOSERS and values and values[-1] == ",":
-                values.pop()
-                lines.pop()
-                if offsets:
-                    starts.pop()
-                    ends.pop()
-            add_value(token)
-            add_line(line)
-        elif kind == "str":
-            body = token.lstrip("rRbBuUfFL")
-            add_value('"' + body[1:-1])
-            add_line(line)
-            newlines = body.count("\n")  # Rust strings may span lines
-            if newlines and spans is not None:
-                spans.append((line, line + newlines))
-            line += newlines
-        elif kind == "com" or kind == "imp":
-            newlines = token.count("\n")
-            if newlines and spans is not None:
-                spans.append((line, line + newlines))
-            line += newlines
-            continue
-        else:  # "tri": triple-quoted, backtick, template or raw string, possibly multi-line
-            newlines = token.count("\n")
-            if newlines and spans is not None:
-                spans.append((line, line + newlines))
-            if docstrings and line_start:  # a docstring or a bare string statement
+            if k == nl:
+                line += 1
+                line_start = True
+                continue
+            token = match[k]  # type: ignore[index]  # every alternative is a group
+            end = match.end()
+            if k == close:
+                previous = token
+                if values and values[-1] == ",":  # a trailing comma
+                    values.pop()
+                    lines.pop()
+                    if offsets:
+                        starts.pop()
+                        ends.pop()
+            elif k == drop:  # a comment or an import
+                newlines = token.count("\n")
+                if newlines and spans is not None:
+                    spans.append((line, line + newlines))
                 line += newlines
                 continue
-            add_value('"' + token.lstrip("rRbBuUfF").strip("\"'`#"))
+            elif k == string:
+                previous = ""
+                body = token.lstrip(_STRING_PREFIXES)
+                add_value('"' + body[1:-1])
+                add_line(line)
+                newlines = body.count("\n")  # Rust strings may span lines
+                if newlines and spans is not None:
+                    spans.append((line, line + newlines))
+                line += newlines
+                line_start = False
+                if offsets:
+                    add_start(end - len(token))
+                    add_end(end)
+                continue
+            elif k == semi:
+                previous = token
+                line_start = False
+                continue
+            elif k == slash:
+                literal = (
+                    _REGEX_LITERAL.match(text, end - len(token))
+                    if _regex_may_follow(previous)
+                    else None
+                )
+                if literal is not None:
+                    previous, token, pos = "", literal[0], literal.end()
+                    add_value(token)
+                    add_line(line)
+                    if offsets:
+                        add_start(pos - len(token))
+                        add_end(pos)
+                    break  # read on after the regex literal
+                previous = token
+            else:  # a triple-quoted, raw or text-block string, or a JavaScript template
+                if k == template:
+                    start, end = end - 1, _template_end(text, end, 0)
+                    token = text[start:end]
+                previous = ""
+                newlines = token.count("\n")
+                if newlines and spans is not None:
+                    spans.append((line, line + newlines))
+                if docstrings and line_start:  # a docstring or a bare string statement
+                    line += newlines
+                    continue
+                add_value('"' + token.lstrip("rRbBuUfF").strip("\"'`#"))
+                add_line(line)
+                line += newlines
+                line_start = False
+                if offsets:
+                    add_start(end - len(token))
+                    add_end(end)
+                if k == template:
+                    pos = end
+                    break  # read on after the template
+                continue
+            add_value(token)
             add_line(line)
-            line += newlines
-        if offsets:
-            end = match.end()
-            add_start(end - len(token))
-            add_end(end)
-        line_start = False
-    return Tokens(values, lines, starts, ends)
+            if offsets:
+                add_start(end - len(token))
+                add_end(end)
+            line_start = False
+        else:
+            return Tokens(values, lines, starts, ends)
 
 
-class _Token(Protocol):
-    """What the tokenizer loop reads of a match (a regex match or a hand-read template)."""
-
-    @property
-    def lastgroup(self) -> str | None: ...
-
-    def group(self, name: str, /) -> str: ...
-
-    def end(self) -> int: ...
-
-
-class _Template:
-    """A template literal read by hand: ``${}`` holds code and nested templates."""
-
-    __slots__ = ("_end", "_text")
-    lastgroup = "tri"
-
-    def __init__(self, text: str, end: int) -> None:
-        self._text = text
-        self._end = end
-
-    def group(self, _name: str, /) -> str:
-        return self._text
-
-    def end(self) -> int:
-        return self._end
-
-
-def _js_matches(text: str) -> Iterator[_Token]:
-    """JavaScript/TypeScript tokens: a ``/`` opens a regex literal only where the previous
-    token allows one (after an operator, an opening bracket or ``return``-like words, never
-    after a name, a number or a closing bracket), and templates nest."""
-    plain, with_regex = _COMPILED[JS], _JS_WITH_REGEX
-    pos, size = 0, len(text)
-    regex_ok = True
-    while pos < size:
-        match = (with_regex if regex_ok else plain).match(text, pos)
-        if match is None:  # a character no pattern takes (odd whitespace): skip it
-            pos += 1
-            continue
-        kind = match.lastgroup
-        if kind == "tpl":
-            start = match.end() - 1
-            pos = _template_end(text, match.end(), 0)
-            yield _Template(text[start:pos], pos)
-            regex_ok = False
-            continue
-        pos = match.end()
-        yield match
-        if kind == "op":
-            regex_ok = match.group("op") not in ")]"
-        elif kind == "id":
-            regex_ok = match.group("id") in _REGEX_AFTER
-        elif kind == "num" or kind == "str" or kind == "re":
-            regex_ok = False
+def _regex_may_follow(previous: str | None) -> bool:
+    """Whether a ``/`` after the token ``previous`` opens a regex literal: at the start, after
+    an operator or an opening bracket, and after ``return``-like words; never after another
+    name, a number, a closing bracket or a literal (``""``)."""
+    if previous is None:
+        return True
+    if not previous:
+        return False
+    first = previous[0]
+    if first.isdecimal() or (first == "." and previous[1:2].isdecimal()):
+        return False  # a number
+    if first in "_$" or "\x80" <= first <= "\uffff" or (first.isascii() and first.isalpha()):
+        return previous in _REGEX_AFTER  # a name
+    return previous not in ")]"  # an operator
 
 
 def _template_end(text: str, pos: int, depth: int) -> int:
