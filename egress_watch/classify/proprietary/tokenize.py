@@ -75,56 +75,73 @@ class _Family:
     """Strings (tried last before numbers, names and operators)."""
     special_starts: str
     """Every character a dropped part, a literal or a string may start with."""
+    names: str
+    """Names that start with a letter of ``special_starts`` but cannot start anything else
+    (a lookahead rules out the rest): the fast alternative takes them too."""
     drops_semicolons: bool = True
     """False where a ``;`` matters: a Python docstring, a JavaScript regex after it."""
 
 
 _CLIKE_STARTS = "#ipclv/`" + _STRING_PREFIXES + _QUOTES
+_NOT_STRING = r"(?![rRbBuUfFL]?[\"'])"
+"""After a string prefix letter: it does not open a string."""
+_CLIKE_NAMES = r"i(?!mport)|p(?!ackage)|c(?!onst)|l(?!et)|v(?!ar)|[rRbBuUfFL]" + _NOT_STRING
 _FAMILIES = {
     PYTHON: _Family(
         _PY_IMPORT + r"|\#[^\n]*",
         (("tri", r"[rRbBuUfF]{0,2}(?:\"\"\"[\s\S]*?(?:\"\"\"|\Z)|'''[\s\S]*?(?:'''|\Z))"),),
-        _STR, "#fi" + _STRING_PREFIXES + _QUOTES, drops_semicolons=False,
+        _STR, "#fi" + _STRING_PREFIXES + _QUOTES,
+        r"i(?!mport)|f(?!rom)" + _NOT_STRING + "|[rRbBuUFL]" + _NOT_STRING, drops_semicolons=False,
     ),
     # Go raw strings have no escapes: a backslash before the closing backtick closes it.
-    GO: _Family(_CLIKE_IMPORT + "|" + _BLOCK, (("tri", r"`[^`]*(?:`|\Z)"),), _STR, _CLIKE_STARTS),
+    GO: _Family(
+        _CLIKE_IMPORT + "|" + _BLOCK, (("tri", r"`[^`]*(?:`|\Z)"),), _STR, _CLIKE_STARTS,
+        _CLIKE_NAMES,
+    ),
     # Template literals are read by hand (``_template_end``): ``${}`` nests code and templates.
     # A slash opens a regex literal or divides, depending on the token before it.
     JS: _Family(
         _CLIKE_IMPORT + "|" + _BLOCK, (("slash", "/=?"), ("tpl", "`")), _STR, _CLIKE_STARTS,
-        drops_semicolons=False,
+        _CLIKE_NAMES, drops_semicolons=False,
     ),
     # Java text blocks; a backtick (a Kotlin/Scala/Swift quoted name) never spans lines.
     CLIKE: _Family(
         _CLIKE_IMPORT + "|" + _BLOCK,
         (("tri", r"\"\"\"[ \t]*\n[\s\S]*?(?:\"\"\"|\Z)|`[^`\n]*`"),), _STR, _CLIKE_STARTS,
+        _CLIKE_NAMES,
     ),
     # Raw strings end at a quote followed by as many ``#`` as opened them.
     RUST: _Family(
         _RUST_IMPORT + "|" + _BLOCK,
         (("tri", r"b?r(?P<hashes>\#*)\"[\s\S]*?(?:\"(?P=hashes)|\Z)"),), _RUST_STR,
-        "pue/br" + _QUOTES,
+        "pue/br" + _QUOTES, r"p(?!ub)|u(?!se)|e(?!xtern)|b(?![r\"'])|r(?![\#\"])",
     ),
-    HASH: _Family(r"\#[^\n]*", (), _STR, "#" + _STRING_PREFIXES + _QUOTES),
+    HASH: _Family(
+        r"\#[^\n]*", (), _STR, "#" + _STRING_PREFIXES + _QUOTES, "[rRbBuUfFL]" + _NOT_STRING
+    ),
     GENERIC: _Family(
         r"/\*[\s\S]*?(?:\*/|\Z)|//[^\n]*|\#[^\n]*|--[^\n]*", (), _STR,
-        "/#-" + _STRING_PREFIXES + _QUOTES,
+        "/#-" + _STRING_PREFIXES + _QUOTES, "[rRbBuUfFL]" + _NOT_STRING,
     ),
 }  # fmt: skip
-_NOT_FAST = "0123456789.;/)]}\n"
-"""What the fast alternative never starts with: numbers, ``;``, slashes, closing brackets and
-newlines have alternatives of their own."""
-_FAST_OPERATOR_CHARS = "-+*%&|^<>=!:([{,?~@\\"
+_NOT_FAST = "0123456789.;)]}\n"
+"""What the fast alternative takes apart or not at all: numbers and dots (read first, as
+numbers come before names and operators), ``;``, closing brackets and newlines (kinds of
+their own)."""
+_FAST_OPERATOR_CHARS = "-+*/%&|^<>=!:([{,?~@\\"
 
 
-def _fast_alternative(special_starts: str) -> str:
-    """Names and operators whose first character no dropped part, literal, string or number
-    may start with: no other alternative could take them, so they are tried first."""
-    unsafe = set(special_starts + _NOT_FAST)
+def _fast_alternative(family: _Family) -> str:
+    """Names and operators that no dropped part, literal, string or number may start like:
+    no alternative tried before them could take them, so they are tried first."""
+    unsafe = set(family.special_starts + _NOT_FAST)
     letters = "".join(c for c in string.ascii_letters if c not in unsafe)
     operators = "".join(_safe_operator(op, unsafe) for op in _OP_ALTERNATIVES)
     singles = re.escape("".join(c for c in _FAST_OPERATOR_CHARS if c not in unsafe))
-    return rf"[{letters}_$\x80-\uffff][\w$\x80-\uffff]*|{operators}[{singles}]"
+    return (
+        rf"{_NUM}|(?:[{letters}_$\x80-\uffff]|{family.names})[\w$\x80-\uffff]*"
+        rf"|{operators}\.\.\.|[.{singles}]"
+    )
 
 
 def _safe_operator(operator: str, unsafe: set[str]) -> str:
@@ -147,7 +164,7 @@ def _lexer(family: _Family) -> re.Pattern[str]:
         (r"[ \t\r\f\v;]*+", r"[^\s;]") if family.drops_semicolons else (r"[ \t\r\f\v]*+", r"\S")
     )
     kinds = [
-        ("fast", _fast_alternative(family.special_starts)),
+        ("fast", _fast_alternative(family)),
         ("close", r"[)\]}]"),
         ("nl", r"\n"),
         *([] if family.drops_semicolons else [("semi", ";")]),
@@ -156,7 +173,16 @@ def _lexer(family: _Family) -> re.Pattern[str]:
         ("str", family.strings),
         ("token", _TOKEN + other),
     ]
-    return re.compile(blanks + "(?:" + "|".join(f"(?P<{k}>{p})" for k, p in kinds) + ")")
+    # A line's last name, operator or closing bracket takes the newline after it along
+    # (``..._eol``, the last group of such a match): one match fewer per line.
+    end_of_line = {"fast", "close"}
+    eol = r"(?:" + blanks + r"(?P<{}_eol>\n))?"
+    return re.compile(
+        blanks
+        + "(?:"
+        + "|".join(f"(?P<{k}>{p})" + (eol.format(k) if k in end_of_line else "") for k, p in kinds)
+        + ")"
+    )
 
 
 _LEXERS = {language: _lexer(family) for language, family in _FAMILIES.items()}
@@ -216,7 +242,9 @@ def tokenize(
     """
     lexer = _LEXERS.get(language, _LEXERS[GENERIC])
     kinds = lexer.groupindex
-    kept, close, nl = (kinds["fast"], kinds["token"]), kinds["close"], kinds["nl"]
+    fast, plain, nl = kinds["fast"], kinds["token"], kinds["nl"]
+    fast_eol, close, close_eol = kinds["fast_eol"], kinds["close"], kinds["close_eol"]
+    names_and_operators, closing = (fast, fast_eol, plain), (close, close_eol)
     drop, string, semi = kinds["drop"], kinds["str"], kinds.get("semi", -1)
     slash, template = kinds.get("slash", -1), kinds.get("tpl", -1)
     values: list[str] = []
@@ -238,31 +266,48 @@ def tokenize(
     while True:
         for match in finditer(text, pos):
             k = match.lastindex
-            if k in kept:
-                token = previous = match[k]
+            if k in names_and_operators:
+                group = fast if k == fast_eol else k
+                token = previous = match[group]
                 add_value(token)
                 add_line(line)
                 if offsets:
-                    end = match.end()
+                    end = match.end(group)
                     add_start(end - len(token))
                     add_end(end)
-                line_start = False
+                if k == fast_eol:
+                    line += 1
+                    line_start = True
+                else:
+                    line_start = False
                 continue
             if k == nl:
                 line += 1
                 line_start = True
                 continue
-            token = match[k]  # type: ignore[index]  # every alternative is a group
-            end = match.end()
-            if k == close:
-                previous = token
+            if k in closing:
+                token = previous = match[close]
                 if values and values[-1] == ",":  # a trailing comma
                     values.pop()
                     lines.pop()
                     if offsets:
                         starts.pop()
                         ends.pop()
-            elif k == drop:  # a comment or an import
+                add_value(token)
+                add_line(line)
+                if offsets:
+                    end = match.end(close)
+                    add_start(end - 1)
+                    add_end(end)
+                if k == close_eol:
+                    line += 1
+                    line_start = True
+                else:
+                    line_start = False
+                continue
+            token = match[k]  # type: ignore[index]  # every alternative is a group
+            end = match.end()
+            if k == drop:  # a comment or an import
                 newlines = token.count("\n")
                 if newlines and spans is not None:
                     spans.append((line, line + newlines))
