@@ -163,16 +163,7 @@ def _lexer(family: _Family) -> re.Pattern[str]:
         ("str", family.strings),
         ("token", _TOKEN + other),
     ]
-    # A line's last name, operator or closing bracket takes the newline after it along
-    # (``..._eol``, the last group of such a match): one match fewer per line.
-    end_of_line = {"fast", "close"}
-    eol = r"(?:" + blanks + r"(?P<{}_eol>\n))?"
-    return re.compile(
-        blanks
-        + "(?:"
-        + "|".join(f"(?P<{k}>{p})" + (eol.format(k) if k in end_of_line else "") for k, p in kinds)
-        + ")"
-    )
+    return re.compile(blanks + "(?:" + "|".join(f"(?P<{k}>{p})" for k, p in kinds) + ")")
 
 
 LEXERS = {language: _lexer(family) for language, family in _FAMILIES.items()}

@@ -89,9 +89,7 @@ def tokenize(
     """
     lexer = LEXERS.get(language, LEXERS[GENERIC])
     kinds = lexer.groupindex
-    fast, plain, nl = kinds["fast"], kinds["token"], kinds["nl"]
-    fast_eol, close, close_eol = kinds["fast_eol"], kinds["close"], kinds["close_eol"]
-    names_and_operators, closing = (fast, fast_eol, plain), (close, close_eol)
+    names_and_operators, close, nl = (kinds["fast"], kinds["token"]), kinds["close"], kinds["nl"]
     drop, string, semi = kinds["drop"], kinds["str"], kinds.get("semi", -1)
     slash, template = kinds.get("slash", -1), kinds.get("tpl", -1)
     values: list[str] = []
@@ -114,25 +112,20 @@ def tokenize(
         for match in finditer(text, pos):
             k = match.lastindex
             if k in names_and_operators:
-                group = fast if k == fast_eol else k
-                token = previous = match[group]
+                token = previous = match[k]
                 add_value(token)
                 add_line(line)
                 if offsets:
-                    end = match.end(group)
+                    end = match.end()
                     add_start(end - len(token))
                     add_end(end)
-                if k == fast_eol:
-                    line += 1
-                    line_start = True
-                else:
-                    line_start = False
+                line_start = False
                 continue
             if k == nl:
                 line += 1
                 line_start = True
                 continue
-            if k in closing:
+            if k == close:
                 token = previous = match[close]
                 if values and values[-1] == ",":  # a trailing comma
                     values.pop()
@@ -143,14 +136,10 @@ def tokenize(
                 add_value(token)
                 add_line(line)
                 if offsets:
-                    end = match.end(close)
+                    end = match.end()
                     add_start(end - 1)
                     add_end(end)
-                if k == close_eol:
-                    line += 1
-                    line_start = True
-                else:
-                    line_start = False
+                line_start = False
                 continue
             token = match[k]  # type: ignore[index]  # every alternative is a group
             end = match.end()
