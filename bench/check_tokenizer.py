@@ -1,14 +1,16 @@
-"""The tokenizer against an earlier version of itself: identical output, and how much faster.
+"""The tokenizer (and line hashing) against an earlier version: identical output, and speed.
 
-Loads ``egress_watch/classify/proprietary/tokenize.py`` as it was at ``--against`` (``git
-show REV:path`` into a temporary module) and runs both over every source file installed here
+Loads ``egress_watch/classify/proprietary/tokenize.py`` and ``lines.py`` as they were at
+``--against`` (``git show REV:path`` into temporary modules) and runs both over every source
+file installed here
 that the code index reads (what ``skipped_content`` lets through): this interpreter's standard
 library and site-packages, the project's virtualenv, Go sources (``/usr/share/gocode``,
 ``/usr/share/go-*/src``), ``/usr/lib/node_modules`` (.js .ts .mjs .cjs), Java files from the
 JDK's ``src.zip``, Rust files, plus bounded samples of C headers, shell/Ruby/Perl and
 SQL/Lua. Every output is compared: values, lines, character starts and ends, the spans of
-multi-line literals (``offsets=True``), values and lines without offsets, and the
-rename-proof channel. Then excerpts cut at random lines (a bounded sample; the proxy
+multi-line literals (``offsets=True``), values and lines without offsets, the rename-proof
+channel and the line hashes (for indexing and for queries). Then excerpts cut at random lines
+(a bounded sample; the proxy
 tokenizes excerpts that start or end inside strings) are compared the same way.
 
 Prints, per language, files, MB, tokens, mismatches (must be 0) and CPU seconds per MB for
@@ -40,34 +42,48 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from egress_watch.classify.proprietary import tokenize as new  # noqa: E402
+from egress_watch.classify.proprietary import lines as new_lines  # noqa: E402
+from egress_watch.classify.proprietary import tokenize as new_tokenize  # noqa: E402
 from egress_watch.classify.proprietary.files import skipped_content  # noqa: E402
 
-MODULE_PATH = "egress_watch/classify/proprietary/tokenize.py"
+MODULE_PATHS = (
+    "egress_watch/classify/proprietary/tokenize.py",
+    "egress_watch/classify/proprietary/lines.py",
+)
 FIELDS = (
     "values", "lines", "starts", "ends", "full.values", "full.lines", "full.starts", "full.ends",
-    "spans", "renamed",
+    "spans", "renamed", "line_hashes(indexing)", "line_hashes",
 )  # fmt: skip
 """What ``_outputs`` gives, by name (a mismatch names the outputs that differ)."""
 JDK_ZIPS = sorted(Path("/usr/lib/jvm").glob("*/lib/src.zip"))
 
 
-def load_old(rev: str) -> ModuleType:
-    """The tokenizer module as it was at ``rev``, loaded under another name."""
+@dataclass(frozen=True)
+class Side:
+    """One version: its tokenizer and line-hashing modules."""
+
+    name: str
+    tokenize: ModuleType
+    lines: ModuleType
+
+
+def load_old(rev: str, module_path: str) -> ModuleType:
+    """``module_path`` as it was at ``rev``, loaded under another name (its imports are
+    the standard library's only)."""
     git = shutil.which("git") or "git"
     source = subprocess.run(
-        [git, "show", f"{rev}:{MODULE_PATH}"], cwd=ROOT, capture_output=True, text=True
+        [git, "show", f"{rev}:{module_path}"], cwd=ROOT, capture_output=True, text=True
     )
     if source.returncode != 0:
-        sys.exit(f"cannot read {MODULE_PATH} at {rev}: {source.stderr.strip()}")
-    folder = Path(tempfile.mkdtemp(prefix="old-tokenize-"))
-    path = folder / "old_tokenize.py"
+        sys.exit(f"cannot read {module_path} at {rev}: {source.stderr.strip()}")
+    name = "old_" + Path(module_path).stem
+    path = Path(tempfile.mkdtemp(prefix="old-tokenize-")) / f"{name}.py"
     path.write_text(source.stdout)
-    spec = importlib.util.spec_from_file_location("old_tokenize", path)
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["old_tokenize"] = module  # dataclasses look their module up
+    sys.modules[name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 
@@ -174,26 +190,28 @@ def _timed(call: Callable[[], Any]) -> tuple[Any, float]:
     return result, time.process_time() - start
 
 
-def _outputs(module: ModuleType, text: str, language: str, tally: Tally) -> tuple[Any, ...]:
-    """Everything the tokenizer gives for ``text``, timing each call under the module's name."""
-    name = "new" if module is new else "old"
-    bare, seconds = _timed(lambda: module.tokenize(text, language, False))
-    tally.add_time(f"{name} offsets=False", seconds)
+def _outputs(side: Side, text: str, language: str, tally: Tally) -> tuple[Any, ...]:
+    """Everything one version gives for ``text``, timing each call under the side's name."""
+    tokenize, lines = side.tokenize, side.lines
+    bare, seconds = _timed(lambda: tokenize.tokenize(text, language, False))
+    tally.add_time(f"{side.name} offsets=False", seconds)
     spans: list[tuple[int, int]] = []
-    full, seconds = _timed(lambda: module.tokenize(text, language, True, spans))
-    tally.add_time(f"{name} offsets=True", seconds)
-    renamed, seconds = _timed(lambda: module.renamed_channel(bare.values))
-    tally.add_time(f"{name} renamed_channel", seconds)
+    full, seconds = _timed(lambda: tokenize.tokenize(text, language, True, spans))
+    tally.add_time(f"{side.name} offsets=True", seconds)
+    renamed, seconds = _timed(lambda: tokenize.renamed_channel(bare.values))
+    tally.add_time(f"{side.name} renamed_channel", seconds)
+    indexed, seconds = _timed(lambda: lines.line_hashes(text, indexing=True))
+    tally.add_time(f"{side.name} line_hashes", seconds)
     return (
         bare.values, bare.lines, bare.starts, bare.ends,
         full.values, full.lines, full.starts, full.ends, spans, renamed,
+        indexed, lines.line_hashes(text),
     )  # fmt: skip
 
 
-def compare(old: ModuleType, text: str, language: str, tally: Tally, label: str) -> None:
-    """Tokenize ``text`` with both versions (order alternating) and count a mismatch."""
-    flip = tally.files % 2 == 1
-    first, second = (new, old) if flip else (old, new)
+def compare(old: Side, new: Side, text: str, language: str, tally: Tally, label: str) -> None:
+    """Read ``text`` with both versions (order alternating) and count a mismatch."""
+    first, second = (new, old) if tally.files % 2 else (old, new)
     a = _outputs(first, text, language, tally)
     b = _outputs(second, text, language, tally)
     tally.files += 1
@@ -223,9 +241,10 @@ def main() -> None:
     parser.add_argument("--excerpts", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=17)
     args = parser.parse_args()
-    old = load_old(args.against)
+    old = Side("old", *(load_old(args.against, path) for path in MODULE_PATHS))
+    new = Side("new", new_tokenize, new_lines)
     rng = random.Random(args.seed)  # a repeatable sample
-    print(f"old: {MODULE_PATH} at {args.against}; load average {os.getloadavg()}")
+    print(f"old: {', '.join(MODULE_PATHS)} at {args.against}; load average {os.getloadavg()}")
     pool: list[tuple[str, str, str]] = []  # (label, text, language) to cut excerpts from
     tallies: dict[str, Tally] = {}
     started = time.monotonic()
@@ -233,11 +252,11 @@ def main() -> None:
     for name, reader in corpora(args.java_files, args.sample_files).items():
         tally = tallies[name] = Tally()
         for file_name, data in reader():
-            language = new.language_of(file_name)
+            language = new_tokenize.language_of(file_name)
             if language is None or skipped_content(data) is not None:
                 continue
             text = data.decode("utf-8", "replace")
-            compare(old, text, language, tally, f"{name} {file_name}")
+            compare(old, new, text, language, tally, f"{name} {file_name}")
             seen += 1
             if len(pool) < args.excerpts:
                 pool.append((file_name, text, language))
@@ -255,7 +274,7 @@ def main() -> None:
         if not pool:
             break
         file_name, text, language = rng.choice(pool)
-        compare(old, excerpt_of(text, rng), language, excerpts, f"excerpt of {file_name}")
+        compare(old, new, excerpt_of(text, rng), language, excerpts, f"excerpt of {file_name}")
     report(tallies)
     print(f"load average at the end {os.getloadavg()}; {time.monotonic() - started:.0f} s")
     if any(t.mismatches for t in tallies.values()):
@@ -263,7 +282,7 @@ def main() -> None:
 
 
 def report(tallies: dict[str, Tally]) -> None:
-    modes = ("offsets=False", "offsets=True", "renamed_channel")
+    modes = ("offsets=False", "offsets=True", "renamed_channel", "line_hashes")
     head = f"{'corpus':<10} {'files':>6} {'MB':>7} {'tokens':>10} {'mismatch':>8}"
     print(head + "".join(f" | {m + ' old/new s/MB':>30}" for m in modes))
     total = Tally()
