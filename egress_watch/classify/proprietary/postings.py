@@ -15,8 +15,8 @@ from array import array
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
-from itertools import accumulate, compress, pairwise, repeat
-from operator import itemgetter, or_
+from itertools import compress, pairwise, repeat
+from operator import or_
 
 from egress_watch.classify.proprietary.blocks import (
     BUCKET_BITS,
@@ -26,7 +26,6 @@ from egress_watch.classify.proprietary.blocks import (
     Posting,
     Segment,
     Widths,
-    column_width,
     decode_block,
     encode_block,
     record_bytes,
@@ -79,21 +78,16 @@ class Pending:
 
 def write_segment(conn: sqlite3.Connection, pending: Pending) -> None:
     """Store ``pending`` as a new segment (then merge segments as needed) and empty it."""
+    from egress_watch.classify.proprietary import packing  # numpy: the indexing path only
+
     n = len(pending)
     if n == 0:
         return
     columns = [pending.files, pending.positions, pending.lines]
-    widths = (column_width(columns[0]), column_width(columns[1]), column_width(columns[2]))
-    stride = record_bytes(widths)
-    buckets = _buckets_of(pending.hashes)
-    # Grouped by bucket, not sorted by hash: order inside a block does not matter, and
-    # 16-bit keys sort faster; whole records move at once, packed in 8 or 16 bytes.
-    order = sorted(range(n), key=buckets.__getitem__)
-    records = _permuted(encode_block(pending.hashes, columns, widths), stride, order)
+    widths = packing.widths_of(columns)
+    # Grouped by bucket, not sorted by hash: order inside a block does not matter.
+    used, ends, records = packing.bucketed_records(pending.hashes, columns, widths)
     segment = _next_segment(conn)
-    counted = Counter(buckets)
-    used = sorted(counted)
-    ends = list(accumulate(map(stride.__mul__, map(counted.__getitem__, used))))
     blocks = map(records.__getitem__, map(slice, [0, *ends], ends))  # in C, no loop per row
     ids = map(or_, repeat(segment << BUCKET_BITS), used)
     conn.executemany("INSERT INTO blocks VALUES (?, ?)", zip(ids, blocks, strict=True))
@@ -101,42 +95,6 @@ def write_segment(conn: sqlite3.Connection, pending: Pending) -> None:
     for column in (pending.hashes, pending.files, pending.positions, pending.lines):
         del column[:]
     _merge_as_needed(conn)
-
-
-def _buckets_of(hashes: array[int]) -> list[int]:
-    """The bucket (top 16 bits) of each unsigned 32-bit hash, cut out of their bytes in C."""
-    raw = hashes.tobytes()
-    top = bytearray(2 * len(hashes))
-    high, low = (0, 1) if sys.byteorder == "big" else (2, 3)
-    top[0::2] = raw[high::4]
-    top[1::2] = raw[low::4]
-    buckets = array("H")
-    buckets.frombytes(bytes(top))
-    return buckets.tolist()
-
-
-def _permuted(records: bytearray, stride: int, order: list[int]) -> bytes:
-    """Fixed-width ``records`` in ``order``: padded to 8 or 16 bytes so that each record
-    is one or two 64-bit values, moved by a C-level gather, then unpadded."""
-    n = len(order)
-    wide = 8 if stride <= 8 else 16
-    padded = bytearray(n * wide)
-    for k in range(stride):
-        padded[k::wide] = records[k::stride]
-    words = array("Q")
-    words.frombytes(bytes(padded))
-    lanes = [words] if wide == 8 else [words[0::2], words[1::2]]
-    moved = [array("Q", itemgetter(*order)(lane.tolist())) for lane in lanes] if n > 1 else lanes
-    if wide == 16:
-        words = array("Q", bytes(16 * n))
-        words[0::2], words[1::2] = moved
-    else:
-        words = moved[0]
-    padded = bytearray(words.tobytes())
-    out = bytearray(n * stride)
-    for k in range(stride):
-        out[k::stride] = padded[k::wide]
-    return bytes(out)
 
 
 def _next_segment(conn: sqlite3.Connection) -> int:

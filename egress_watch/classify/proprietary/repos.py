@@ -18,6 +18,7 @@ from pathlib import Path
 
 from egress_watch.classify.proprietary import idioms
 from egress_watch.classify.proprietary.background import public_hashes
+from egress_watch.classify.proprietary.file_counts import FileCounts
 from egress_watch.classify.proprietary.files import candidates
 from egress_watch.classify.proprietary.index import (
     CodeIndexError,
@@ -131,7 +132,7 @@ def _refresh(
     keys = {c.path: c.key for c in todo}
     read = bytes_read = 0
     batch = Pending()
-    counts = idioms.FileCounts()
+    counts = FileCounts()
     results = fingerprint_files(root, list(keys), _total_size(root, keys), public)
     try:
         for done, result in enumerate(results, len(listed) - len(todo) + 1):
