@@ -56,3 +56,15 @@ def _little_bytes(values: Column, width: int) -> npt.NDArray[np.uint8]:
     """The low ``width`` bytes of each value, little-endian, one row per value."""
     little = values.astype("<u4", copy=False)
     return little.view(np.uint8).reshape(len(values), 4)[:, :width]
+
+
+def line_rows(hashes: list[array[int]], file_ids: list[int]) -> list[tuple[int, int]]:
+    """(line hash, file id) rows of files' line hashes, in the order of the ``lines`` table's
+    key (hash, file id): inserted in that order they are appended to B-tree pages rather
+    than scattered over them. ``file_ids`` ascend and each file's hashes are distinct."""
+    if not hashes:
+        return []
+    values = np.concatenate([np.asarray(h, np.int32) for h in hashes])
+    owners = np.repeat(np.asarray(file_ids, np.int64), [len(h) for h in hashes])
+    order = np.argsort(values, kind="stable")  # equal hashes keep their ascending files
+    return list(zip(values[order].tolist(), owners[order].tolist(), strict=True))

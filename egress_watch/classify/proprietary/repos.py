@@ -11,9 +11,9 @@ import contextlib
 import dataclasses
 import sqlite3
 import time
+from array import array
 from collections.abc import Iterable
 from concurrent.futures.process import BrokenProcessPool
-from itertools import repeat
 from pathlib import Path
 
 from egress_watch.classify.proprietary import idioms
@@ -33,6 +33,7 @@ from egress_watch.classify.proprietary.jobs import (
     fingerprint_files,
     kept_workers,
 )
+from egress_watch.classify.proprietary.packing import line_rows
 from egress_watch.classify.proprietary.postings import SEGMENT_POSTINGS, Pending, write_segment
 from egress_watch.classify.proprietary.tokenize import GENERIC, language_of
 
@@ -131,7 +132,7 @@ def _refresh(
     public = public_hashes(conn) if todo else frozenset()
     keys = {c.path: c.key for c in todo}
     read = bytes_read = 0
-    batch = Pending()
+    batch = _Batch()
     counts = FileCounts()
     results = fingerprint_files(root, list(keys), _total_size(root, keys), public)
     try:
@@ -149,7 +150,7 @@ def _refresh(
         raise CodeIndexError(
             f"an indexing worker process died ({error}); nothing was changed, run it again"
         ) from None
-    write_segment(conn, batch)
+    _write(conn, batch)
     idioms.store(conn, repo_id, counts, whole=len(todo) == len(listed))
     seen = {c.path for c in listed}
     gone = [file_id for path, (file_id, _) in known.items() if path not in seen]
@@ -171,24 +172,43 @@ def _refresh(
     return IndexStats(len(listed), read, bytes_read, len(gone), time.perf_counter() - started)
 
 
+@dataclasses.dataclass(slots=True)
+class _Batch:
+    """What an add has gathered and not yet written: postings, and files' line hashes."""
+
+    postings: Pending = dataclasses.field(default_factory=Pending)
+    line_hashes: list[array[int]] = dataclasses.field(default_factory=list)
+    line_files: list[int] = dataclasses.field(default_factory=list)
+
+
 def _store(
     conn: sqlite3.Connection,
     repo_id: int,
     key: str,
     result: FileFingerprints,
-    batch: Pending,
+    batch: _Batch,
 ) -> None:
-    """Record one fingerprinted file: its row and lines now, its postings with ``batch``."""
+    """Record one fingerprinted file: its row now, its postings and lines with ``batch``."""
     file_id: int = conn.execute(
         "INSERT INTO files (repo_id, path, key, bytes, lang) VALUES (?, ?, ?, ?, ?) RETURNING id",
         (repo_id, result.path, key, result.size, language_of(result.path) or GENERIC),
     ).fetchone()[0]
-    batch.add(result.hashes, file_id, result.positions, result.lines)
-    conn.executemany(
-        "INSERT OR IGNORE INTO lines VALUES (?, ?)", zip(result.line_hashes, repeat(file_id))
-    )
-    if len(batch) >= SEGMENT_POSTINGS:
-        write_segment(conn, batch)
+    batch.postings.add(result.hashes, file_id, result.positions, result.lines)
+    if result.line_hashes:
+        batch.line_hashes.append(result.line_hashes)
+        batch.line_files.append(file_id)
+    if len(batch.postings) >= SEGMENT_POSTINGS:
+        _write(conn, batch)
+
+
+def _write(conn: sqlite3.Connection, batch: _Batch) -> None:
+    """Write the batch's postings as a segment and its lines (sorted: appended, not
+    scattered over the table's B-tree), and empty it."""
+    write_segment(conn, batch.postings)
+    rows = line_rows(batch.line_hashes, batch.line_files)
+    conn.executemany("INSERT OR IGNORE INTO lines VALUES (?, ?)", rows)
+    batch.line_hashes.clear()
+    batch.line_files.clear()
 
 
 def _total_size(root: Path, paths: Iterable[str]) -> int:
