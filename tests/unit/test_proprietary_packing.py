@@ -14,9 +14,28 @@ from pathlib import Path
 
 import pytest
 
-from egress_watch.classify.proprietary.blocks import BUCKET_BITS, encode_block, record_bytes
+from egress_watch.classify.proprietary.blocks import (
+    BUCKET_BITS,
+    LOW,
+    Widths,
+    decode_block,
+    encode_block,
+    record_bytes,
+    signed,
+)
 from egress_watch.classify.proprietary.index import open_index
-from egress_watch.classify.proprietary.postings import Pending, write_segment
+from egress_watch.classify.proprietary.postings import (
+    MAX_SEGMENTS,
+    MERGE_RATIO,
+    Keep,
+    Pending,
+    _concatenate,
+    every_posting,
+    keep_files,
+    list_segments,
+    rewrite,
+    write_segment,
+)
 
 Rows = list[tuple[int, bytes]]
 
@@ -130,3 +149,117 @@ def test_nothing_pending_writes_nothing(tmp_path: Path) -> None:
     assert conn.execute("SELECT COUNT(*) FROM blocks").fetchone()[0] == 0
     assert conn.execute("SELECT COUNT(*) FROM segments").fetchone()[0] == 0
     conn.close()
+
+
+def _blocks(conn: sqlite3.Connection) -> list[tuple[int, bytes]]:
+    """(bucket, block) of every block, whatever its segment."""
+    rows = conn.execute("SELECT id, data FROM blocks ORDER BY id")
+    return [(rowid & LOW, data) for rowid, data in rows]
+
+
+@pytest.mark.parametrize("few_buckets", [True, False])
+def test_a_segment_merged_as_it_is_written_is_the_sql_merge(
+    tmp_path: Path, few_buckets: bool
+) -> None:
+    """A new segment the size of the last one is merged into it as it is written: the
+    blocks are those of writing it, then concatenating both in SQLite."""
+    rng = random.Random(11)  # noqa: S311 - test data
+    older = _pending(rng, 20, 800, 1 << 16, few_buckets)
+    newer = _pending(rng, 20, 800, 1 << 16, few_buckets)
+    reference = open_index(tmp_path / "reference.db")
+    older_rows, _ = _reference_rows(_copy(older), 1)
+    newer_rows, _ = _reference_rows(_copy(newer), 2)
+    reference.executemany("INSERT INTO blocks VALUES (?, ?)", older_rows + newer_rows)
+    _concatenate(reference, [1, 2], 3, 1 << 20)
+    reference.execute("DELETE FROM blocks WHERE id < ?", (3 << BUCKET_BITS,))
+    total = len(older) + len(newer)
+    assert len(newer) * MERGE_RATIO >= len(older)
+    conn = open_index(tmp_path / "i.db")
+    write_segment(conn, older)
+    write_segment(conn, newer)
+    assert [s[1] for s in list_segments(conn)] == [total]
+    assert _blocks(conn) == _blocks(reference)
+
+
+def _previous_reencode(
+    conn: sqlite3.Connection, segments: list[tuple[int, Widths]], widths: Widths, keep: Keep | None
+) -> list[tuple[int, bytes]]:
+    """The blocks the previous bucket-by-bucket merge wrote (widths change, or a filter)."""
+    parts: dict[int, list[array[int]]] = {}
+    for segment, have in segments:
+        for rowid, data in conn.execute(
+            "SELECT id, data FROM blocks WHERE id BETWEEN ? AND ? ORDER BY id",
+            (segment << BUCKET_BITS, segment << BUCKET_BITS | LOW),
+        ):
+            columns = parts.setdefault(rowid & LOW, [array("I") for _ in range(4)])
+            for column, part in zip(columns, decode_block(data, have), strict=True):
+                column += part
+    out = []
+    for bucket, columns in sorted(parts.items()):
+        if keep is not None:
+            mask = keep([signed(bucket << BUCKET_BITS | low) for low in columns[0]], columns[1])
+            columns = [array("I", [v for v, m in zip(c, mask, strict=True) if m]) for c in columns]
+        if columns[0]:
+            out.append((bucket, bytes(encode_block(columns[0], columns[1:], widths))))
+    return out
+
+
+@pytest.mark.parametrize("filtered", [False, True])
+def test_segments_of_other_widths_merge_into_the_blocks_of_before(
+    tmp_path: Path, filtered: bool
+) -> None:
+    """Merging segments of different widths, or dropping postings (purges, a larger
+    background), decodes and packs them with numpy: the same blocks as the per-bucket merge."""
+    rng = random.Random(12)  # noqa: S311 - test data
+    narrow = _pending(rng, 30, 300, 1 << 16, True)
+    wide = _pending(rng, 30, 300, 1 << 24, True)
+    conn = open_index(tmp_path / "i.db")
+    rows_1, widths_1 = _reference_rows(_copy(narrow), 1)
+    rows_2, widths_2 = _reference_rows(_copy(wide), 2)
+    assert widths_1 != widths_2
+    conn.executemany("INSERT INTO blocks VALUES (?, ?)", rows_1 + rows_2)
+    for segment, rows, widths in ((1, rows_1, widths_1), (2, rows_2, widths_2)):
+        size = sum(len(d) for _, d in rows) // record_bytes(widths)
+        conn.execute("INSERT INTO segments VALUES (?, ?, ?, ?, ?)", (segment, size, *widths))
+    live = set(rng.sample(sorted({*narrow.files, *wide.files}), 25))
+    keep = keep_files(live) if filtered else None
+    file_w, pos_w, line_w = (max(a, b) for a, b in zip(widths_1, widths_2, strict=True))
+    widths = (file_w, pos_w, line_w)
+    expected = _previous_reencode(conn, [(1, widths_1), (2, widths_2)], widths, keep)
+    rewrite(conn, keep=keep)
+    assert _blocks(conn) == expected
+    kept = sum(len(d) for _, d in expected) // record_bytes(widths)
+    assert [s[1:] for s in list_segments(conn)] == [(kept, widths)]
+    if filtered:
+        assert {f for _, f, _, _ in every_posting(conn)} <= live
+
+
+def test_segments_follow_the_merge_policy_and_keep_every_posting(tmp_path: Path) -> None:
+    """Adds of all sizes: the segments left are those the merge policy says, holding every
+    posting written."""
+    rng = random.Random(13)  # noqa: S311 - test data
+    conn = open_index(tmp_path / "i.db")
+    expected: list[int] = []
+    written: list[tuple[int, int, int, int]] = []
+    for _ in range(30):
+        pending = _pending(rng, rng.randrange(1, 12), rng.choice((3, 30, 300)), 1 << 17, False)
+        if not len(pending):
+            continue
+        signed_hashes = array("i", pending.hashes.tobytes())
+        written += zip(signed_hashes, pending.files, pending.positions, pending.lines, strict=True)
+        expected.append(len(pending))
+        while len(expected) > 1:
+            merged, size = 1, expected[-1]
+            while merged < len(expected) and size * MERGE_RATIO >= expected[-merged - 1]:
+                merged += 1
+                size += expected[-merged]
+            if merged > 1:
+                expected[-merged:] = [size]
+            elif len(expected) > MAX_SEGMENTS:
+                i = min(range(len(expected) - 1), key=lambda k: expected[k] + expected[k + 1])
+                expected[i : i + 2] = [expected[i] + expected[i + 1]]
+            else:
+                break
+        write_segment(conn, pending)
+        assert [s[1] for s in list_segments(conn)] == expected
+    assert sorted(every_posting(conn)) == sorted(written)

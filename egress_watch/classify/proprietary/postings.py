@@ -15,8 +15,9 @@ from array import array
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
-from itertools import compress, pairwise, repeat
+from itertools import pairwise, repeat
 from operator import or_
+from typing import TYPE_CHECKING
 
 from egress_watch.classify.proprietary.blocks import (
     BUCKET_BITS,
@@ -27,10 +28,12 @@ from egress_watch.classify.proprietary.blocks import (
     Segment,
     Widths,
     decode_block,
-    encode_block,
     record_bytes,
     signed,
 )
+
+if TYPE_CHECKING:
+    from egress_watch.classify.proprietary.packing import Postings
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS segments (
@@ -77,21 +80,19 @@ class Pending:
 
 
 def write_segment(conn: sqlite3.Connection, pending: Pending) -> None:
-    """Store ``pending`` as a new segment (then merge segments as needed) and empty it."""
-    from egress_watch.classify.proprietary import packing  # numpy: the indexing path only
+    """Store ``pending`` as a new segment (then merge segments as needed) and empty it.
+
+    When the new segment would at once be merged into the newest ones (``_merge_as_needed``
+    would merge it), it is merged as it is written: its blocks are not written, then read
+    back and deleted."""
+    from egress_watch.classify.proprietary.packing import Postings  # numpy: indexing only
 
     n = len(pending)
     if n == 0:
         return
-    columns = [pending.files, pending.positions, pending.lines]
-    widths = packing.widths_of(columns)
-    # Grouped by bucket, not sorted by hash: order inside a block does not matter.
-    used, ends, records = packing.bucketed_records(pending.hashes, columns, widths)
-    segment = _next_segment(conn)
-    blocks = map(records.__getitem__, map(slice, [0, *ends], ends))  # in C, no loop per row
-    ids = map(or_, repeat(segment << BUCKET_BITS), used)
-    conn.executemany("INSERT INTO blocks VALUES (?, ?)", zip(ids, blocks, strict=True))
-    conn.execute("INSERT INTO segments VALUES (?, ?, ?, ?, ?)", (segment, n, *widths))
+    new = Postings.of(pending.hashes, [pending.files, pending.positions, pending.lines])
+    joined = _cascade([*list_segments(conn), (0, n, new.widths())])[:-1]
+    _pack(conn, joined, new)
     for column in (pending.hashes, pending.files, pending.positions, pending.lines):
         del column[:]
     _merge_as_needed(conn)
@@ -118,20 +119,26 @@ def _merge_as_needed(conn: sqlite3.Connection) -> None:
         segments = list_segments(conn)
         if len(segments) < 2:
             return
-        older, newer = segments[-2], segments[-1]
-        if newer[1] * MERGE_RATIO >= older[1]:
-            # The whole cascade at once: each posting is rewritten once, not once per level.
-            merged, size = 2, older[1] + newer[1]
-            while merged < len(segments) and size * MERGE_RATIO >= segments[-merged - 1][1]:
-                merged += 1
-                size += segments[-merged][1]
-            rewrite(conn, segments[-merged:])
+        merged = _cascade(segments)
+        if len(merged) > 1:
+            rewrite(conn, merged)
         elif len(segments) > MAX_SEGMENTS:
             pairs = pairwise(segments)
             smallest = min(pairs, key=lambda pair: pair[0][1] + pair[1][1])
             rewrite(conn, list(smallest))
         else:
             return
+
+
+def _cascade(segments: list[Segment]) -> list[Segment]:
+    """The newest segments to merge at once (the newest alone when none): the one before the
+    newest when the newest is not much smaller, and so on up the whole cascade (each posting
+    is rewritten once, not once per level)."""
+    merged, size = 1, segments[-1][1]
+    while merged < len(segments) and size * MERGE_RATIO >= segments[-merged - 1][1]:
+        merged += 1
+        size += segments[-merged][1]
+    return segments[-merged:]
 
 
 def rewrite(
@@ -145,35 +152,48 @@ def rewrite(
         segments = list_segments(conn)
     if not segments:
         return
-    widths = (
-        max(s[2][0] for s in segments),
-        max(s[2][1] for s in segments),
-        max(s[2][2] for s in segments),
-    )
+    widths = _widest([s[2] for s in segments])
+    if keep is not None or any(s[2] != widths for s in segments):
+        _pack(conn, segments, keep=keep)  # decoded and packed again
+        return
     target = _next_segment(conn)
-    if keep is None and all(s[2] == widths for s in segments):
-        size = sum(s[1] for s in segments) * record_bytes(widths)
-        _concatenate(conn, [s[0] for s in segments], target, size)
-        total = sum(s[1] for s in segments)
-    else:
-        total = _reencode(conn, segments, target, widths, keep)
+    size = sum(s[1] for s in segments) * record_bytes(widths)
+    _concatenate(conn, [s[0] for s in segments], target, size)
+    _drop(conn, segments)
+    conn.execute(
+        "INSERT INTO segments VALUES (?, ?, ?, ?, ?)",
+        (target, sum(s[1] for s in segments), *widths),
+    )
+
+
+def _widest(widths: list[Widths]) -> Widths:
+    """Widths holding every value of segments of these widths."""
+    return max(w[0] for w in widths), max(w[1] for w in widths), max(w[2] for w in widths)
+
+
+def _drop(conn: sqlite3.Connection, segments: list[Segment]) -> None:
+    """Delete segments and their blocks."""
     for segment, _, _ in segments:
         conn.execute(
             "DELETE FROM blocks WHERE id BETWEEN ? AND ?",
             (segment << BUCKET_BITS, segment << BUCKET_BITS | LOW),
         )
         conn.execute("DELETE FROM segments WHERE id = ?", (segment,))
-    if total:
-        conn.execute("INSERT INTO segments VALUES (?, ?, ?, ?, ?)", (target, total, *widths))
+
+
+def _step(size: int) -> int:
+    """Buckets rewritten at a time so that a range holds about ``CONCATENATE_BYTES``."""
+    step = BUCKETS
+    while step > REWRITE_BUCKETS and size * step > CONCATENATE_BYTES * BUCKETS:
+        step //= 2
+    return step
 
 
 def _concatenate(conn: sqlite3.Connection, segments: list[int], target: int, size: int) -> None:
     """Merge segments of the same widths inside SQLite: each bucket's blocks, concatenated
     (records are fixed-width and their order does not matter), a range of buckets at a time."""
     ranges = " OR ".join("id BETWEEN ? AND ?" for _ in segments)
-    step = BUCKETS
-    while step > REWRITE_BUCKETS and size * step > CONCATENATE_BYTES * BUCKETS:
-        step //= 2  # ranges of buckets holding about CONCATENATE_BYTES
+    step = _step(size)
     for first in range(0, BUCKETS, step):
         last = first + step - 1
         bounds = [v for s in segments for v in (s << BUCKET_BITS | first, s << BUCKET_BITS | last)]
@@ -184,33 +204,42 @@ def _concatenate(conn: sqlite3.Connection, segments: list[int], target: int, siz
         conn.execute(merge, (target << BUCKET_BITS, LOW, *bounds, LOW))
 
 
-def _reencode(
+def _pack(
     conn: sqlite3.Connection,
     segments: list[Segment],
-    target: int,
-    widths: Widths,
-    keep: Keep | None,
-) -> int:
-    """Merge segments bucket by bucket in Python (widths change, or postings are filtered);
-    how many postings the new segment holds."""
+    new: Postings | None = None,
+    keep: Keep | None = None,
+) -> None:
+    """Replace ``segments`` and ``new`` postings (newest) with one segment, keeping what
+    ``keep`` accepts: decoded and packed with numpy, a range of buckets at a time."""
+    from egress_watch.classify.proprietary import packing  # numpy: indexing only
+
+    widths = _widest([s[2] for s in segments] + ([new.widths()] if new is not None else []))
+    stride = record_bytes(widths)
+    size = (sum(s[1] for s in segments) + (len(new) if new is not None else 0)) * stride
+    target = _next_segment(conn)
     total = 0
-    for first in range(0, BUCKETS, REWRITE_BUCKETS):
-        rows = []
-        for bucket, parts in _buckets(conn, segments, first, first + REWRITE_BUCKETS - 1):
-            columns = [array("I") for _ in range(4)]
-            for data, have in parts:
-                for column, part in zip(columns, decode_block(data, have), strict=True):
-                    column += part
-            if keep is not None:
-                hashes = [signed(bucket << BUCKET_BITS | low) for low in columns[0]]
-                mask = keep(hashes, columns[1])
-                columns = [array("I", compress(c, mask)) for c in columns]
-            if columns[0]:
-                total += len(columns[0])
-                block = bytes(encode_block(columns[0], columns[1:], widths))
-                rows.append((target << BUCKET_BITS | bucket, block))
-        conn.executemany("INSERT INTO blocks VALUES (?, ?)", rows)
-    return total
+    step = _step(size)
+    for first in range(0, BUCKETS, step):
+        last = first + step - 1
+        parts = []
+        for segment, _, have in segments:
+            base = segment << BUCKET_BITS
+            rows = conn.execute(
+                "SELECT id, data FROM blocks WHERE id BETWEEN ? AND ? ORDER BY id",
+                (base | first, base | last),
+            ).fetchall()
+            parts.append(packing.decoded(rows, have))
+        if new is not None:
+            parts.append(new.part(first, last))
+        used, ends, records, count = packing.packed(parts, widths, keep)
+        blocks = map(records.__getitem__, map(slice, [0, *ends], ends))  # no loop per row
+        ids = map(or_, repeat(target << BUCKET_BITS), used)
+        conn.executemany("INSERT INTO blocks VALUES (?, ?)", zip(ids, blocks, strict=True))
+        total += count
+    _drop(conn, segments)
+    if total:
+        conn.execute("INSERT INTO segments VALUES (?, ?, ?, ?, ?)", (target, total, *widths))
 
 
 def _buckets(
