@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import subprocess
 import sys
 from array import array
 from collections import Counter
@@ -263,3 +264,17 @@ def test_segments_follow_the_merge_policy_and_keep_every_posting(tmp_path: Path)
         write_segment(conn, pending)
         assert [s[1] for s in list_segments(conn)] == expected
     assert sorted(every_posting(conn)) == sorted(written)
+
+
+def test_the_query_path_does_not_load_numpy() -> None:
+    """numpy is for indexing: a proxy that matches code does not pay for importing it."""
+    script = (
+        "import sys\n"
+        "import egress_watch.classify.engine, egress_watch.classify.proprietary.matcher\n"
+        "import egress_watch.classify.proprietary.index\n"
+        "print('numpy' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "False"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 import sys
 from array import array
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise, repeat
@@ -277,6 +277,8 @@ def frequent(conn: sqlite3.Connection, more_than: int) -> list[int]:
     """Hashes stored more than ``more_than`` times, counted in C a few hundred buckets at a
     time (memory stays a fraction of the index); buckets too small to hold that many
     postings of one hash are not read."""
+    import numpy as np  # the indexing path only
+
     segments = list_segments(conn)
     if not segments:
         return []
@@ -290,8 +292,9 @@ def frequent(conn: sqlite3.Connection, more_than: int) -> list[int]:
     ]
     out = []
     for i in range(0, len(candidates), CHUNK):
-        counts = Counter(_full_hashes(conn, segments, candidates[i : i + CHUNK]))
-        out += [signed(u) for u, n in counts.items() if n > more_than]
+        hashes = np.asarray(_full_hashes(conn, segments, candidates[i : i + CHUNK]), np.uint32)
+        distinct, counts = np.unique(hashes, return_counts=True)
+        out += distinct[counts > more_than].view(np.int32).tolist()
     return out
 
 
