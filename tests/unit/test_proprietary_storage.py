@@ -165,7 +165,12 @@ def test_changed_and_removed_files_leave_no_postings_behind(tmp_path: Path) -> N
     add_repo(conn, other, "other")
     (repo / "policy.py").write_text("def replaced():\n    return 'nothing of the old file'\n")
     (repo / "settings.py").unlink()
+    before = dict(conn.execute("SELECT path, id FROM files"))
     add_repo(conn, repo, "repo")
+    after = dict(conn.execute("SELECT path, id FROM files"))
+    assert after["pipeline.py"] == before["pipeline.py"]  # unchanged: not read again
+    assert after["policy.py"] > max(before.values())  # a changed file's id is never reused
+    assert "settings.py" not in after
     remove_repo(conn, "other")  # purges every dead file's postings
     public = public_hashes(conn)
     assert _stored(conn) == _fingerprinted(repo, public)

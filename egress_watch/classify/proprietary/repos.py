@@ -132,7 +132,7 @@ def _refresh(
     public = public_hashes(conn) if todo else frozenset()
     keys = {c.path: c.key for c in todo}
     read = bytes_read = 0
-    batch = _Batch()
+    batch = _Batch(next_file_id=_next_file_id(conn))
     counts = FileCounts()
     results = fingerprint_files(root, list(keys), _total_size(root, keys), public)
     try:
@@ -174,11 +174,22 @@ def _refresh(
 
 @dataclasses.dataclass(slots=True)
 class _Batch:
-    """What an add has gathered and not yet written: postings, and files' line hashes."""
+    """What an add has gathered and not yet written: files' rows, postings and line hashes."""
 
+    next_file_id: int
+    files: list[tuple[int, int, str, str, int, str]] = dataclasses.field(default_factory=list)
     postings: Pending = dataclasses.field(default_factory=Pending)
     line_hashes: list[array[int]] = dataclasses.field(default_factory=list)
     line_files: list[int] = dataclasses.field(default_factory=list)
+
+
+def _next_file_id(conn: sqlite3.Connection) -> int:
+    """The id SQLite would give the next file (ids are never reused: AUTOINCREMENT)."""
+    row = conn.execute(
+        "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'files'), 0), "
+        "COALESCE((SELECT MAX(id) FROM files), 0))"
+    ).fetchone()
+    return int(row[0]) + 1
 
 
 def _store(
@@ -188,11 +199,11 @@ def _store(
     result: FileFingerprints,
     batch: _Batch,
 ) -> None:
-    """Record one fingerprinted file: its row now, its postings and lines with ``batch``."""
-    file_id: int = conn.execute(
-        "INSERT INTO files (repo_id, path, key, bytes, lang) VALUES (?, ?, ?, ?, ?) RETURNING id",
-        (repo_id, result.path, key, result.size, language_of(result.path) or GENERIC),
-    ).fetchone()[0]
+    """Record one fingerprinted file with ``batch``: its row, postings and lines."""
+    file_id = batch.next_file_id
+    batch.next_file_id += 1
+    lang = language_of(result.path) or GENERIC
+    batch.files.append((file_id, repo_id, result.path, key, result.size, lang))
     batch.postings.add(result.hashes, file_id, result.positions, result.lines)
     if result.line_hashes:
         batch.line_hashes.append(result.line_hashes)
@@ -202,11 +213,16 @@ def _store(
 
 
 def _write(conn: sqlite3.Connection, batch: _Batch) -> None:
-    """Write the batch's postings as a segment and its lines (sorted: appended, not
-    scattered over the table's B-tree), and empty it."""
+    """Write the batch's file rows, its postings as a segment and its lines (sorted:
+    appended, not scattered over the table's B-tree), and empty it."""
+    conn.executemany(
+        "INSERT INTO files (id, repo_id, path, key, bytes, lang) VALUES (?, ?, ?, ?, ?, ?)",
+        batch.files,
+    )
     write_segment(conn, batch.postings)
     rows = line_rows(batch.line_hashes, batch.line_files)
     conn.executemany("INSERT OR IGNORE INTO lines VALUES (?, ?)", rows)
+    batch.files.clear()
     batch.line_hashes.clear()
     batch.line_files.clear()
 
