@@ -17,12 +17,9 @@ full again). Removing a repository removes its counts.
 from __future__ import annotations
 
 import sqlite3
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from egress_watch.classify.proprietary.thresholds import Thresholds
-
-if TYPE_CHECKING:  # counting uses numpy, which queries never load
-    from egress_watch.classify.proprietary.file_counts import FileCounts
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS idioms (
@@ -34,6 +31,15 @@ FLOOR = Thresholds().df_min
 COUNT_LIMIT = 2_000_000
 """Distinct k-grams counted (``file_counts.py``) before those seen in one file so far are
 dropped (bounds memory however large the repository; each drop may undercount a k-gram by one)."""
+
+
+class FileCounts(Protocol):
+    """How many files of one add hold each k-gram (``file_counts.py``: it uses numpy, which
+    queries never load, so this module does not import it)."""
+
+    def frequent(self, more_than: int = ...) -> list[tuple[int, int]]:
+        """(k-gram, files) of the k-grams held by more than ``more_than`` files."""
+        ...
 
 
 def store(conn: sqlite3.Connection, repo_id: int, counts: FileCounts, whole: bool) -> None:

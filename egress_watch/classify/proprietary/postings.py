@@ -5,6 +5,8 @@ of ``blocks.py``. Each ``index add`` writes a new segment; a segment is merged w
 one once it is half its size or more, so there are few segments (logarithmically many, at most
 ``MAX_SEGMENTS``) and a lookup (``postings_reader.py``) reads few rows per hash. Purging
 removed files and dropping public idioms rewrite the segments through a ``Keep`` filter.
+Segments are packed (and merges that change widths or filter postings re-packed) with numpy
+in ``packing.py``, imported only when the index is written: queries never load numpy.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ SEGMENT_POSTINGS = 4_000_000
 """An add writes a segment each time it has gathered this many postings (bounds memory)."""
 
 Keep = Callable[[list[int], array[int]], list[bool]]
-"""Which postings of a bucket to keep, given their hashes and file ids."""
+"""Which postings to keep, given their hashes and file ids (a range of buckets at a time)."""
 
 
 @dataclass(slots=True)
@@ -147,7 +149,7 @@ def rewrite(
     keep: Keep | None = None,
 ) -> None:
     """Replace ``segments`` (all by default) with one, keeping the postings ``keep`` accepts
-    (called with a bucket's hashes and file ids, it says which postings to keep)."""
+    (called with the hashes and file ids of a range of buckets, it says which to keep)."""
     if segments is None:
         segments = list_segments(conn)
     if not segments:
