@@ -242,8 +242,18 @@ def test_segments_follow_the_merge_policy_and_keep_every_posting(tmp_path: Path)
     conn = open_index(tmp_path / "i.db")
     expected: list[int] = []
     written: list[tuple[int, int, int, int]] = []
-    for _ in range(30):
-        pending = _pending(rng, rng.randrange(1, 12), rng.choice((3, 30, 300)), 1 << 17, False)
+    shrinking = [Pending() for _ in range(7)]
+    for pending, size in zip(shrinking, (4000, 1500, 600, 250, 100, 40, 15), strict=True):
+        hashes = array("i", [rng.randrange(-(2**31), 2**31) for _ in range(size)])
+        spots = array("I", [rng.randrange(1 << 17) for _ in range(size)])
+        pending.add(hashes, rng.randrange(1 << 17), spots, spots)
+    # Each a third of the one before: no cascade, then too many segments, the smallest pair
+    # holding the newest; then adds of random sizes.
+    randoms = (
+        _pending(rng, rng.randrange(1, 12), rng.choice((3, 30, 300)), 1 << 17, False)
+        for _ in range(25)
+    )
+    for pending in (*shrinking, *randoms):
         if not len(pending):
             continue
         signed_hashes = array("i", pending.hashes.tobytes())

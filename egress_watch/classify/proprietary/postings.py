@@ -84,8 +84,8 @@ class Pending:
 def write_segment(conn: sqlite3.Connection, pending: Pending) -> None:
     """Store ``pending`` as a new segment (then merge segments as needed) and empty it.
 
-    When the new segment would at once be merged into the newest ones (``_merge_as_needed``
-    would merge it), it is merged as it is written: its blocks are not written, then read
+    When the new segment would at once be merged with others (``_merge_as_needed`` would
+    merge it first), it is merged as it is written: its blocks are not written, then read
     back and deleted."""
     from egress_watch.classify.proprietary.packing import Postings  # numpy: indexing only
 
@@ -93,8 +93,7 @@ def write_segment(conn: sqlite3.Connection, pending: Pending) -> None:
     if n == 0:
         return
     new = Postings.of(pending.hashes, [pending.files, pending.positions, pending.lines])
-    joined = _cascade([*list_segments(conn), (0, n, new.widths())])[:-1]
-    _pack(conn, joined, new)
+    _pack(conn, _merged_with(list_segments(conn), (0, n, new.widths())), new)
     for column in (pending.hashes, pending.files, pending.positions, pending.lines):
         del column[:]
     _merge_as_needed(conn)
@@ -130,6 +129,17 @@ def _merge_as_needed(conn: sqlite3.Connection) -> None:
             rewrite(conn, list(smallest))
         else:
             return
+
+
+def _merged_with(segments: list[Segment], new: Segment) -> list[Segment]:
+    """The segments ``_merge_as_needed`` would merge ``new`` into first, were it written
+    after ``segments``: a cascade, or when there are too many segments the smallest pair."""
+    every = [*segments, new]
+    cascade = _cascade(every)
+    if len(cascade) > 1 or len(every) <= MAX_SEGMENTS:
+        return cascade[:-1]
+    smallest = min(pairwise(every), key=lambda pair: pair[0][1] + pair[1][1])
+    return [smallest[0]] if smallest[1] is new else []
 
 
 def _cascade(segments: list[Segment]) -> list[Segment]:
