@@ -11,6 +11,7 @@ from array import array
 from pathlib import Path
 
 from egress_watch.classify.proprietary import idioms
+from egress_watch.classify.proprietary.file_counts import FileCounts
 from egress_watch.classify.proprietary.index import open_index
 from egress_watch.classify.proprietary.matcher import Matcher, Thresholds
 from egress_watch.classify.proprietary.repos import add_repo, remove_repo
@@ -99,11 +100,11 @@ def test_counts_follow_changed_files_and_removed_repositories(tmp_path: Path) ->
 
 
 def test_counting_keeps_frequent_kgrams_in_bounded_memory() -> None:
-    counts = idioms.FileCounts(limit=100)
+    counts = FileCounts(limit=100)
     for i in range(50):
         # Each file: the two shared k-grams and ten of its own.
         counts.add(array("i", [7, 8, *range(1000 * i + 100, 1000 * i + 110)]))
-        assert len(counts.counts) <= 100
+        assert len(counts) <= 100
     assert counts.frequent(more_than=idioms.FLOOR) == [(7, 50), (8, 50)]
 
 

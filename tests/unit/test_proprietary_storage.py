@@ -62,6 +62,16 @@ def _fingerprinted(root: Path, public: frozenset[int]) -> list[Row]:
     return sorted(rows)
 
 
+def _fingerprinted_lines(root: Path, public: frozenset[int]) -> list[tuple[int, str]]:
+    """(line hash, path) of every file's known lines, straight from the fingerprinting code."""
+    jobs._start_worker(public)
+    rows = []
+    for candidate in candidates(root):
+        result = jobs.fingerprint_file(str(root), candidate.path)
+        rows += [(h, candidate.path) for h in result.line_hashes]
+    return sorted(rows)
+
+
 def _stored(conn: sqlite3.Connection) -> list[Row]:
     paths = dict(conn.execute("SELECT id, path FROM files"))
     return sorted((h, paths[f], p, line) for h, f, p, line in every_posting(conn) if f in paths)
@@ -84,10 +94,13 @@ def test_the_packed_postings_are_exactly_the_fingerprints_and_lookups_find_them(
     expected = _fingerprinted(repo, public_hashes(conn))
     assert len(expected) > 5_000
     assert _stored(conn) == expected
+    paths = dict(conn.execute("SELECT id, path FROM files"))
+    lines = sorted((h, paths[f]) for h, f in conn.execute("SELECT hash, file_id FROM lines"))
+    assert lines == _fingerprinted_lines(repo, public_hashes(conn))
+    assert len(lines) > 500
 
     # A lookup returns, for any set of hashes, exactly the rows a
     # "SELECT ... FROM postings WHERE hash IN (...)" of the old format returned.
-    paths = dict(conn.execute("SELECT id, path FROM files"))
     rng = random.Random(3)  # noqa: S311 - a fixed sample, not a secret
     present = sorted({h for h, _, _, _ in expected})
     wanted = set(rng.sample(present, 400)) | {rng.randrange(-(2**31), 2**31) for _ in range(200)}
@@ -152,7 +165,12 @@ def test_changed_and_removed_files_leave_no_postings_behind(tmp_path: Path) -> N
     add_repo(conn, other, "other")
     (repo / "policy.py").write_text("def replaced():\n    return 'nothing of the old file'\n")
     (repo / "settings.py").unlink()
+    before = dict(conn.execute("SELECT path, id FROM files"))
     add_repo(conn, repo, "repo")
+    after = dict(conn.execute("SELECT path, id FROM files"))
+    assert after["pipeline.py"] == before["pipeline.py"]  # unchanged: not read again
+    assert after["policy.py"] > max(before.values())  # a changed file's id is never reused
+    assert "settings.py" not in after
     remove_repo(conn, "other")  # purges every dead file's postings
     public = public_hashes(conn)
     assert _stored(conn) == _fingerprinted(repo, public)

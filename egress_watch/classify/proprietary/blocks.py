@@ -34,12 +34,6 @@ def record_bytes(widths: Widths) -> int:
     return 2 + sum(widths)
 
 
-def column_width(column: array[int]) -> int:
-    """Bytes needed for the largest value (at least 2)."""
-    top = max(column, default=0)
-    return max(2, (top.bit_length() + 7) // 8)
-
-
 def _little(column: array[int]) -> bytes:
     """The 32-bit values as little-endian bytes."""
     if sys.byteorder == "big":

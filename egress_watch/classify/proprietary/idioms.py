@@ -17,8 +17,7 @@ full again). Removing a repository removes its counts.
 from __future__ import annotations
 
 import sqlite3
-from array import array
-from collections import Counter
+from typing import Protocol
 
 from egress_watch.classify.proprietary.thresholds import Thresholds
 
@@ -30,29 +29,17 @@ CREATE TABLE IF NOT EXISTS idioms (
 FLOOR = Thresholds().df_min
 """A k-gram in this many files or fewer is never common (the matcher's cap is at least this)."""
 COUNT_LIMIT = 2_000_000
-"""Distinct k-grams counted before those seen in one file so far are dropped (bounds memory
-to about 150 MB however large the repository; each drop may undercount a k-gram by one)."""
+"""Distinct k-grams counted (``file_counts.py``) before those seen in one file so far are
+dropped (bounds memory however large the repository; each drop may undercount a k-gram by one)."""
 
 
-class FileCounts:
-    """How many files of one add hold each k-gram, in bounded memory."""
+class FileCounts(Protocol):
+    """How many files of one add hold each k-gram (``file_counts.py``: it uses numpy, which
+    queries never load, so this module does not import it)."""
 
-    def __init__(self, limit: int = COUNT_LIMIT) -> None:
-        self.counts: Counter[int] = Counter()
-        self.limit = limit
-
-    def add(self, kgrams: array[int]) -> None:
-        """Count one file's distinct k-grams (counted in C)."""
-        self.counts.update(kgrams)
-        if len(self.counts) > self.limit:
-            floor = 1
-            while len(self.counts) > self.limit // 2:
-                self.counts = Counter({h: n for h, n in self.counts.items() if n > floor})
-                floor += 1
-
-    def frequent(self, more_than: int = FLOOR) -> list[tuple[int, int]]:
+    def frequent(self, more_than: int = ...) -> list[tuple[int, int]]:
         """(k-gram, files) of the k-grams held by more than ``more_than`` files."""
-        return [(h, n) for h, n in self.counts.items() if n > more_than]
+        ...
 
 
 def store(conn: sqlite3.Connection, repo_id: int, counts: FileCounts, whole: bool) -> None:

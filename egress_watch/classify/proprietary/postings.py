@@ -5,6 +5,8 @@ of ``blocks.py``. Each ``index add`` writes a new segment; a segment is merged w
 one once it is half its size or more, so there are few segments (logarithmically many, at most
 ``MAX_SEGMENTS``) and a lookup (``postings_reader.py``) reads few rows per hash. Purging
 removed files and dropping public idioms rewrite the segments through a ``Keep`` filter.
+Segments are packed (and merges that change widths or filter postings re-packed) with numpy
+in ``packing.py``, imported only when the index is written: queries never load numpy.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from __future__ import annotations
 import sqlite3
 import sys
 from array import array
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
-from itertools import accumulate, compress, pairwise, repeat
-from operator import itemgetter, or_
+from itertools import pairwise, repeat
+from operator import or_
+from typing import TYPE_CHECKING
 
 from egress_watch.classify.proprietary.blocks import (
     BUCKET_BITS,
@@ -26,12 +29,13 @@ from egress_watch.classify.proprietary.blocks import (
     Posting,
     Segment,
     Widths,
-    column_width,
     decode_block,
-    encode_block,
     record_bytes,
     signed,
 )
+
+if TYPE_CHECKING:
+    from egress_watch.classify.proprietary.packing import Postings
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS segments (
@@ -50,7 +54,7 @@ SEGMENT_POSTINGS = 4_000_000
 """An add writes a segment each time it has gathered this many postings (bounds memory)."""
 
 Keep = Callable[[list[int], array[int]], list[bool]]
-"""Which postings of a bucket to keep, given their hashes and file ids."""
+"""Which postings to keep, given their hashes and file ids (a range of buckets at a time)."""
 
 
 @dataclass(slots=True)
@@ -78,65 +82,21 @@ class Pending:
 
 
 def write_segment(conn: sqlite3.Connection, pending: Pending) -> None:
-    """Store ``pending`` as a new segment (then merge segments as needed) and empty it."""
+    """Store ``pending`` as a new segment (then merge segments as needed) and empty it.
+
+    When the new segment would at once be merged with others (``_merge_as_needed`` would
+    merge it first), it is merged as it is written: its blocks are not written, then read
+    back and deleted."""
+    from egress_watch.classify.proprietary.packing import Postings  # numpy: indexing only
+
     n = len(pending)
     if n == 0:
         return
-    columns = [pending.files, pending.positions, pending.lines]
-    widths = (column_width(columns[0]), column_width(columns[1]), column_width(columns[2]))
-    stride = record_bytes(widths)
-    buckets = _buckets_of(pending.hashes)
-    # Grouped by bucket, not sorted by hash: order inside a block does not matter, and
-    # 16-bit keys sort faster; whole records move at once, packed in 8 or 16 bytes.
-    order = sorted(range(n), key=buckets.__getitem__)
-    records = _permuted(encode_block(pending.hashes, columns, widths), stride, order)
-    segment = _next_segment(conn)
-    counted = Counter(buckets)
-    used = sorted(counted)
-    ends = list(accumulate(map(stride.__mul__, map(counted.__getitem__, used))))
-    blocks = map(records.__getitem__, map(slice, [0, *ends], ends))  # in C, no loop per row
-    ids = map(or_, repeat(segment << BUCKET_BITS), used)
-    conn.executemany("INSERT INTO blocks VALUES (?, ?)", zip(ids, blocks, strict=True))
-    conn.execute("INSERT INTO segments VALUES (?, ?, ?, ?, ?)", (segment, n, *widths))
+    new = Postings.of(pending.hashes, [pending.files, pending.positions, pending.lines])
+    _pack(conn, _merged_with(list_segments(conn), (0, n, new.widths())), new)
     for column in (pending.hashes, pending.files, pending.positions, pending.lines):
         del column[:]
     _merge_as_needed(conn)
-
-
-def _buckets_of(hashes: array[int]) -> list[int]:
-    """The bucket (top 16 bits) of each unsigned 32-bit hash, cut out of their bytes in C."""
-    raw = hashes.tobytes()
-    top = bytearray(2 * len(hashes))
-    high, low = (0, 1) if sys.byteorder == "big" else (2, 3)
-    top[0::2] = raw[high::4]
-    top[1::2] = raw[low::4]
-    buckets = array("H")
-    buckets.frombytes(bytes(top))
-    return buckets.tolist()
-
-
-def _permuted(records: bytearray, stride: int, order: list[int]) -> bytes:
-    """Fixed-width ``records`` in ``order``: padded to 8 or 16 bytes so that each record
-    is one or two 64-bit values, moved by a C-level gather, then unpadded."""
-    n = len(order)
-    wide = 8 if stride <= 8 else 16
-    padded = bytearray(n * wide)
-    for k in range(stride):
-        padded[k::wide] = records[k::stride]
-    words = array("Q")
-    words.frombytes(bytes(padded))
-    lanes = [words] if wide == 8 else [words[0::2], words[1::2]]
-    moved = [array("Q", itemgetter(*order)(lane.tolist())) for lane in lanes] if n > 1 else lanes
-    if wide == 16:
-        words = array("Q", bytes(16 * n))
-        words[0::2], words[1::2] = moved
-    else:
-        words = moved[0]
-    padded = bytearray(words.tobytes())
-    out = bytearray(n * stride)
-    for k in range(stride):
-        out[k::stride] = padded[k::wide]
-    return bytes(out)
 
 
 def _next_segment(conn: sqlite3.Connection) -> int:
@@ -160,14 +120,9 @@ def _merge_as_needed(conn: sqlite3.Connection) -> None:
         segments = list_segments(conn)
         if len(segments) < 2:
             return
-        older, newer = segments[-2], segments[-1]
-        if newer[1] * MERGE_RATIO >= older[1]:
-            # The whole cascade at once: each posting is rewritten once, not once per level.
-            merged, size = 2, older[1] + newer[1]
-            while merged < len(segments) and size * MERGE_RATIO >= segments[-merged - 1][1]:
-                merged += 1
-                size += segments[-merged][1]
-            rewrite(conn, segments[-merged:])
+        merged = _cascade(segments)
+        if len(merged) > 1:
+            rewrite(conn, merged)
         elif len(segments) > MAX_SEGMENTS:
             pairs = pairwise(segments)
             smallest = min(pairs, key=lambda pair: pair[0][1] + pair[1][1])
@@ -176,46 +131,81 @@ def _merge_as_needed(conn: sqlite3.Connection) -> None:
             return
 
 
+def _merged_with(segments: list[Segment], new: Segment) -> list[Segment]:
+    """The segments ``_merge_as_needed`` would merge ``new`` into first, were it written
+    after ``segments``: a cascade, or when there are too many segments the smallest pair."""
+    every = [*segments, new]
+    cascade = _cascade(every)
+    if len(cascade) > 1 or len(every) <= MAX_SEGMENTS:
+        return cascade[:-1]
+    smallest = min(pairwise(every), key=lambda pair: pair[0][1] + pair[1][1])
+    return [smallest[0]] if smallest[1] is new else []
+
+
+def _cascade(segments: list[Segment]) -> list[Segment]:
+    """The newest segments to merge at once (the newest alone when none): the one before the
+    newest when the newest is not much smaller, and so on up the whole cascade (each posting
+    is rewritten once, not once per level)."""
+    merged, size = 1, segments[-1][1]
+    while merged < len(segments) and size * MERGE_RATIO >= segments[-merged - 1][1]:
+        merged += 1
+        size += segments[-merged][1]
+    return segments[-merged:]
+
+
 def rewrite(
     conn: sqlite3.Connection,
     segments: list[Segment] | None = None,
     keep: Keep | None = None,
 ) -> None:
     """Replace ``segments`` (all by default) with one, keeping the postings ``keep`` accepts
-    (called with a bucket's hashes and file ids, it says which postings to keep)."""
+    (called with the hashes and file ids of a range of buckets, it says which to keep)."""
     if segments is None:
         segments = list_segments(conn)
     if not segments:
         return
-    widths = (
-        max(s[2][0] for s in segments),
-        max(s[2][1] for s in segments),
-        max(s[2][2] for s in segments),
-    )
+    widths = _widest([s[2] for s in segments])
+    if keep is not None or any(s[2] != widths for s in segments):
+        _pack(conn, segments, keep=keep)  # decoded and packed again
+        return
     target = _next_segment(conn)
-    if keep is None and all(s[2] == widths for s in segments):
-        size = sum(s[1] for s in segments) * record_bytes(widths)
-        _concatenate(conn, [s[0] for s in segments], target, size)
-        total = sum(s[1] for s in segments)
-    else:
-        total = _reencode(conn, segments, target, widths, keep)
+    size = sum(s[1] for s in segments) * record_bytes(widths)
+    _concatenate(conn, [s[0] for s in segments], target, size)
+    _drop(conn, segments)
+    conn.execute(
+        "INSERT INTO segments VALUES (?, ?, ?, ?, ?)",
+        (target, sum(s[1] for s in segments), *widths),
+    )
+
+
+def _widest(widths: list[Widths]) -> Widths:
+    """Widths holding every value of segments of these widths."""
+    return max(w[0] for w in widths), max(w[1] for w in widths), max(w[2] for w in widths)
+
+
+def _drop(conn: sqlite3.Connection, segments: list[Segment]) -> None:
+    """Delete segments and their blocks."""
     for segment, _, _ in segments:
         conn.execute(
             "DELETE FROM blocks WHERE id BETWEEN ? AND ?",
             (segment << BUCKET_BITS, segment << BUCKET_BITS | LOW),
         )
         conn.execute("DELETE FROM segments WHERE id = ?", (segment,))
-    if total:
-        conn.execute("INSERT INTO segments VALUES (?, ?, ?, ?, ?)", (target, total, *widths))
+
+
+def _step(size: int) -> int:
+    """Buckets rewritten at a time so that a range holds about ``CONCATENATE_BYTES``."""
+    step = BUCKETS
+    while step > REWRITE_BUCKETS and size * step > CONCATENATE_BYTES * BUCKETS:
+        step //= 2
+    return step
 
 
 def _concatenate(conn: sqlite3.Connection, segments: list[int], target: int, size: int) -> None:
     """Merge segments of the same widths inside SQLite: each bucket's blocks, concatenated
     (records are fixed-width and their order does not matter), a range of buckets at a time."""
     ranges = " OR ".join("id BETWEEN ? AND ?" for _ in segments)
-    step = BUCKETS
-    while step > REWRITE_BUCKETS and size * step > CONCATENATE_BYTES * BUCKETS:
-        step //= 2  # ranges of buckets holding about CONCATENATE_BYTES
+    step = _step(size)
     for first in range(0, BUCKETS, step):
         last = first + step - 1
         bounds = [v for s in segments for v in (s << BUCKET_BITS | first, s << BUCKET_BITS | last)]
@@ -226,33 +216,42 @@ def _concatenate(conn: sqlite3.Connection, segments: list[int], target: int, siz
         conn.execute(merge, (target << BUCKET_BITS, LOW, *bounds, LOW))
 
 
-def _reencode(
+def _pack(
     conn: sqlite3.Connection,
     segments: list[Segment],
-    target: int,
-    widths: Widths,
-    keep: Keep | None,
-) -> int:
-    """Merge segments bucket by bucket in Python (widths change, or postings are filtered);
-    how many postings the new segment holds."""
+    new: Postings | None = None,
+    keep: Keep | None = None,
+) -> None:
+    """Replace ``segments`` and ``new`` postings (newest) with one segment, keeping what
+    ``keep`` accepts: decoded and packed with numpy, a range of buckets at a time."""
+    from egress_watch.classify.proprietary import packing  # numpy: indexing only
+
+    widths = _widest([s[2] for s in segments] + ([new.widths()] if new is not None else []))
+    stride = record_bytes(widths)
+    size = (sum(s[1] for s in segments) + (len(new) if new is not None else 0)) * stride
+    target = _next_segment(conn)
     total = 0
-    for first in range(0, BUCKETS, REWRITE_BUCKETS):
-        rows = []
-        for bucket, parts in _buckets(conn, segments, first, first + REWRITE_BUCKETS - 1):
-            columns = [array("I") for _ in range(4)]
-            for data, have in parts:
-                for column, part in zip(columns, decode_block(data, have), strict=True):
-                    column += part
-            if keep is not None:
-                hashes = [signed(bucket << BUCKET_BITS | low) for low in columns[0]]
-                mask = keep(hashes, columns[1])
-                columns = [array("I", compress(c, mask)) for c in columns]
-            if columns[0]:
-                total += len(columns[0])
-                block = bytes(encode_block(columns[0], columns[1:], widths))
-                rows.append((target << BUCKET_BITS | bucket, block))
-        conn.executemany("INSERT INTO blocks VALUES (?, ?)", rows)
-    return total
+    step = _step(size)
+    for first in range(0, BUCKETS, step):
+        last = first + step - 1
+        parts = []
+        for segment, _, have in segments:
+            base = segment << BUCKET_BITS
+            rows = conn.execute(
+                "SELECT id, data FROM blocks WHERE id BETWEEN ? AND ? ORDER BY id",
+                (base | first, base | last),
+            ).fetchall()
+            parts.append(packing.decoded(rows, have))
+        if new is not None:
+            parts.append(new.part(first, last))
+        used, ends, records, count = packing.packed(parts, widths, keep)
+        blocks = map(records.__getitem__, map(slice, [0, *ends], ends))  # no loop per row
+        ids = map(or_, repeat(target << BUCKET_BITS), used)
+        conn.executemany("INSERT INTO blocks VALUES (?, ?)", zip(ids, blocks, strict=True))
+        total += count
+    _drop(conn, segments)
+    if total:
+        conn.execute("INSERT INTO segments VALUES (?, ?, ?, ?, ?)", (target, total, *widths))
 
 
 def _buckets(
@@ -290,6 +289,8 @@ def frequent(conn: sqlite3.Connection, more_than: int) -> list[int]:
     """Hashes stored more than ``more_than`` times, counted in C a few hundred buckets at a
     time (memory stays a fraction of the index); buckets too small to hold that many
     postings of one hash are not read."""
+    import numpy as np  # the indexing path only
+
     segments = list_segments(conn)
     if not segments:
         return []
@@ -303,8 +304,9 @@ def frequent(conn: sqlite3.Connection, more_than: int) -> list[int]:
     ]
     out = []
     for i in range(0, len(candidates), CHUNK):
-        counts = Counter(_full_hashes(conn, segments, candidates[i : i + CHUNK]))
-        out += [signed(u) for u, n in counts.items() if n > more_than]
+        hashes = np.asarray(_full_hashes(conn, segments, candidates[i : i + CHUNK]), np.uint32)
+        distinct, counts = np.unique(hashes, return_counts=True)
+        out += distinct[counts > more_than].view(np.int32).tolist()
     return out
 
 

@@ -11,13 +11,14 @@ import contextlib
 import dataclasses
 import sqlite3
 import time
+from array import array
 from collections.abc import Iterable
 from concurrent.futures.process import BrokenProcessPool
-from itertools import repeat
 from pathlib import Path
 
 from egress_watch.classify.proprietary import idioms
 from egress_watch.classify.proprietary.background import public_hashes
+from egress_watch.classify.proprietary.file_counts import FileCounts
 from egress_watch.classify.proprietary.files import candidates
 from egress_watch.classify.proprietary.index import (
     CodeIndexError,
@@ -32,6 +33,7 @@ from egress_watch.classify.proprietary.jobs import (
     fingerprint_files,
     kept_workers,
 )
+from egress_watch.classify.proprietary.packing import line_rows
 from egress_watch.classify.proprietary.postings import SEGMENT_POSTINGS, Pending, write_segment
 from egress_watch.classify.proprietary.tokenize import GENERIC, language_of
 
@@ -130,8 +132,8 @@ def _refresh(
     public = public_hashes(conn) if todo else frozenset()
     keys = {c.path: c.key for c in todo}
     read = bytes_read = 0
-    batch = Pending()
-    counts = idioms.FileCounts()
+    batch = _Batch(next_file_id=_next_file_id(conn))
+    counts = FileCounts()
     results = fingerprint_files(root, list(keys), _total_size(root, keys), public)
     try:
         for done, result in enumerate(results, len(listed) - len(todo) + 1):
@@ -148,7 +150,7 @@ def _refresh(
         raise CodeIndexError(
             f"an indexing worker process died ({error}); nothing was changed, run it again"
         ) from None
-    write_segment(conn, batch)
+    _write(conn, batch)
     idioms.store(conn, repo_id, counts, whole=len(todo) == len(listed))
     seen = {c.path for c in listed}
     gone = [file_id for path, (file_id, _) in known.items() if path not in seen]
@@ -170,24 +172,59 @@ def _refresh(
     return IndexStats(len(listed), read, bytes_read, len(gone), time.perf_counter() - started)
 
 
+@dataclasses.dataclass(slots=True)
+class _Batch:
+    """What an add has gathered and not yet written: files' rows, postings and line hashes."""
+
+    next_file_id: int
+    files: list[tuple[int, int, str, str, int, str]] = dataclasses.field(default_factory=list)
+    postings: Pending = dataclasses.field(default_factory=Pending)
+    line_hashes: list[array[int]] = dataclasses.field(default_factory=list)
+    line_files: list[int] = dataclasses.field(default_factory=list)
+
+
+def _next_file_id(conn: sqlite3.Connection) -> int:
+    """The id SQLite would give the next file (ids are never reused: AUTOINCREMENT)."""
+    row = conn.execute(
+        "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'files'), 0), "
+        "COALESCE((SELECT MAX(id) FROM files), 0))"
+    ).fetchone()
+    return int(row[0]) + 1
+
+
 def _store(
     conn: sqlite3.Connection,
     repo_id: int,
     key: str,
     result: FileFingerprints,
-    batch: Pending,
+    batch: _Batch,
 ) -> None:
-    """Record one fingerprinted file: its row and lines now, its postings with ``batch``."""
-    file_id: int = conn.execute(
-        "INSERT INTO files (repo_id, path, key, bytes, lang) VALUES (?, ?, ?, ?, ?) RETURNING id",
-        (repo_id, result.path, key, result.size, language_of(result.path) or GENERIC),
-    ).fetchone()[0]
-    batch.add(result.hashes, file_id, result.positions, result.lines)
+    """Record one fingerprinted file with ``batch``: its row, postings and lines."""
+    file_id = batch.next_file_id
+    batch.next_file_id += 1
+    lang = language_of(result.path) or GENERIC
+    batch.files.append((file_id, repo_id, result.path, key, result.size, lang))
+    batch.postings.add(result.hashes, file_id, result.positions, result.lines)
+    if result.line_hashes:
+        batch.line_hashes.append(result.line_hashes)
+        batch.line_files.append(file_id)
+    if len(batch.postings) >= SEGMENT_POSTINGS:
+        _write(conn, batch)
+
+
+def _write(conn: sqlite3.Connection, batch: _Batch) -> None:
+    """Write the batch's file rows, its postings as a segment and its lines (sorted:
+    appended, not scattered over the table's B-tree), and empty it."""
     conn.executemany(
-        "INSERT OR IGNORE INTO lines VALUES (?, ?)", zip(result.line_hashes, repeat(file_id))
+        "INSERT INTO files (id, repo_id, path, key, bytes, lang) VALUES (?, ?, ?, ?, ?, ?)",
+        batch.files,
     )
-    if len(batch) >= SEGMENT_POSTINGS:
-        write_segment(conn, batch)
+    write_segment(conn, batch.postings)
+    rows = line_rows(batch.line_hashes, batch.line_files)
+    conn.executemany("INSERT OR IGNORE INTO lines VALUES (?, ?)", rows)
+    batch.files.clear()
+    batch.line_hashes.clear()
+    batch.line_files.clear()
 
 
 def _total_size(root: Path, paths: Iterable[str]) -> int:
