@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
 import sys
@@ -89,6 +90,7 @@ def add(path: Path, name: str | None) -> None:
         with _progress(f"indexing {name}") as progress:
             stats = add_repo(conn, path, name, progress)
     click.echo(add_summary(name, stats, time.perf_counter() - started - setup), err=True)
+    gc.freeze()  # the process ends: no last collections over the background's 1.2 M hashes
 
 
 def add_summary(name: str, stats: IndexStats, seconds: float) -> str:
