@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -84,12 +85,19 @@ def user_environment(home: Path, cache: Path) -> dict[str, str]:
     return env
 
 
+def children_cpu() -> float:
+    """CPU seconds of this process's finished children and theirs (the CLI and its workers)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def run_cli(env: dict[str, str], *args: str) -> tuple[float, dict[str, float], str]:
-    """One fresh ``egress-watch`` process: wall seconds, its inside split, its stderr."""
+    """One fresh ``egress-watch`` process: wall seconds, its inside split (with ``cpu``, the
+    CPU seconds of the process and its workers), its stderr."""
     with tempfile.NamedTemporaryFile(suffix=".json") as split_file:
         env = {**env, "BENCH_SPLIT": split_file.name}
         env["BENCH_T0"] = repr(time.time())
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), children_cpu()
         done = subprocess.run(
             [sys.executable, "-c", WRAPPER, *args],
             env=env,
@@ -98,10 +106,10 @@ def run_cli(env: dict[str, str], *args: str) -> tuple[float, dict[str, float], s
             check=False,
             timeout=1800,
         )
-        wall = time.perf_counter() - started
+        wall, cpu = time.perf_counter() - started, children_cpu() - cpu
         if done.returncode != 0:
             raise SystemExit(f"egress-watch {' '.join(args)} failed:\n{done.stderr}")
-        split = json.loads(Path(split_file.name).read_text())
+        split = {**json.loads(Path(split_file.name).read_text()), "cpu": cpu}
     return wall, split, done.stderr
 
 
@@ -156,6 +164,6 @@ def _print_add(
     parts = "  ".join(f"{part} {split[part]:.2f}" for part in PARTS)
     print(
         f"    {language:>10}: {root.name} {megabytes:.1f} MB, process {wall:.2f} s wall "
-        f"({megabytes / wall:.2f} MB/s), CLI printed {rate:.1f} MB/s; "
+        f"({megabytes / wall:.2f} MB/s), {split['cpu']:.2f} CPU-s, CLI printed {rate:.1f} MB/s; "
         f"split s: {parts}  rest {rest:.2f}  [{load}]"
     )
