@@ -158,6 +158,11 @@ def test_git_repo_with_modified_untracked_and_deleted_files_lists_as_before(
     assert "node_modules/dep/index.js" not in listed
     sub = {c.path: c.key for c in _same(root / "b")}  # a folder of the repository
     assert sub["a.js"] == listed["b/a.js"].key
+    link = tmp_path / "elsewhere" / "b-link"  # a link from outside to a repository's folder
+    link.parent.mkdir()
+    link.symlink_to(root / "b", target_is_directory=True)
+    assert in_git_work_tree(link)
+    assert {c.path: c.key for c in _same(link)} == sub
     ignored = _same(root / "ignored")  # nothing tracked under it: walked
     assert [c.path for c in ignored] == ["skip.py"]
 

@@ -97,7 +97,7 @@ def in_git_work_tree(root: Path) -> bool:
     than listing a small folder."""
     if "GIT_DIR" in os.environ:
         return True
-    folder = os.path.abspath(root)
+    folder = os.path.realpath(root)  # git looks from the physical folder, links resolved
     while True:
         if os.path.lexists(os.path.join(folder, ".git")):
             return True
