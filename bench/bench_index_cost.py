@@ -17,8 +17,15 @@ With ``--answers FILE`` the matcher's answers to a fixed query set on a fixed co
 written to FILE (when it does not exist) or compared with it: the same detections before and
 after a change of the index format (this mode also runs on a checkout of format 3).
 
+With ``--cli`` it first runs ``index add`` as a user does (``cli_add_cost.py``): the real CLI
+in a fresh process per repository (one larger repository per language), the background
+already built in the cache folder (built first, timed, unless ``--cli-cache DIR`` names a
+cache folder that holds it), printing MB, the process's wall, the MB/s the CLI printed and the
+split of the wall (process start, imports, background load, fingerprint+store, the rest);
+``--cli-only`` stops there.
+
     uv run python bench/bench_index_cost.py [--big-mb 100] [--queries 300] [--answers FILE]
-        [--in-memory-mb 256]
+        [--in-memory-mb 256] [--cli | --cli-only] [--cli-cache DIR] [--cli-rounds N]
 """
 
 from __future__ import annotations
@@ -74,6 +81,14 @@ MORE_PYTHON = (
 )  # fmt: skip
 """Grows the index towards 100 MB (none of them is a query's "unrelated" package)."""
 LENGTHS = (5, 15, 50)
+CLI_ROOTS = {
+    "python": SITE / "textual",
+    "go": GOCODE / "valyala",
+    "js": NPM / "node_modules" / "undici",
+    "go, small": GOCODE / "gin-gonic",
+}
+"""One larger repository per language (1-3 MB of source) for the CLI section, and a small one
+where fixed costs weigh most."""
 
 
 def load() -> str:
@@ -221,7 +236,18 @@ def main() -> None:
     parser.add_argument(
         "--in-memory-mb", type=float, help="override the matcher's in-memory copy limit"
     )
+    parser.add_argument("--cli", action="store_true", help="also time the real CLI's adds")
+    parser.add_argument("--cli-only", action="store_true", help="only the real CLI's adds")
+    parser.add_argument("--cli-cache", type=Path, help="a cache folder holding the background")
+    parser.add_argument("--cli-rounds", type=int, default=1)
     args = parser.parse_args()
+    if args.cli or args.cli_only:
+        from cli_add_cost import cli_cost
+
+        print(f"cpu count {os.cpu_count()}; wall figures depend on the load of the shared machine")
+        cli_cost(CLI_ROOTS, args.cli_cache, args.cli_rounds, load)
+        if args.cli_only:
+            return
     if args.in_memory_mb is not None:
         from egress_watch.classify.proprietary import postings_reader
 

@@ -94,6 +94,7 @@ def _start_worker(spec: EngineSpec) -> None:
     os.environ[kingfisher.CACHE_ENV] = str(spec.rule_cache)
     settings = Settings(**dict(spec.settings))
     _engine = Engine.configured(spec.hmac_key, settings, spec.config_dir, strict_index=False)
+    _engine.warm_up()  # the first large request with code does not pay the index's loading
 
 
 def _analyse(job: Job) -> tuple[Analysis, int]:

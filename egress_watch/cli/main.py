@@ -6,27 +6,40 @@ Each command lives in its own module and takes what it shares with the others fr
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from egress_watch import __version__
-from egress_watch.cli.db import db
-from egress_watch.cli.demo import demo
-from egress_watch.cli.doctor import doctor
-from egress_watch.cli.env import env
-from egress_watch.cli.events import events
-from egress_watch.cli.export import export
-from egress_watch.cli.index import index
-from egress_watch.cli.install import install, uninstall
 from egress_watch.cli.options import CONTEXT_SETTINGS, home_option
-from egress_watch.cli.proxy import dashboard, start, status, stop
-from egress_watch.cli.report import report
-from egress_watch.cli.scan import scan
-from egress_watch.cli.services import services
-from egress_watch.cli.triage import ack, allow
-from egress_watch.cli.trust import trust, untrust
+
+COMMANDS = {
+    "ack": "triage", "allow": "triage", "dashboard": "proxy", "db": "db", "demo": "demo",
+    "doctor": "doctor", "env": "env", "events": "events", "export": "export", "index": "index",
+    "install": "install", "report": "report", "scan": "scan", "services": "services",
+    "start": "proxy", "status": "proxy", "stop": "proxy", "trust": "trust",
+    "uninstall": "install", "untrust": "trust",
+}  # fmt: skip
+"""Each command and the module of ``egress_watch.cli`` defining it (a function of that name)."""
 
 
-@click.group(invoke_without_command=True, context_settings=CONTEXT_SETTINGS)
+class CommandsOnDemand(click.Group):
+    """A group that imports a command's module when that command runs: ``index add`` does not
+    pay for the proxy's, the CA's or the settings' imports, nor ``status`` for the index's."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module = importlib.import_module(f"egress_watch.cli.{COMMANDS[cmd_name]}")
+            command = getattr(module, cmd_name)
+            assert isinstance(command, click.Command)
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=CommandsOnDemand, invoke_without_command=True, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="egress-watch")
 @home_option
 @click.pass_context
@@ -37,14 +50,10 @@ def cli(ctx: click.Context) -> None:
     dashboard.
     """
     if ctx.invoked_subcommand is None:
+        from egress_watch.cli.proxy import dashboard, start
+
         ctx.invoke(start, foreground=False, quiet_if_running=True)
         ctx.invoke(dashboard)
-
-
-COMMANDS = (start, stop, status, dashboard, scan, services, events, db, install, uninstall,
-            trust, untrust, env, doctor, demo, ack, allow, report, export, index)  # fmt: skip
-for command in COMMANDS:
-    cli.add_command(command)
 
 
 def main() -> None:

@@ -12,8 +12,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlite_utils import Database
-
 from egress_watch.catalog.services import Catalog, builtin_catalog
 from egress_watch.model import Category, Severity, utc_iso
 from egress_watch.report.contents import (
@@ -36,6 +34,7 @@ from egress_watch.report.contents import (
 from egress_watch.report.period import Period
 from egress_watch.report.queries import PeriodRows, read_period
 from egress_watch.report.where import read_where
+from egress_watch.store.sqlite import Database
 
 
 def _tool(name: str | None) -> str:

@@ -11,9 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlite_utils import Database
-
 from egress_watch.decide.outcome import outcome_sql
+from egress_watch.store.sqlite import Database
 
 _OUTCOME = outcome_sql("e", "f")
 _LEFT = "e.action NOT IN ('block', 'failed')"

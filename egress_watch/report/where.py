@@ -13,10 +13,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlite_utils import Database
-
 from egress_watch.catalog.services import Catalog
 from egress_watch.decide.outcome import outcome_sql
+from egress_watch.store.sqlite import Database
 
 UNKNOWN = "unknown"
 """Events recorded before jurisdictions were (no catalog facts at the time), or unknown ones."""

@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlite_utils import Database
-
 from egress_watch.decide.outcome import SOMETHING_LEFT_SQL, outcome_sql
 from egress_watch.model import utc_iso
 from egress_watch.store.queries import (
@@ -21,6 +19,7 @@ from egress_watch.store.queries import (
     where_clause,
     with_jurisdictions,
 )
+from egress_watch.store.sqlite import Database
 
 _LEFT = SOMETHING_LEFT_SQL
 _OUTCOME = outcome_sql("e", "f")

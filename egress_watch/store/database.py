@@ -6,11 +6,10 @@ import os
 import sqlite3
 from pathlib import Path
 
-from sqlite_utils import Database
-
 from egress_watch.errors import StoreError
 from egress_watch.paths import make_private_dirs
 from egress_watch.store.migrations import migrations
+from egress_watch.store.sqlite import Database
 
 BUSY_TIMEOUT_MS = 5000
 WRITER_CACHE_KIB = 64 * 1024

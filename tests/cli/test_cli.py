@@ -7,6 +7,7 @@ import re
 import socket
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -26,7 +27,13 @@ def invoke(*args: str, input: str | None = None) -> tuple[int, str, str]:
 
 def test_every_command_has_help_and_is_in_the_readme() -> None:
     readme = README.read_text()
-    for name, command in cli.commands.items():
+    context = click.Context(cli)
+    names = cli.list_commands(context)
+    assert {"index", "scan", "start", "status", "report"} <= set(names)
+    for name in names:
+        command = cli.get_command(context, name)
+        assert command is not None, f"{name} is listed but cannot be loaded"
+        assert command.name == name
         assert command.help, f"{name} has no help text"
         assert f"egress-watch {name}" in readme, f"{name} is not documented in README.md"
 

@@ -37,6 +37,8 @@ def test_index_add_list_scan_remove(tmp_path: Path) -> None:
     code, _, err = invoke("index", "add", str(repo), "--home", home)
     assert code == 0
     assert "billing: 2 files, 2 read" in err
+    assert "MB/s over the add's " in err  # the rate is over the whole add, as the user waited
+    assert "background ready for this index in " in err  # its one-time setup, timed apart
     assert (tmp_path / "home" / "code-index.db").stat().st_mode & 0o777 == 0o600
 
     code, out, _ = invoke("index", "list", "--json", "--home", home)

@@ -140,10 +140,10 @@ def test_rust_use_declarations_are_dropped() -> None:
 
 
 def test_an_excerpt_of_only_import_lines_never_matches_its_own_file(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "repo", ["commands/index.py", "policy.py"])
+    repo = make_repo(tmp_path / "repo", ["cli/trust.py", "policy.py"])
     db = tmp_path / "code-index.db"
     index_repo(db, repo)
-    source = repo / "commands" / "index.py"
+    source = repo / "cli" / "trust.py"
     text = source.read_text()
     start = text.index("from __future__")
     imports = text[start : text.index("\n\n\n", start) + 1]  # the whole import section
@@ -153,7 +153,7 @@ def test_an_excerpt_of_only_import_lines_never_matches_its_own_file(tmp_path: Pa
     assert matcher.match(imports) == []
     # The same file's code right below is found: the index works, imports are the exception.
     code = lines_of(source, 42, 15)
-    assert [m.path for m in matcher.match(code)] == ["commands/index.py"]
+    assert [m.path for m in matcher.match(code)] == ["cli/trust.py"]
 
 
 # 2. Renames that keep the naming convention ------------------------------------------------

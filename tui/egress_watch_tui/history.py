@@ -8,10 +8,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database
-
 from egress_watch.store.dashboard import FeedPage, Overview, event_detail, feed_page, overview
 from egress_watch.store.database import open_reader
+from egress_watch.store.sqlite import Database
 from egress_watch_tui.filters import FeedFilter
 
 FEED_LIMIT = 500

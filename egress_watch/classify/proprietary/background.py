@@ -72,7 +72,7 @@ def background_to_build(conn: sqlite3.Connection) -> list[Path] | None:
     info = background_info(conn)
     if info is None:
         return default_background()
-    if public_hashes(conn):
+    if not public_hashes_lost(conn):  # its header says it is there: 1.2 M hashes not read
         return None
     roots = [Path(source) for source in info.sources]
     kept = [root for root in roots if root.exists()]
@@ -154,10 +154,13 @@ def build_background(
         cached is not None,
         parts,
     )
+    conn.execute("DELETE FROM background")
+    if saved and _holds_nothing(conn):  # a new index: no postings or lines to drop
+        _record(conn, info, shared)
+        return info
     previous = public_hashes(conn)
     if not previous <= common:  # idioms no longer public: their postings were never stored
         forget_files(conn)
-    conn.execute("DELETE FROM background")
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS fresh (hash INTEGER PRIMARY KEY)")
     conn.execute("DELETE FROM fresh")
     conn.executemany("INSERT INTO fresh VALUES (?)", ((h,) for h in sorted(common)))
@@ -174,9 +177,24 @@ def build_background(
     if not saved:  # no machine-wide file (an unwritable cache folder): kept in the index
         conn.execute("INSERT INTO background SELECT hash FROM fresh")
     conn.execute("DROP TABLE fresh")
+    _record(conn, info, shared if saved else None)
+    return info
+
+
+def _holds_nothing(conn: sqlite3.Connection) -> bool:
+    """True for an index with no files, postings or lines yet (registering a background in
+    it drops nothing: filling a table of its 1.2 M hashes to find that out costs a second)."""
+    return all(
+        conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is None  # noqa: S608
+        for table in ("files", "segments", "lines")
+    )
+
+
+def _record(conn: sqlite3.Connection, info: Background, shared: Path | None) -> None:
+    """Remember which background the index uses (its machine-wide file, when there is one)."""
     for key, value in (
         ("background", json.dumps(dataclasses.asdict(info))),
-        ("background_file", str(shared) if saved else ""),
+        ("background_file", "" if shared is None else str(shared)),
     ):
         conn.execute(
             "INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=?",
@@ -184,7 +202,6 @@ def build_background(
         )
     bump_generation(conn)
     conn.commit()
-    return info
 
 
 def public_hashes_lost(conn: sqlite3.Connection) -> bool:

@@ -9,7 +9,7 @@ import os
 import subprocess
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from egress_watch.classify.proprietary.tokenize import language_of
@@ -36,6 +36,8 @@ class Candidate:
     path: str
     key: str
     """The git blob id when the working tree matches it, else size and mtime."""
+    size: int = field(default=-1, compare=False)
+    """Bytes on disk when the listing learnt it for free (a stat it made), else -1."""
 
 
 PUBLIC_SKIP_DIRS = frozenset({"testdata", ".git", "__pycache__", "dist", "build"})
@@ -47,7 +49,11 @@ def skipped_path(path: str, skip_dirs: frozenset[str] = SKIP_DIRS) -> bool:
     parts = path.split("/")
     if any(part in skip_dirs for part in parts[:-1]):
         return True
-    name = parts[-1]
+    return skipped_name(parts[-1])
+
+
+def skipped_name(name: str) -> bool:
+    """True for a file name that is never indexed: lock files, generated-by-name, non-source."""
     if name in SKIP_NAMES or name.endswith(SKIP_SUFFIXES):
         return True
     return language_of(name) is None
@@ -74,63 +80,116 @@ def candidates(root: Path, published: bool = False) -> Iterator[Candidate]:
     ``published`` code (a background) keeps its ``node_modules`` and ``vendor`` folders.
     """
     if published:
-        yield from _walk(root, PUBLIC_SKIP_DIRS)
+        yield from _walk(str(root), PUBLIC_SKIP_DIRS)
         return
-    tracked = _git_files(root)
+    tracked = _git_files(root) if in_git_work_tree(root) else None
     if not tracked:  # not a work tree, or nothing tracked under root (an ignored directory)
-        yield from _walk(root)
+        yield from _walk(str(root))
         return
-    for path, blob in tracked:
-        if not skipped_path(path):
-            yield Candidate(path, blob)
+    for candidate in tracked:
+        if not skipped_path(candidate.path):
+            yield candidate
 
 
-def _git_files(root: Path) -> list[tuple[str, str]] | None:
-    """(path, blob or stat key) of tracked files, or None when ``root`` is not a git work tree."""
+def in_git_work_tree(root: Path) -> bool:
+    """Whether git could see ``root`` as part of a work tree: a ``.git`` in it or a parent
+    (or ``$GIT_DIR`` set). Checked here because a git process that finds none costs more
+    than listing a small folder."""
+    if "GIT_DIR" in os.environ:
+        return True
+    folder = os.path.realpath(root)  # git looks from the physical folder, links resolved
+    while True:
+        if os.path.lexists(os.path.join(folder, ".git")):
+            return True
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return False
+        folder = parent
+
+
+def _git_files(root: Path) -> list[Candidate] | None:
+    """Tracked files with their blob (or stat key when changed in the work tree), from one
+    git call; None when ``root`` is not a git work tree.
+
+    ``ls-files -s -m -t`` lists every index entry (tag ``H``) and, right after it, the same
+    entry again tagged ``C`` when the work tree differs (modified or deleted)."""
     try:
         listed = subprocess.run(  # noqa: S603 - fixed argv, no shell
-            ["git", "-C", str(root), "ls-files", "-s", "-z"],  # noqa: S607 - git from PATH
-            capture_output=True,
-            check=True,
-            timeout=120,
-        ).stdout
-        modified = subprocess.run(  # noqa: S603 - fixed argv, no shell
-            ["git", "-C", str(root), "ls-files", "-m", "-z"],  # noqa: S607
+            ["git", "-C", str(root), "ls-files", "-s", "-m", "-t", "-z"],  # noqa: S607 - git from PATH
             capture_output=True,
             check=True,
             timeout=120,
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    changed = set(modified.decode("utf-8", "surrogateescape").split("\0"))
-    out = []
+    entries = []
+    changed = set()
     for entry in listed.decode("utf-8", "surrogateescape").split("\0"):
         if not entry:
             continue
         meta, path = entry.split("\t", 1)
-        blob = meta.split()[1]
-        out.append((path, _stat_key(root / path) if path in changed else "blob:" + blob))
+        tag, _mode, blob = meta.split(" ", 3)[:3]
+        if tag == "C":
+            changed.add(path)
+        else:
+            entries.append((path, blob))
+    prefix = os.path.join(root, "")
+    out = []
+    for path, blob in entries:
+        if path in changed:
+            key, size = _stat_key(prefix + path)
+            out.append(Candidate(path, key, size))
+        else:
+            out.append(Candidate(path, "blob:" + blob))
     return out
 
 
-def _walk(root: Path, skip_dirs: frozenset[str] = SKIP_DIRS) -> Iterator[Candidate]:
-    """Every source file under a plain directory, skipping hidden and vendored directories."""
-    for directory, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d not in skip_dirs and not d.startswith("."))
-        for name in sorted(files):
-            full = Path(directory, name)
-            relative = full.relative_to(root).as_posix()
-            if not skipped_path(relative, skip_dirs):
-                yield Candidate(relative, _stat_key(full))
+def _walk(root: str, skip_dirs: frozenset[str] = SKIP_DIRS) -> Iterator[Candidate]:
+    """Every source file under a plain directory, skipping hidden and vendored directories
+    (in ``os.walk`` order, names sorted; symbolic links to folders are not followed)."""
+    yield from _walk_folder(os.path.join(root, ""), "", skip_dirs)
 
 
-def _stat_key(path: Path) -> str:
-    """A change key from size and modification time (for untracked or modified files)."""
+def _walk_folder(folder: str, relative: str, skip_dirs: frozenset[str]) -> Iterator[Candidate]:
+    """The files of ``folder`` (``relative`` to the root, with a trailing slash), then those
+    of its sub-folders."""
     try:
-        info = path.stat()
+        with os.scandir(folder) as scanned:
+            entries = list(scanned)
     except OSError:
-        return "missing"
-    return f"stat:{info.st_size}:{info.st_mtime_ns}"
+        return
+    files, folders = [], []
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        if not is_dir:
+            files.append(entry)
+        elif entry.name not in skip_dirs and not entry.name.startswith("."):
+            folders.append(entry)
+    for entry in sorted(files, key=_name):
+        if not skipped_name(entry.name):
+            key, size = _stat_key(entry)
+            yield Candidate(relative + entry.name, key, size)
+    for entry in sorted(folders, key=_name):
+        if not entry.is_symlink():
+            yield from _walk_folder(entry.path + "/", relative + entry.name + "/", skip_dirs)
+
+
+def _name(entry: os.DirEntry[str]) -> str:
+    """What folder entries are sorted by."""
+    return entry.name
+
+
+def _stat_key(path: str | os.DirEntry[str]) -> tuple[str, int]:
+    """A change key from size and modification time (for untracked or modified files), and
+    the size (-1 when the file is missing)."""
+    try:
+        info = path.stat() if isinstance(path, os.DirEntry) else os.stat(path)
+    except OSError:
+        return "missing", -1
+    return f"stat:{info.st_size}:{info.st_mtime_ns}", info.st_size
 
 
 ARCHIVE_MODULES = ("java.",)

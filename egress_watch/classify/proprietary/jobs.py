@@ -11,6 +11,7 @@ they stop when the add ends (forked children hold copies of the caller's open fi
 from __future__ import annotations
 
 import atexit
+import gc
 import multiprocessing
 import os
 import sys
@@ -153,6 +154,7 @@ def _workers(public: frozenset[int], sizes: int) -> ProcessPoolExecutor | None:
     stop_workers()
     if not can_fork():
         return None
+    gc.freeze()  # the background's 1.2 M hashes: no collection of either process walks them
     context = multiprocessing.get_context("fork")
     _pool = ProcessPoolExecutor(
         _WORKERS, mp_context=context, initializer=_start_worker, initargs=(public,)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import sqlite3
 import time
 from array import array
@@ -19,7 +20,7 @@ from pathlib import Path
 from egress_watch.classify.proprietary import idioms
 from egress_watch.classify.proprietary.background import public_hashes
 from egress_watch.classify.proprietary.file_counts import FileCounts
-from egress_watch.classify.proprietary.files import candidates
+from egress_watch.classify.proprietary.files import Candidate, candidates
 from egress_watch.classify.proprietary.index import (
     CodeIndexError,
     Progress,
@@ -134,7 +135,7 @@ def _refresh(
     read = bytes_read = 0
     batch = _Batch(next_file_id=_next_file_id(conn))
     counts = FileCounts()
-    results = fingerprint_files(root, list(keys), _total_size(root, keys), public)
+    results = fingerprint_files(root, list(keys), _total_size(root, todo), public)
     try:
         for done, result in enumerate(results, len(listed) - len(todo) + 1):
             if result.size >= 0:
@@ -227,10 +228,15 @@ def _write(conn: sqlite3.Connection, batch: _Batch) -> None:
     batch.line_files.clear()
 
 
-def _total_size(root: Path, paths: Iterable[str]) -> int:
-    """Bytes on disk of ``paths`` (what decides whether indexing runs in parallel)."""
+def _total_size(root: Path, files: Iterable[Candidate]) -> int:
+    """Bytes on disk of ``files`` (what decides whether indexing runs in parallel): the
+    sizes the listing learnt, a stat for the others."""
     total = 0
-    for path in paths:
+    folder = os.path.join(root, "")
+    for candidate in files:
+        if candidate.size >= 0:
+            total += candidate.size
+            continue
         with contextlib.suppress(OSError):
-            total += (root / path).stat().st_size
+            total += os.stat(folder + candidate.path).st_size
     return total

@@ -102,8 +102,7 @@ def _listed(root: Path) -> Iterator[PublicFile]:
         if go_distribution and folders[:1] == ["cmd"]:
             continue
         path = root / candidate.path
-        size = int(candidate.key.split(":")[1]) if candidate.key.startswith("stat:") else 0
-        yield PublicFile(path, None, size, f"{path}\0{candidate.key}")
+        yield PublicFile(path, None, max(candidate.size, 0), f"{path}\0{candidate.key}")
 
 
 def _even_sample(files: list[PublicFile], cap: int) -> list[PublicFile]:
