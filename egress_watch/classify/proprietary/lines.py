@@ -57,6 +57,14 @@ def line_hashes(text: str, indexing: bool = False) -> list[tuple[int, int]]:
     ]
 
 
+def indexed_line_hashes(text: str) -> array[int]:
+    """The CRC32s of ``line_hashes(text, indexing=True)`` without line numbers (duplicates
+    kept), with the per-line work in C: what indexing stores of every file."""
+    lines = _normalised(_IMPORT_LINE.sub("", text))
+    long_enough = compress(lines, map(MIN_LINE_BYTES.__le__, map(len, lines)))
+    return array("i", array("I", map(zlib.crc32, long_enough)).tobytes())
+
+
 def _normalised(text: str) -> list[bytes]:
     """Every line of ``text`` without comments, blanks and quote style, as bytes."""
     data = _COMMENT.sub("", text).encode("utf-8", "surrogatepass")

@@ -1,0 +1,138 @@
+"""k-gram hashing and winnowing over whole numpy arrays: the indexing path's ``winnow.py``.
+
+Indexing hashes every k-gram of megabytes of source; ``winnow.py`` does it one tuple at a
+time. Here the same values come out of a few array operations per token of the k-gram. The
+hash is CPython's tuple hash (xxHash-style, 3.8 and later) of ``(salt, id_0, .., id_{k-1})``,
+written out in 64-bit unsigned arithmetic (ids are CRC32s, below 2**61, so each hashes to
+itself); the index format depends on these values, so ``winnow.py`` stays the reference and
+the tests compare the two. Only indexing imports this module: the proxy's matcher keeps the
+pure-Python versions and never loads numpy.
+"""
+
+from __future__ import annotations
+
+import sys
+from array import array
+
+import numpy as np
+from numpy.typing import NDArray
+
+from egress_watch.classify.proprietary.tokenize import renamed_channel
+from egress_watch.classify.proprietary.winnow import Channel, token_ids
+
+U64 = NDArray[np.uint64]
+I32 = NDArray[np.int32]
+U32 = NDArray[np.uint32]
+POSITIONS = NDArray[np.intp]
+
+_MASK = (1 << 64) - 1
+_P1 = 11400714785074694791
+_P2 = 14029467366897019727
+_P5 = 2870177450012600261
+_ALL_ONES = np.uint64(_MASK)
+"""The one 64-bit value CPython never returns as a hash (-1): it returns 1546275796."""
+_HIGH_WORD = 1 if sys.byteorder == "little" else 0
+"""Which 32-bit half of a 64-bit value holds its high bits (``signed >> 32`` as int32)."""
+
+
+def _rotate_multiply(acc: int) -> int:
+    """One round of the tuple hash on a Python int: rotate left 31, times P1 (64 bits)."""
+    acc = ((acc << 31) | (acc >> 33)) & _MASK
+    return (acc * _P1) & _MASK
+
+
+def kgram_hashes(ids: U32, channel: Channel) -> I32:
+    """The 32-bit hash of every k-gram of ``ids``; index i covers ids i .. i+k-1.
+
+    Equal to ``winnow.kgram_hashes(ids.tolist(), channel)``: the tuple hash is run for all
+    k-grams at once, one array pass per step of the hash."""
+    k = channel.k
+    count = len(ids) - k + 1
+    if count <= 0:
+        return np.empty(0, np.int32)
+    lanes = np.multiply(ids, np.uint64(_P2), dtype=np.uint64)  # each id's lane, once
+    start = _rotate_multiply((_P5 + channel.salt * _P2) & _MASK)  # the salt, same for all
+    acc = np.add(lanes[:count], np.uint64(start))
+    rotated = np.empty_like(acc)
+    for j in range(k):
+        if j:
+            acc += lanes[j : j + count]
+        np.left_shift(acc, np.uint64(31), out=rotated)
+        acc >>= np.uint64(33)
+        acc |= rotated
+        acc *= np.uint64(_P1)
+    acc += np.uint64((k + 1) ^ (_P5 ^ 3527539))  # the tuple's length
+    high = acc.view(np.int32)[_HIGH_WORD::2].copy()  # signed 64-bit hash >> 32
+    high[np.flatnonzero(acc == _ALL_ONES)] = 0  # 1546275796 >> 32, CPython's hash for -1
+    return high
+
+
+def _sliding(values: I32, w: int, pick: np.ufunc) -> I32:
+    """``pick`` (minimum or maximum) of every window of ``w`` values, ``len - w + 1`` of
+    them: windows of 1, 2, 4, .. values, then two overlapping ones for the rest."""
+    span = 1
+    while 2 * span <= w:
+        values = pick(values[:-span], values[span:])
+        span *= 2
+    if span < w:
+        values = pick(values[: len(values) - (w - span)], values[w - span :])
+    return values
+
+
+def winnow(hashes: I32, w: int) -> POSITIONS:
+    """Positions kept by winnowing (``winnow.winnow``): every position holding the minimum
+    of some window of ``w`` hashes, ties included; the first minimum of a text shorter than
+    one window."""
+    n = len(hashes)
+    if n <= w:
+        return np.array([np.argmin(hashes)] if n else [], np.intp)
+    smallest = _sliding(hashes, w, np.minimum)  # of the window starting at each position
+    padded = np.full(n + w - 1, np.iinfo(np.int32).min, np.int32)
+    padded[w - 1 : n] = smallest
+    largest = _sliding(padded, w, np.maximum)  # the largest minimum of a window holding i
+    return np.flatnonzero(hashes <= largest)
+
+
+def channel_ids(values: list[str], cache: dict[str, int]) -> tuple[U32, U32]:
+    """Token ids of the raw and the rename-proof channel (``winnow.channel_ids`` of both),
+    each distinct token's ids computed once."""
+    distinct = list(dict.fromkeys(values))
+    order = dict(zip(distinct, range(len(distinct)), strict=True))
+    where = np.fromiter(map(order.__getitem__, values), np.intp, len(values))
+    raw = np.array(token_ids(distinct, cache), np.uint32)
+    renamed = np.array(token_ids(renamed_channel(distinct), cache), np.uint32)
+    return raw[where], renamed[where]
+
+
+def sorted_background(public: frozenset[int]) -> I32:
+    """The background's hashes as a sorted array, for ``is_public``."""
+    hashes = np.fromiter(public, np.int32, len(public))
+    hashes.sort()
+    return hashes
+
+
+def is_public(values: I32, background: I32) -> NDArray[np.bool_]:
+    """Which ``values`` the background holds (``background`` from ``sorted_background``)."""
+    if not len(background):
+        return np.zeros(len(values), np.bool_)
+    at = np.searchsorted(background, values)
+    at[at == len(background)] = 0
+    found: NDArray[np.bool_] = background[at] == values
+    return found
+
+
+def distinct(values: I32) -> I32:
+    """The distinct ``values``, sorted (``np.unique`` hashes them first: ten times slower)."""
+    ordered = np.sort(values)
+    if not len(ordered):
+        return ordered
+    first = np.empty(len(ordered), np.bool_)
+    first[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    return ordered[first]
+
+
+def as_array(values: NDArray[np.integer], typecode: str) -> array[int]:
+    """A numpy result as the ``array`` the main process reads (4-byte items, copied)."""
+    item = np.int32 if typecode == "i" else np.uint32
+    return array(typecode, values.astype(item, copy=False).tobytes())
