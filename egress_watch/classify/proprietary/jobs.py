@@ -89,7 +89,8 @@ def _fingerprints(path: str, size: int, text: str, tokens: Tokens) -> FileFinger
     public = _sorted_public()
     kept_hashes, kept_positions, every = [], [], []
     taken = np.full(len(tokens.values), 1 << 32, np.int64)  # no 32-bit hash is this
-    for channel, ids in zip(CHANNELS, winnow_np.channel_ids(tokens.values, _cache), strict=True):
+    every_ids = winnow_np.channel_ids(tokens.values, CHANNELS, _cache)
+    for channel, ids in zip(CHANNELS, every_ids, strict=True):
         kgrams = winnow_np.kgram_hashes(ids, channel)
         kept = winnow_np.winnow(kgrams, channel.w)
         values = kgrams[kept]

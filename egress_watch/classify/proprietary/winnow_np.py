@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 from array import array
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -62,8 +63,14 @@ def kgram_hashes(ids: U32, channel: Channel) -> I32:
         acc |= rotated
         acc *= np.uint64(_P1)
     acc += np.uint64((k + 1) ^ (_P5 ^ 3527539))  # the tuple's length
-    high = acc.view(np.int32)[_HIGH_WORD::2].copy()  # signed 64-bit hash >> 32
-    high[np.flatnonzero(acc == _ALL_ONES)] = 0  # 1546275796 >> 32, CPython's hash for -1
+    return folded(acc)
+
+
+def folded(acc: U64) -> I32:
+    """64-bit tuple hashes as the index keeps them: ``hash >> 32`` of the signed value, where
+    CPython's hash is 1546275796 instead of -1 (all bits set)."""
+    high = acc.view(np.int32)[_HIGH_WORD::2].copy()  # the signed high word
+    high[np.flatnonzero(acc == _ALL_ONES)] = 1546275796 >> 32
     return high
 
 
@@ -93,15 +100,17 @@ def winnow(hashes: I32, w: int) -> POSITIONS:
     return np.flatnonzero(hashes <= largest)
 
 
-def channel_ids(values: list[str], cache: dict[str, int]) -> tuple[U32, U32]:
-    """Token ids of the raw and the rename-proof channel (``winnow.channel_ids`` of both),
-    each distinct token's ids computed once."""
+def channel_ids(values: list[str], channels: Sequence[Channel], cache: dict[str, int]) -> list[U32]:
+    """Token ids of each channel (``winnow.channel_ids``), each distinct token's computed
+    once per kind of channel."""
     distinct = list(dict.fromkeys(values))
     order = dict(zip(distinct, range(len(distinct)), strict=True))
     where = np.fromiter(map(order.__getitem__, values), np.intp, len(values))
-    raw = np.array(token_ids(distinct, cache), np.uint32)
-    renamed = np.array(token_ids(renamed_channel(distinct), cache), np.uint32)
-    return raw[where], renamed[where]
+    ids: dict[bool, U32] = {}
+    for renamed in dict.fromkeys(channel.renamed for channel in channels):
+        names = renamed_channel(distinct) if renamed else distinct
+        ids[renamed] = np.array(token_ids(names, cache), np.uint32)[where]
+    return [ids[channel.renamed] for channel in channels]
 
 
 def sorted_background(public: frozenset[int]) -> I32:
