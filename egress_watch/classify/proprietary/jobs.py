@@ -183,6 +183,8 @@ def _workers(public: frozenset[int], sizes: int) -> ProcessPoolExecutor | None:
     stop_workers()
     if not can_fork():
         return None
+    _start_worker(public)  # numpy and the sorted background, made here once, are inherited
+    _sorted_public()  # by every forked worker (each would spend 0.3 CPU-s or more on them)
     context = multiprocessing.get_context("fork")
     _pool = ProcessPoolExecutor(
         _WORKERS, mp_context=context, initializer=_start_worker, initargs=(public,)
