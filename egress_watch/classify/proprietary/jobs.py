@@ -30,7 +30,7 @@ from egress_watch.classify.proprietary.tokenize import GENERIC, Tokens, language
 from egress_watch.classify.proprietary.winnow import CHANNELS
 
 if TYPE_CHECKING:
-    from egress_watch.classify.proprietary.winnow_np import I32
+    from egress_watch.classify.proprietary.winnow_np import I32, TokenIds
 
 PARALLEL_FROM_BYTES = 256_000
 """Below this much source, starting worker processes costs more than it saves."""
@@ -42,6 +42,8 @@ _public: frozenset[int] = frozenset()
 _public_array: I32 | None = None
 """``_public`` sorted, for lookups over whole arrays; made when first needed."""
 _cache: dict[str, int] = {}
+"""Slot of each token this process has seen (``winnow_np.TokenIds``)."""
+_ids: TokenIds | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +91,7 @@ def _fingerprints(path: str, size: int, text: str, tokens: Tokens) -> FileFinger
     public = _sorted_public()
     kept_hashes, kept_positions, every = [], [], []
     taken = np.full(len(tokens.values), 1 << 32, np.int64)  # no 32-bit hash is this
-    every_ids = winnow_np.channel_ids(tokens.values, CHANNELS, _cache)
+    every_ids = _token_ids().of(tokens.values, CHANNELS)
     for channel, ids in zip(CHANNELS, every_ids, strict=True):
         kgrams = winnow_np.kgram_hashes(ids, channel)
         kept = winnow_np.winnow(kgrams, channel.w)
@@ -127,10 +129,21 @@ def _nothing(path: str, size: int, why: str) -> FileFingerprints:
 
 def _start_worker(public: frozenset[int]) -> None:
     """Give a worker process the background's k-grams once, not with every file."""
-    global _public, _public_array
+    global _public, _public_array, _ids
     if public is not _public:
         _public, _public_array = public, None
     _cache.clear()
+    _ids = None
+
+
+def _token_ids() -> TokenIds:
+    """This process's token ids, kept from file to file (tokens repeat a lot)."""
+    global _ids
+    if _ids is None:
+        from egress_watch.classify.proprietary.winnow_np import TokenIds
+
+        _ids = TokenIds(_cache)
+    return _ids
 
 
 def _sorted_public() -> I32:

@@ -100,17 +100,38 @@ def winnow(hashes: I32, w: int) -> POSITIONS:
     return np.flatnonzero(hashes <= largest)
 
 
-def channel_ids(values: list[str], channels: Sequence[Channel], cache: dict[str, int]) -> list[U32]:
-    """Token ids of each channel (``winnow.channel_ids``), each distinct token's computed
-    once per kind of channel."""
-    distinct = list(dict.fromkeys(values))
-    order = dict(zip(distinct, range(len(distinct)), strict=True))
-    where = np.fromiter(map(order.__getitem__, values), np.intp, len(values))
-    ids: dict[bool, U32] = {}
-    for renamed in dict.fromkeys(channel.renamed for channel in channels):
-        names = renamed_channel(distinct) if renamed else distinct
-        ids[renamed] = np.array(token_ids(names, cache), np.uint32)[where]
-    return [ids[channel.renamed] for channel in channels]
+class TokenIds:
+    """Both channels' ids of every distinct token this process has seen, in two arrays
+    indexed by the token's slot in ``slots``: a file's ids are one dict lookup per token and
+    two array reads, and a token's rename-proof class is worked out once per process."""
+
+    def __init__(self, slots: dict[str, int]) -> None:
+        slots.clear()
+        self.slots = slots
+        self.ids = {False: np.empty(0, np.uint32), True: np.empty(0, np.uint32)}
+        """Token id of each slot: raw (False) and rename-proof (True)."""
+
+    def of(self, values: list[str], channels: Sequence[Channel]) -> list[U32]:
+        """Token ids of ``values`` in each channel (``winnow.channel_ids``)."""
+        try:
+            where = np.fromiter(map(self.slots.__getitem__, values), np.intp, len(values))
+        except KeyError:  # tokens never seen: give them slots, then read again
+            self._add([value for value in dict.fromkeys(values) if value not in self.slots])
+            where = np.fromiter(map(self.slots.__getitem__, values), np.intp, len(values))
+        return [self.ids[channel.renamed][where] for channel in channels]
+
+    def _add(self, fresh: list[str]) -> None:
+        """Slots and ids for tokens not seen before."""
+        first = len(self.slots)
+        self.slots.update(zip(fresh, range(first, first + len(fresh)), strict=True))
+        end = first + len(fresh)
+        if end > len(self.ids[False]):  # room for twice as many: copied rarely
+            for renamed, ids in self.ids.items():
+                self.ids[renamed] = np.empty(max(end, 2 * len(ids)), np.uint32)
+                self.ids[renamed][:first] = ids[:first]
+        names: dict[str, int] = {}
+        self.ids[False][first:end] = token_ids(fresh, names)
+        self.ids[True][first:end] = token_ids(renamed_channel(fresh), names)
 
 
 def sorted_background(public: frozenset[int]) -> I32:
