@@ -214,3 +214,23 @@ def test_the_proxys_classifying_code_and_the_matcher_never_import_numpy() -> Non
         [sys.executable, "-c", NUMPY_FREE], capture_output=True, text=True, check=True
     )
     assert json.loads(done.stdout) == []
+
+
+@BOUNDED
+@given(
+    files=st.lists(st.sets(st.integers(-(2**31), 2**31 - 1) | st.integers(0, 40)), max_size=30),
+    batch=st.integers(1, 60),
+)
+def test_values_in_two_or_more_files_are_counted_as_with_sets(
+    files: list[set[int]], batch: int
+) -> None:
+    """The background's counting (sorted arrays merged in batches) finds what the sets did."""
+    seen: set[int] = set()
+    common: set[int] = set()
+    counted = winnow_np.SeenTwice(batch)
+    for values in files:
+        common |= seen & values
+        seen |= values
+        counted.add(np.array(sorted(values), np.int32)[::-1].copy())
+    found = counted.common()
+    assert found.tolist() == sorted(common)

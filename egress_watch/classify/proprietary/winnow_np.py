@@ -162,6 +162,44 @@ def distinct(values: I32) -> I32:
     return ordered[first]
 
 
+class SeenTwice:
+    """The values found in two or more of the arrays added (each array's values distinct):
+    how the background is counted. Sorted arrays, merged whenever the pending ones outgrow
+    the values seen so far, hold it in 4 bytes a value; a set of every value seen held
+    the default background's in 1.2 GB."""
+
+    def __init__(self, batch: int = 8_000_000) -> None:
+        self.batch = batch
+        self.seen = np.empty(0, np.int32)
+        """Every value merged so far, once, sorted."""
+        self.pending: list[I32] = []
+        self.pending_values = 0
+        self.twice: list[I32] = []
+        """Values found twice, in the merges so far."""
+
+    def add(self, values: I32) -> None:
+        """Count one array of distinct values."""
+        self.pending.append(values)
+        self.pending_values += len(values)
+        if self.pending_values > max(self.batch, len(self.seen)):
+            self._merge()
+
+    def common(self) -> I32:
+        """The values found in two or more arrays, sorted."""
+        self._merge()
+        return distinct(np.concatenate([np.empty(0, np.int32), *self.twice]))
+
+    def _merge(self) -> None:
+        """Fold the pending arrays into ``seen``, keeping what was already there as found twice."""
+        every = np.concatenate([self.seen, *self.pending])
+        every.sort()
+        again = np.zeros(len(every), np.bool_)  # equal to the value before it: a second array
+        np.equal(every[1:], every[:-1], out=again[1:])
+        self.twice.append(every[again])
+        self.seen = every[~again]
+        self.pending, self.pending_values = [], 0
+
+
 def as_array(values: NDArray[np.integer], typecode: str) -> array[int]:
     """A numpy result as the ``array`` the main process reads (4-byte items, copied)."""
     item = np.int32 if typecode == "i" else np.uint32
