@@ -1,8 +1,9 @@
 """Read, tokenize and fingerprint files, spread over worker processes.
 
-Tokenizing and winnowing are CPU-bound pure Python, so indexing a large repository uses one
-process per core; the caller keeps the single SQLite writer. Results come back in order as
-compact arrays (4 bytes per value) rather than millions of pickled tuples. Inside
+Tokenizing is CPU-bound pure Python (hashing and winnowing run over numpy arrays:
+``winnow_np.py``), so indexing a large repository uses one process per core; the caller
+keeps the single SQLite writer. Results come back in order as compact arrays (4 bytes per
+value) rather than millions of pickled tuples. Inside
 ``kept_workers()`` (``index rebuild`` of many repositories, benches) the worker processes are
 kept from one add to the next while the background they were given stays the same; otherwise
 they stop when the add ends (forked children hold copies of the caller's open files).

@@ -190,7 +190,8 @@ class SeenTwice:
         return distinct(np.concatenate([np.empty(0, np.int32), *self.twice]))
 
     def _merge(self) -> None:
-        """Fold the pending arrays into ``seen``, keeping what was already there as found twice."""
+        """Fold the pending arrays into ``seen``; a value met again (already seen, or in
+        another pending array) is found twice."""
         every = np.concatenate([self.seen, *self.pending])
         every.sort()
         again = np.zeros(len(every), np.bool_)  # equal to the value before it: a second array
