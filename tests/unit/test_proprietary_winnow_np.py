@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from egress_watch.classify.proprietary import jobs, winnow_np
-from egress_watch.classify.proprietary.files import skipped_content
+from egress_watch.classify.proprietary import jobs, shared, winnow_np
+from egress_watch.classify.proprietary.files import PublicFile, skipped_content
 from egress_watch.classify.proprietary.lines import line_hashes
 from egress_watch.classify.proprietary.sources import python_stdlib
 from egress_watch.classify.proprietary.tokenize import GENERIC, language_of, tokenize
@@ -234,3 +234,22 @@ def test_values_in_two_or_more_files_are_counted_as_with_sets(
         counted.add(np.array(sorted(values), np.int32)[::-1].copy())
     found = counted.common()
     assert found.tolist() == sorted(common)
+
+
+def test_a_public_files_hashes_are_its_kgrams_and_lines_as_before() -> None:
+    """The background is built from each public file's distinct k-grams (every channel) and
+    line hashes: the same set the pure-Python code gave."""
+    for root, path in INSTALLED[::4]:
+        source = Path(root, path)
+        data = source.read_bytes()
+        size, hashes = shared.file_hashes(PublicFile(source, None, len(data), path))
+        if skipped_content(data) is not None:
+            assert (size, list(hashes)) == (0, [])
+            continue
+        text = data.decode("utf-8", "replace")
+        tokens = tokenize(text, language_of(path) or GENERIC)
+        expected = {value for _, value in line_hashes(text, indexing=True)}
+        for channel in CHANNELS:
+            expected.update(kgram_hashes(channel_ids(tokens, channel, {}), channel))
+        assert size == len(data)
+        assert list(hashes) == sorted(expected), path
