@@ -30,8 +30,13 @@ _MASK = (1 << 64) - 1
 _P1 = 11400714785074694791
 _P2 = 14029467366897019727
 _P5 = 2870177450012600261
+_P1_U64, _P2_U64 = np.uint64(_P1), np.uint64(_P2)
+_31, _33 = np.uint64(31), np.uint64(33)
+"""numpy scalars made once: making them costs as much as a pass over a small file."""
 _ALL_ONES = np.uint64(_MASK)
 """The one 64-bit value CPython never returns as a hash (-1): it returns 1546275796."""
+_LOWEST = -(2**31)
+"""The smallest int32 (no window minimum is below it): pads the ends for the sliding maximum."""
 _HIGH_WORD = 1 if sys.byteorder == "little" else 0
 """Which 32-bit half of a 64-bit value holds its high bits (``signed >> 32`` as int32)."""
 
@@ -51,17 +56,17 @@ def kgram_hashes(ids: U32, channel: Channel) -> I32:
     count = len(ids) - k + 1
     if count <= 0:
         return np.empty(0, np.int32)
-    lanes = np.multiply(ids, np.uint64(_P2), dtype=np.uint64)  # each id's lane, once
+    lanes = np.multiply(ids, _P2_U64, dtype=np.uint64)  # each id's lane, once
     start = _rotate_multiply((_P5 + channel.salt * _P2) & _MASK)  # the salt, same for all
     acc = np.add(lanes[:count], np.uint64(start))
     rotated = np.empty_like(acc)
     for j in range(k):
         if j:
             acc += lanes[j : j + count]
-        np.left_shift(acc, np.uint64(31), out=rotated)
-        acc >>= np.uint64(33)
+        np.left_shift(acc, _31, out=rotated)
+        np.right_shift(acc, _33, out=acc)
         acc |= rotated
-        acc *= np.uint64(_P1)
+        acc *= _P1_U64
     acc += np.uint64((k + 1) ^ (_P5 ^ 3527539))  # the tuple's length
     return folded(acc)
 
@@ -94,7 +99,7 @@ def winnow(hashes: I32, w: int) -> POSITIONS:
     if n <= w:
         return np.array([np.argmin(hashes)] if n else [], np.intp)
     smallest = _sliding(hashes, w, np.minimum)  # of the window starting at each position
-    padded = np.full(n + w - 1, np.iinfo(np.int32).min, np.int32)
+    padded = np.full(n + w - 1, _LOWEST, np.int32)
     padded[w - 1 : n] = smallest
     largest = _sliding(padded, w, np.maximum)  # the largest minimum of a window holding i
     return np.flatnonzero(hashes <= largest)
