@@ -4,6 +4,7 @@ process and its workers. The background is the Python standard library's, built 
 cache folder kept between runs (``--cache``), as ``bench_index_cost.py`` builds it.
 
     uv run python bench/bench_fingerprint.py [python go js] [--cache DIR]
+    uv run python bench/bench_fingerprint.py --default-background   # its one-time build
 
 CPU times are less noisy than wall times on a shared machine, but not free of the load: the
 load average is printed beside every figure.
@@ -32,7 +33,7 @@ from egress_watch.classify.proprietary.files import candidates
 from egress_watch.classify.proprietary.index import open_index
 from egress_watch.classify.proprietary.repos import add_repo
 from egress_watch.classify.proprietary.shared import CACHE_ENV
-from egress_watch.classify.proprietary.sources import python_stdlib
+from egress_watch.classify.proprietary.sources import default_background, python_stdlib
 from egress_watch.classify.proprietary.tokenize import GENERIC, language_of, tokenize
 
 
@@ -83,11 +84,36 @@ def split(lang: str, db: Path) -> None:
     )
 
 
+def default_build() -> None:
+    """The default background's one-time build into an empty cache: time, CPU of this
+    process and of its workers, and this process's peak memory."""
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ[CACHE_ENV] = str(Path(tmp) / "cache")
+        conn = open_index(Path(tmp) / "i.db")
+        own, children = _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN)
+        info = build_background(conn, default_background())
+        own = _cpu(resource.RUSAGE_SELF) - own
+        children = _cpu(resource.RUSAGE_CHILDREN) - children
+        conn.close()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+    print(
+        f"default background: {info.bytes / 1e6:.1f} MB, {info.hashes:,} hashes, computed in "
+        f"{info.seconds:.1f} s; main process {own:.1f} CPU-s, workers {children:.1f} CPU-s, "
+        f"peak memory {peak:.0f} MB  [{load()}]"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("languages", nargs="*", default=list(LANGUAGES))
     parser.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "ew-bench-cache"))
+    parser.add_argument(
+        "--default-background", action="store_true", help="time its one-time build instead"
+    )
     args = parser.parse_args()
+    if args.default_background:
+        default_build()
+        return
     os.environ[CACHE_ENV] = args.cache
     with tempfile.TemporaryDirectory() as tmp:
         conn = open_index(Path(tmp) / "background.db")
