@@ -8,15 +8,23 @@ import sqlite3
 import subprocess
 import sys
 from array import array
+from collections import Counter
 from pathlib import Path
 
 from egress_watch.classify.proprietary import idioms
+from egress_watch.classify.proprietary.background import public_hashes
 from egress_watch.classify.proprietary.file_counts import FileCounts
 from egress_watch.classify.proprietary.index import open_index
 from egress_watch.classify.proprietary.matcher import Matcher, Thresholds
 from egress_watch.classify.proprietary.repos import add_repo, remove_repo
 from egress_watch.classify.proprietary.tokenize import PYTHON, tokenize
-from egress_watch.classify.proprietary.winnow import RAW, channel_ids, kgram_hashes, winnow
+from egress_watch.classify.proprietary.winnow import (
+    CHANNELS,
+    RAW,
+    channel_ids,
+    kgram_hashes,
+    winnow,
+)
 from tests.support.code_index import index_files
 
 IDIOM = "    if result is None:\n        raise LookupError(name)\n"
@@ -108,10 +116,46 @@ def test_counting_keeps_frequent_kgrams_in_bounded_memory() -> None:
     assert counts.frequent(more_than=idioms.FLOOR) == [(7, 50), (8, 50)]
 
 
+PUBLIC_IDIOM = "    if response.status != 200:\n        raise RuntimeError(response.reason)\n"
+"""An idiom of public code too: the background holds its k-grams."""
+
+
+def _every_kgram(text: str) -> set[int]:
+    """Every k-gram of every channel of a Python file, as the index counts them."""
+    tokens = tokenize(text, PYTHON, False)
+    return {h for c in CHANNELS for h in kgram_hashes(channel_ids(tokens, c, {}), c)}
+
+
+def test_stored_idioms_are_the_private_kgrams_in_many_files_exactly(tmp_path: Path) -> None:
+    """Files' k-grams now come with the public ones; the idioms kept are still exactly those
+    counted over each file's private k-grams, as before."""
+    files = {f"mod_{i}.py": _module(i) + _module(i + 50, PUBLIC_IDIOM) for i in range(FILES)}
+    public = tmp_path / "public"
+    public.mkdir()
+    for i in (1, 2):
+        (public / f"lib_{i}.py").write_text(_module(100 + i, PUBLIC_IDIOM))
+    db = index_files(tmp_path, files, public=public)
+    conn = sqlite3.connect(db)
+    stored = set(conn.execute("SELECT hash, files FROM idioms"))
+    conn.close()
+    background = public_hashes(open_index(db))
+    counted: Counter[int] = Counter()
+    for text in files.values():
+        counted.update(_every_kgram(text) - background)
+    expected = {(h, n) for h, n in counted.items() if n > idioms.FLOOR}
+    assert stored == expected
+    idiom = _every_kgram(IDIOM.strip())
+    assert idiom <= {h for h, _ in stored}  # the private idiom is kept...
+    shared = _every_kgram(PUBLIC_IDIOM.strip()) & background
+    assert shared  # ...the public one is in the background...
+    assert not shared & {h for h, _ in stored}  # ...and never kept, though in every file
+
+
 WORKERS_SCRIPT = """
 import json, sys
 from pathlib import Path
 from egress_watch.classify.proprietary import jobs
+from egress_watch.classify.proprietary.background import public_hashes
 from egress_watch.classify.proprietary.index import open_index
 from egress_watch.classify.proprietary.postings import count
 from egress_watch.classify.proprietary.repos import add_repo

@@ -42,15 +42,23 @@ class FileCounts(Protocol):
         ...
 
 
-def store(conn: sqlite3.Connection, repo_id: int, counts: FileCounts, whole: bool) -> None:
+def store(
+    conn: sqlite3.Connection,
+    repo_id: int,
+    counts: FileCounts,
+    whole: bool,
+    exclude: frozenset[int] = frozenset(),
+) -> None:
     """Keep the repository's idioms: replace them after reading ``whole`` the repository,
-    else raise them with what the changed files hold."""
+    else raise them with what the changed files hold. K-grams in ``exclude`` (the public
+    background: never indexed, so never a match) are not kept; leaving them out here, once,
+    is cheaper than out of every file's k-grams."""
     if whole:
         conn.execute("DELETE FROM idioms WHERE repo_id = ?", (repo_id,))
     conn.executemany(
         "INSERT INTO idioms VALUES (?, ?, ?) ON CONFLICT (repo_id, hash) "
         "DO UPDATE SET files = max(files, excluded.files)",
-        ((repo_id, h, n) for h, n in counts.frequent()),
+        ((repo_id, h, n) for h, n in counts.frequent() if h not in exclude),
     )
 
 

@@ -1,8 +1,9 @@
 """Read, tokenize and fingerprint files, spread over worker processes.
 
-Tokenizing and winnowing are CPU-bound pure Python, so indexing a large repository uses one
-process per core; the caller keeps the single SQLite writer. Results come back in order as
-compact arrays (4 bytes per value) rather than millions of pickled tuples. Inside
+Tokenizing is CPU-bound pure Python (hashing and winnowing run over numpy arrays:
+``winnow_np.py``), so indexing a large repository uses one process per core; the caller
+keeps the single SQLite writer. Results come back in order as compact arrays (4 bytes per
+value) rather than millions of pickled tuples. Inside
 ``kept_workers()`` (``index rebuild`` of many repositories, benches) the worker processes are
 kept from one add to the next while the background they were given stays the same; otherwise
 they stop when the add ends (forked children hold copies of the caller's open files).
@@ -21,14 +22,17 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import compress, repeat
-from operator import not_
+from itertools import repeat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from egress_watch.classify.proprietary.files import skipped_content
-from egress_watch.classify.proprietary.lines import line_hashes
-from egress_watch.classify.proprietary.tokenize import GENERIC, language_of, tokenize
-from egress_watch.classify.proprietary.winnow import CHANNELS, channel_ids, kgram_hashes, winnow
+from egress_watch.classify.proprietary.lines import indexed_line_hashes
+from egress_watch.classify.proprietary.tokenize import GENERIC, Tokens, language_of, tokenize
+from egress_watch.classify.proprietary.winnow import CHANNELS
+
+if TYPE_CHECKING:
+    from egress_watch.classify.proprietary.winnow_np import I32, TokenIds
 
 PARALLEL_FROM_BYTES = 256_000
 """Below this much source, starting worker processes costs more than it saves."""
@@ -37,7 +41,11 @@ PARALLEL_WARM_FROM_BYTES = 32_000
 CHUNK_FILES = 16
 
 _public: frozenset[int] = frozenset()
+_public_array: I32 | None = None
+"""``_public`` sorted, for lookups over whole arrays; made when first needed."""
 _cache: dict[str, int] = {}
+"""Slot of each token this process has seen (``winnow_np.TokenIds``)."""
+_ids: TokenIds | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +62,9 @@ class FileFingerprints:
     line_hashes: array[int]
     """Distinct CRC32s of the file's normalised lines (see ``lines.py``), minus public ones."""
     kgrams: array[int]
-    """Every distinct k-gram of the file, winnowed or not, minus public ones: how many files
-    hold a k-gram is counted over these (``idioms.py``)."""
+    """Every distinct k-gram of the file, winnowed or not, sorted; public ones included (the
+    main process leaves them out of the idioms it keeps): how many files hold a k-gram is
+    counted over these (``idioms.py``)."""
 
 
 def fingerprint_file(root: str, path: str) -> FileFingerprints:
@@ -69,35 +78,48 @@ def fingerprint_file(root: str, path: str) -> FileFingerprints:
         return _nothing(path, len(data), skipped)
     text = data.decode("utf-8", "replace")
     tokens = tokenize(text, language_of(path) or GENERIC, False)
-    public = _public
-    hashes, positions = array("i"), array("I")
-    every: set[int] = set()
-    for channel in CHANNELS:
-        kgrams = kgram_hashes(channel_ids(tokens, channel, _cache), channel)
-        kept = winnow(kgrams, channel.w)
-        values = list(map(kgrams.__getitem__, kept))
-        if not public.isdisjoint(values):
-            private = list(map(not_, map(public.__contains__, values)))
-            kept = list(compress(kept, private))
-            values = list(compress(values, private))
-        if not every.isdisjoint(values):  # an earlier channel's k-gram at the same position
-            earlier = dict(zip(positions, hashes, strict=True))  # (a 32-bit collision of
-            fresh = [earlier.get(p) != h for p, h in zip(kept, values, strict=True)]  # salted
-            kept = list(compress(kept, fresh))  # hashes) is the same posting: stored once
-            values = list(compress(values, fresh))
-        every.update(kgrams)
-        hashes.extend(values)
-        positions.extend(kept)
-    known = {value for _, value in line_hashes(text, indexing=True)}.difference(public)
+    return _fingerprints(path, len(data), text, tokens)
+
+
+def _fingerprints(path: str, size: int, text: str, tokens: Tokens) -> FileFingerprints:
+    """The file's postings, line hashes and k-grams, computed over whole arrays.
+
+    numpy is imported here, not with this module: the matcher imports this module (through
+    ``shared.py``), and the proxy that runs it never needs numpy."""
+    import numpy as np
+
+    from egress_watch.classify.proprietary import winnow_np
+
+    public = _sorted_public()
+    kept_hashes, kept_positions, every = [], [], []
+    taken = np.full(len(tokens.values), 1 << 32, np.int64)  # no 32-bit hash is this
+    every_ids = _token_ids().of(tokens.values, CHANNELS)
+    for channel, ids in zip(CHANNELS, every_ids, strict=True):
+        kgrams = winnow_np.kgram_hashes(ids, channel)
+        kept = winnow_np.winnow(kgrams, channel.w)
+        values = kgrams[kept]
+        # Neither public, nor an earlier channel's k-gram at the same position (a 32-bit
+        # collision of salted hashes is the same posting: stored once).
+        private = ~winnow_np.is_public(values, public)
+        private &= taken[kept] != values
+        kept, values = kept[private], values[private]
+        taken[kept] = values
+        kept_hashes.append(values)
+        kept_positions.append(kept)
+        every.append(kgrams)
+    positions = np.concatenate(kept_positions)
+    lines = np.array(tokens.lines, np.uint32)[positions]
+    known = winnow_np.distinct(np.frombuffer(indexed_line_hashes(text), np.int32))
+    known = known[~winnow_np.is_public(known, public)]
     return FileFingerprints(
         path,
-        len(data),
+        size,
         None,
-        hashes,
-        positions,
-        array("I", map(tokens.lines.__getitem__, positions)),
-        array("i", sorted(known)),
-        array("i", every.difference(public)),
+        winnow_np.as_array(np.concatenate(kept_hashes), "i"),
+        winnow_np.as_array(positions, "I"),
+        winnow_np.as_array(lines, "I"),
+        winnow_np.as_array(known, "i"),
+        winnow_np.as_array(winnow_np.distinct(np.concatenate(every)), "i"),
     )
 
 
@@ -109,9 +131,31 @@ def _nothing(path: str, size: int, why: str) -> FileFingerprints:
 
 def _start_worker(public: frozenset[int]) -> None:
     """Give a worker process the background's k-grams once, not with every file."""
-    global _public
-    _public = public
+    global _public, _public_array, _ids
+    if public is not _public:
+        _public, _public_array = public, None
     _cache.clear()
+    _ids = None
+
+
+def _token_ids() -> TokenIds:
+    """This process's token ids, kept from file to file (tokens repeat a lot)."""
+    global _ids
+    if _ids is None:
+        from egress_watch.classify.proprietary.winnow_np import TokenIds
+
+        _ids = TokenIds(_cache)
+    return _ids
+
+
+def _sorted_public() -> I32:
+    """This process's background as a sorted array, made once (``winnow_np.is_public``)."""
+    global _public_array
+    if _public_array is None:
+        from egress_watch.classify.proprietary.winnow_np import sorted_background
+
+        _public_array = sorted_background(_public)
+    return _public_array
 
 
 def can_fork() -> bool:
@@ -154,6 +198,8 @@ def _workers(public: frozenset[int], sizes: int) -> ProcessPoolExecutor | None:
     stop_workers()
     if not can_fork():
         return None
+    _start_worker(public)  # numpy and the sorted background, made here once, are inherited
+    _sorted_public()  # by every forked worker (each would spend 0.3 CPU-s or more on them)
     gc.freeze()  # the background's 1.2 M hashes: no collection of either process walks them
     context = multiprocessing.get_context("fork")
     _pool = ProcessPoolExecutor(

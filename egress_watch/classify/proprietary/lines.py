@@ -49,15 +49,27 @@ def line_hashes(text: str, indexing: bool = False) -> list[tuple[int, int]]:
     When ``indexing``, import lines are left out, so they are never known lines; a query
     need not spend time finding them (an unknown line is not a hit either way).
     """
-    if indexing:
-        text = _IMPORT_LINE.sub("\n", "\n" + text)[1:]
-    lines = _normalised(text)
+    lines = _normalised(_without_imports(text) if indexing else text)
     crc = zlib.crc32
     return [
         (number, (crc(line) ^ SIGN) - SIGN)
         for number, line in enumerate(lines)
         if len(line) >= MIN_LINE_BYTES
     ]
+
+
+def indexed_line_hashes(text: str) -> array[int]:
+    """The CRC32s of ``line_hashes(text, indexing=True)`` without line numbers (duplicates
+    kept), with the per-line work in C: what indexing stores of every file."""
+    lines = _normalised(_without_imports(text))
+    long_enough = compress(lines, map(MIN_LINE_BYTES.__le__, map(len, lines)))
+    return array("i", array("I", map(zlib.crc32, long_enough)).tobytes())
+
+
+def _without_imports(text: str) -> str:
+    """``text`` with its import lines emptied (``_IMPORT_LINE`` matches from the newline
+    before a line, so the text gets one in front for its first line)."""
+    return _IMPORT_LINE.sub("\n", "\n" + text)[1:]
 
 
 def _normalised(text: str) -> list[bytes]:

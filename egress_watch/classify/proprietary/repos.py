@@ -152,7 +152,7 @@ def _refresh(
             f"an indexing worker process died ({error}); nothing was changed, run it again"
         ) from None
     _write(conn, batch)
-    idioms.store(conn, repo_id, counts, whole=len(todo) == len(listed))
+    idioms.store(conn, repo_id, counts, whole=len(todo) == len(listed), exclude=public)
     seen = {c.path for c in listed}
     gone = [file_id for path, (file_id, _) in known.items() if path not in seen]
     conn.executemany("DELETE FROM files WHERE id=?", [(i,) for i in gone])

@@ -16,14 +16,18 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
 from egress_watch.classify.proprietary.files import PublicFile, skipped_content
 from egress_watch.classify.proprietary.jobs import can_fork
-from egress_watch.classify.proprietary.lines import line_hashes
+from egress_watch.classify.proprietary.lines import indexed_line_hashes
 from egress_watch.classify.proprietary.tokenize import GENERIC, language_of, tokenize
-from egress_watch.classify.proprietary.winnow import CHANNELS, channel_ids, kgram_hashes
+from egress_watch.classify.proprietary.winnow import CHANNELS
+
+if TYPE_CHECKING:
+    from egress_watch.classify.proprietary.winnow_np import TokenIds
 
 CACHE_ENV = "EGRESS_WATCH_CACHE"
 
@@ -32,8 +36,9 @@ PARALLEL_FROM_FILES = 200
 """Below this many files, starting a process per core costs more than it saves."""
 
 _cache: dict[str, int] = {}
-"""Token ids already computed by this process (``token_ids`` is deterministic: any process
-gives the same ids)."""
+"""Slot of each token this process has seen (``winnow_np.TokenIds``: token ids are
+deterministic, any process gives the same ids)."""
+_ids: TokenIds | None = None
 
 
 def file_hashes(public: PublicFile) -> tuple[int, array[int]]:
@@ -46,11 +51,27 @@ def file_hashes(public: PublicFile) -> tuple[int, array[int]]:
     if skipped_content(data) is not None:
         return 0, array("i")
     text = data.decode("utf-8", "replace")
-    tokens = tokenize(text, language_of(public.name) or GENERIC)
-    hashes = {value for _, value in line_hashes(text, indexing=True)}
-    for channel in CHANNELS:
-        hashes.update(kgram_hashes(channel_ids(tokens, channel, _cache), channel))
-    return len(data), array("i", hashes)
+    tokens = tokenize(text, language_of(public.name) or GENERIC, False)
+    # numpy is imported here, not with this module: the matcher imports this module, and
+    # the proxy that runs it never needs numpy.
+    import numpy as np
+
+    from egress_watch.classify.proprietary import winnow_np
+
+    hashes = [np.frombuffer(indexed_line_hashes(text), np.int32)]
+    for channel, ids in zip(CHANNELS, _token_ids().of(tokens.values, CHANNELS), strict=True):
+        hashes.append(winnow_np.kgram_hashes(ids, channel))
+    return len(data), winnow_np.as_array(winnow_np.distinct(np.concatenate(hashes)), "i")
+
+
+def _token_ids() -> TokenIds:
+    """This process's token ids, kept from file to file (tokens repeat a lot)."""
+    global _ids
+    if _ids is None:
+        from egress_watch.classify.proprietary.winnow_np import TokenIds
+
+        _ids = TokenIds(_cache)
+    return _ids
 
 
 def common_hashes(
@@ -59,18 +80,20 @@ def common_hashes(
     """The k-grams and line hashes found in two or more of ``files``, and the bytes read.
 
     Files are tokenized in a process per core (up to 8) when there are many; this process
-    keeps the counts."""
-    seen: set[int] = set()
-    common: set[int] = set()
+    keeps the counts (in sorted arrays: numpy, imported here for the reason given in
+    ``file_hashes``)."""
+    import numpy as np
+
+    from egress_watch.classify.proprietary.winnow_np import SeenTwice
+
+    counted = SeenTwice()
     total = 0
     for done, (size, hashes) in enumerate(_hashed(files), 1):
         total += size
-        fresh = set(hashes)
-        common.update(seen.intersection(fresh))
-        seen.update(fresh)
+        counted.add(np.frombuffer(hashes, np.int32))
         if progress is not None:
             progress(done, len(files), total)
-    return common, total
+    return set(counted.common().tolist()), total
 
 
 def _hashed(files: list[PublicFile]) -> Iterator[tuple[int, array[int]]]:
@@ -79,6 +102,7 @@ def _hashed(files: list[PublicFile]) -> Iterator[tuple[int, array[int]]]:
     if workers < 2 or len(files) < PARALLEL_FROM_FILES or not can_fork():
         yield from map(file_hashes, files)
         return
+    _token_ids()  # numpy, imported once here, is inherited by every forked worker
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         yield from pool.map(file_hashes, files, chunksize=16)
