@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from bench_index_cost import LANGUAGES, load, present
 
-from egress_watch.classify.proprietary import jobs
+from egress_watch.classify.proprietary import jobs, winnow_np
 from egress_watch.classify.proprietary.background import (
     build_background,
-    public_hashes,
+    public_array,
 )
 from egress_watch.classify.proprietary.files import candidates
 from egress_watch.classify.proprietary.index import open_index
@@ -42,7 +42,7 @@ def _cpu(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def in_process(lang: str, public: frozenset[int]) -> None:
+def in_process(lang: str, public: winnow_np.I32) -> None:
     """``fingerprint_file`` CPU per MB in this process (second pass: token ids cached)."""
     work = [(str(root), c.path) for root in present(LANGUAGES[lang]) for c in candidates(root)]
     jobs._start_worker(public)
@@ -121,7 +121,7 @@ def main() -> None:
         info = build_background(conn, [python_stdlib()])
         how = "reused" if info.reused else f"built in {time.perf_counter() - started:.1f} s"
         print(f"background: Python stdlib, {info.hashes:,} hashes ({how})")
-        public = public_hashes(conn)
+        public = public_array(conn)
         conn.close()
         print("worker side, in this process:")
         for lang in args.languages:

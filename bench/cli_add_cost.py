@@ -4,9 +4,10 @@ Part of ``bench_index_cost.py --cli`` (see there). Each add runs ``egress-watch 
 in a new Python process against one data home whose background is already built in the cache
 folder (the machine-wide file every index reuses). The process is started through a small
 wrapper that times, inside it, the import of the CLI and of the index's modules, the
-background's load (``public_hashes``), a one-time background setup (``build_background``)
-and fingerprinting with storing (``fingerprint_files`` until its last result is stored);
-process start is measured from just before the process is launched to the wrapper's first line.
+background's load (``public_array``; ``public_hashes`` before 17k), a one-time background setup
+(``build_background``) and fingerprinting with storing (``fingerprint_files`` until its last
+result is stored); process start is measured from just before the process is launched to the
+wrapper's first line.
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ def timed(module, name, key, generator=False):
     setattr(module, name, iterate if generator else call)
 
 timed(background, "public_hashes", "background load")
-timed(repos, "public_hashes", "background load")
+for name in ("public_hashes", "public_array"):  # the frozenset, or (since 17k) the array
+    if hasattr(repos, name):
+        timed(repos, name, "background load")
 timed(background, "build_background", "background setup")
 import egress_watch.cli.index as cli_index
 if hasattr(cli_index, "build_background"):  # a checkout whose CLI imports it at its start

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from egress_watch.classify.proprietary import jobs, postings_reader
+from egress_watch.classify.proprietary import jobs, postings_reader, winnow_np
 from egress_watch.classify.proprietary.background import build_background, public_hashes
 from egress_watch.classify.proprietary.files import candidates
 from egress_watch.classify.proprietary.index import (
@@ -51,7 +51,7 @@ def _copy(target: Path, names: list[str]) -> Path:
 def _fingerprinted(root: Path, public: frozenset[int]) -> list[Row]:
     """What the one-row-per-posting format stored for ``root``: every file's winnowed
     k-grams, computed here straight from the fingerprinting code."""
-    jobs._start_worker(public)
+    jobs._start_worker(winnow_np.sorted_background(public))
     rows: list[Row] = []
     for candidate in candidates(root):
         result = jobs.fingerprint_file(str(root), candidate.path)
@@ -64,7 +64,7 @@ def _fingerprinted(root: Path, public: frozenset[int]) -> list[Row]:
 
 def _fingerprinted_lines(root: Path, public: frozenset[int]) -> list[tuple[int, str]]:
     """(line hash, path) of every file's known lines, straight from the fingerprinting code."""
-    jobs._start_worker(public)
+    jobs._start_worker(winnow_np.sorted_background(public))
     rows = []
     for candidate in candidates(root):
         result = jobs.fingerprint_file(str(root), candidate.path)

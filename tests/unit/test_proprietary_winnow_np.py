@@ -177,7 +177,7 @@ def test_real_files_fingerprint_exactly_as_the_pure_python_reference() -> None:
     assert len(languages) >= 2
     public = _half_public(INSTALLED)
     for background in (frozenset(), public):
-        jobs._start_worker(background)
+        jobs._start_worker(winnow_np.sorted_background(background))
         for root, path in INSTALLED:
             expected = _reference(root, path, background)
             assert jobs.fingerprint_file(root, path) == expected, path
@@ -193,7 +193,7 @@ def test_a_kgram_an_earlier_channel_stored_at_that_position_is_stored_once(
     twin = Channel("twin", RAW.salt, RAW.k, RAW.w, renamed=False)
     monkeypatch.setattr(jobs, "CHANNELS", (RAW, twin))
     root, path = INSTALLED[0]
-    jobs._start_worker(frozenset())
+    jobs._start_worker(winnow_np.sorted_background(frozenset()))
     found = jobs.fingerprint_file(root, path)
     assert found == _reference(root, path, frozenset())
     assert len(set(found.positions)) == len(found.positions)

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from egress_watch.classify.proprietary.files import PublicFile
 from egress_watch.classify.proprietary.index import (
@@ -28,6 +29,7 @@ from egress_watch.classify.proprietary.postings import drop_hashes, rewrite
 from egress_watch.classify.proprietary.shared import (
     Built,
     common_hashes,
+    loaded_array,
     loaded_background,
     read_shared,
     shared_file,
@@ -40,6 +42,9 @@ from egress_watch.classify.proprietary.sources import (
     default_background,
     public_files,
 )
+
+if TYPE_CHECKING:
+    from egress_watch.classify.proprietary.winnow_np import I32
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -221,3 +226,17 @@ def public_hashes(conn: sqlite3.Connection) -> frozenset[int]:
     if row and row[0]:
         return loaded_background(Path(row[0]))
     return frozenset(h for (h,) in conn.execute("SELECT hash FROM background"))
+
+
+def public_array(conn: sqlite3.Connection) -> I32:
+    """``public_hashes`` as a sorted int32 array, what the add path filters with
+    (``winnow_np.is_public``): read straight from the machine-wide file's body, or from the
+    index when that file could not be written; empty when there is none (or its file is gone)."""
+    import numpy as np
+
+    row = conn.execute("SELECT value FROM meta WHERE key='background_file'").fetchone()
+    if row and row[0]:
+        hashes = loaded_array(Path(row[0]))
+        return np.empty(0, np.int32) if hashes is None else hashes
+    rows = conn.execute("SELECT hash FROM background ORDER BY hash")  # rare: no machine-wide file
+    return np.fromiter((h for (h,) in rows), np.int32)

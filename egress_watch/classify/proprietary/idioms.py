@@ -17,9 +17,12 @@ full again). Removing a repository removes its counts.
 from __future__ import annotations
 
 import sqlite3
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from egress_watch.classify.proprietary.thresholds import Thresholds
+
+if TYPE_CHECKING:
+    from egress_watch.classify.proprietary.winnow_np import I32
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS idioms (
@@ -47,19 +50,33 @@ def store(
     repo_id: int,
     counts: FileCounts,
     whole: bool,
-    exclude: frozenset[int] = frozenset(),
+    exclude: I32 | None = None,
 ) -> None:
     """Keep the repository's idioms: replace them after reading ``whole`` the repository,
     else raise them with what the changed files hold. K-grams in ``exclude`` (the public
-    background: never indexed, so never a match) are not kept; leaving them out here, once,
-    is cheaper than out of every file's k-grams."""
+    background as a sorted array: never indexed, so never a match) are not kept; leaving
+    them out here, once, is cheaper than out of every file's k-grams."""
     if whole:
         conn.execute("DELETE FROM idioms WHERE repo_id = ?", (repo_id,))
     conn.executemany(
         "INSERT INTO idioms VALUES (?, ?, ?) ON CONFLICT (repo_id, hash) "
         "DO UPDATE SET files = max(files, excluded.files)",
-        ((repo_id, h, n) for h, n in counts.frequent() if h not in exclude),
+        ((repo_id, h, n) for h, n in _private(counts.frequent(), exclude)),
     )
+
+
+def _private(frequent: list[tuple[int, int]], public: I32 | None) -> list[tuple[int, int]]:
+    """The (k-gram, files) of ``frequent`` whose k-gram ``public`` does not hold (numpy is
+    imported here: the add path has it loaded already, queries never come here)."""
+    if public is None or not len(public) or not frequent:
+        return frequent
+    import numpy as np
+
+    from egress_watch.classify.proprietary.winnow_np import is_public
+
+    hashes = np.fromiter((h for h, _ in frequent), np.int32, len(frequent))
+    found = is_public(hashes, public).tolist()
+    return [kept for kept, known in zip(frequent, found, strict=True) if not known]
 
 
 def forget(conn: sqlite3.Connection, repo_id: int | None = None) -> None:

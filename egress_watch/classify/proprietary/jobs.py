@@ -40,9 +40,8 @@ PARALLEL_WARM_FROM_BYTES = 32_000
 """The same once workers are running (an earlier add of this process started them)."""
 CHUNK_FILES = 16
 
-_public: frozenset[int] = frozenset()
-_public_array: I32 | None = None
-"""``_public`` sorted, for lookups over whole arrays; made when first needed."""
+_public: I32 | None = None
+"""This process's background: sorted int32 hashes (``winnow_np.is_public``); None for none."""
 _cache: dict[str, int] = {}
 """Slot of each token this process has seen (``winnow_np.TokenIds``)."""
 _ids: TokenIds | None = None
@@ -129,11 +128,10 @@ def _nothing(path: str, size: int, why: str) -> FileFingerprints:
     return FileFingerprints(path, size, why, empty, array("I"), array("I"), empty, empty)
 
 
-def _start_worker(public: frozenset[int]) -> None:
-    """Give a worker process the background's k-grams once, not with every file."""
-    global _public, _public_array, _ids
-    if public is not _public:
-        _public, _public_array = public, None
+def _start_worker(public: I32) -> None:
+    """Give a worker process the background's k-grams (sorted) once, not with every file."""
+    global _public, _ids
+    _public = public
     _cache.clear()
     _ids = None
 
@@ -149,13 +147,13 @@ def _token_ids() -> TokenIds:
 
 
 def _sorted_public() -> I32:
-    """This process's background as a sorted array, made once (``winnow_np.is_public``)."""
-    global _public_array
-    if _public_array is None:
-        from egress_watch.classify.proprietary.winnow_np import sorted_background
+    """This process's background as a sorted array (``winnow_np.is_public``)."""
+    global _public
+    if _public is None:
+        import numpy as np
 
-        _public_array = sorted_background(_public)
-    return _public_array
+        _public = np.empty(0, np.int32)
+    return _public
 
 
 def can_fork() -> bool:
@@ -168,7 +166,7 @@ def can_fork() -> bool:
 
 _WORKERS = min(os.cpu_count() or 1, 8)
 _pool: ProcessPoolExecutor | None = None
-_pool_public: frozenset[int] | None = None
+_pool_public: I32 | None = None
 _keeping = 0
 
 
@@ -186,21 +184,21 @@ def kept_workers() -> Iterator[None]:
             stop_workers()
 
 
-def _workers(public: frozenset[int], sizes: int) -> ProcessPoolExecutor | None:
+def _workers(public: I32, sizes: int) -> ProcessPoolExecutor | None:
     """Worker processes holding ``public``: the running ones when they hold the same
     background, else new ones when ``sizes`` bytes are worth starting them; None to index in
     this process."""
     global _pool, _pool_public
-    if _pool is not None and (_pool_public is public or _pool_public == public):
+    if _pool is not None and _pool_public is not None and _same(_pool_public, public):
         return _pool if sizes >= PARALLEL_WARM_FROM_BYTES else None
     if _WORKERS < 2 or sizes < PARALLEL_FROM_BYTES:
         return None
     stop_workers()
     if not can_fork():
         return None
-    _start_worker(public)  # numpy and the sorted background, made here once, are inherited
-    _sorted_public()  # by every forked worker (each would spend 0.3 CPU-s or more on them)
-    gc.freeze()  # the background's 1.2 M hashes: no collection of either process walks them
+    _start_worker(public)  # numpy and the background, loaded here once, are inherited by
+    _sorted_public()  # every forked worker (each would spend 0.3 CPU-s or more on them)
+    gc.freeze()  # what the parent holds: no collection of either process walks it again
     context = multiprocessing.get_context("fork")
     _pool = ProcessPoolExecutor(
         _WORKERS, mp_context=context, initializer=_start_worker, initargs=(public,)
@@ -221,8 +219,13 @@ def stop_workers() -> None:
 atexit.register(stop_workers)
 
 
+def _same(held: I32, public: I32) -> bool:
+    """True when the workers' background ``held`` is ``public`` (the same array, or equal)."""
+    return held is public or (len(held) == len(public) and bool((held == public).all()))
+
+
 def fingerprint_files(
-    root: Path, paths: Sequence[str], sizes: int, public: frozenset[int]
+    root: Path, paths: Sequence[str], sizes: int, public: I32
 ) -> Iterator[FileFingerprints]:
     """Fingerprints of ``paths`` under ``root``, in order; parallel when ``sizes`` (their
     total bytes, as listed) make it worth using a process per core."""

@@ -17,8 +17,10 @@ from collections.abc import Iterable
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+import numpy as np
+
 from egress_watch.classify.proprietary import idioms
-from egress_watch.classify.proprietary.background import public_hashes
+from egress_watch.classify.proprietary.background import public_array
 from egress_watch.classify.proprietary.file_counts import FileCounts
 from egress_watch.classify.proprietary.files import Candidate, candidates
 from egress_watch.classify.proprietary.index import (
@@ -130,7 +132,7 @@ def _refresh(
             todo.append(candidate)
             if old is not None:
                 conn.execute("DELETE FROM files WHERE id=?", (old[0],))
-    public = public_hashes(conn) if todo else frozenset()
+    public = public_array(conn) if todo else np.empty(0, np.int32)
     keys = {c.path: c.key for c in todo}
     read = bytes_read = 0
     batch = _Batch(next_file_id=_next_file_id(conn))

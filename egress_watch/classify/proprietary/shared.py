@@ -27,7 +27,7 @@ from egress_watch.classify.proprietary.tokenize import GENERIC, language_of, tok
 from egress_watch.classify.proprietary.winnow import CHANNELS
 
 if TYPE_CHECKING:
-    from egress_watch.classify.proprietary.winnow_np import TokenIds
+    from egress_watch.classify.proprietary.winnow_np import I32, TokenIds
 
 CACHE_ENV = "EGRESS_WATCH_CACHE"
 
@@ -206,6 +206,36 @@ def write_shared(path: Path, common: set[int], built: Built) -> bool:
 
 _LOADED: dict[Path, frozenset[int]] = {}
 """Backgrounds already read by this process (a file's name changes with its content)."""
+_LOADED_ARRAYS: dict[tuple[Path, int, int], I32] = {}
+"""The same as sorted arrays (``loaded_array``), by path, size and modification time."""
+
+
+def loaded_array(path: Path) -> I32 | None:
+    """The hashes of a machine-wide background file as a sorted int32 array, read once per
+    process straight from the file's body (as written: sorted, 4 bytes a hash; no Python int,
+    set or sort: 1.2 M hashes in milliseconds); None when it is missing or damaged.
+
+    numpy is imported here, not with this module: the matcher imports this module, and the
+    proxy that runs it never needs numpy."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    key = (path, stat.st_size, stat.st_mtime_ns)
+    if key in _LOADED_ARRAYS:
+        return _LOADED_ARRAYS[key]
+    read = _read(path)
+    if read is None:
+        return None
+    import numpy as np
+
+    hashes = np.frombuffer(read[0], np.int32)
+    if len(hashes) > 1 and not (hashes[1:] > hashes[:-1]).all():  # not as written: still usable
+        hashes = np.unique(hashes)
+    hashes.flags.writeable = False  # shared by every add of this process and its workers
+    _LOADED_ARRAYS.clear()  # one background at a time is what a process uses
+    _LOADED_ARRAYS[key] = hashes
+    return hashes
 
 
 def loaded_background(path: Path) -> frozenset[int]:
