@@ -17,6 +17,7 @@ from egress_watch.classify.cache import FindingCache, content_key
 from egress_watch.classify.categories import CategoryMatch, CategoryScanner
 from egress_watch.classify.logic import scan_logic
 from egress_watch.classify.proprietary.index import CodeIndexError, index_path
+from egress_watch.classify.proprietary.lexicon import compile_lexers
 from egress_watch.classify.proprietary.matcher import CodeMatch, Matcher
 from egress_watch.classify.secrets import SecretMatch, SecretScanner
 from egress_watch.classify.spans import lower_same_length
@@ -135,6 +136,7 @@ class Engine:
         code = self._code if self.matches_code() else None
         if code is None:
             return
+        compile_lexers()  # every language's, not only those of the texts below
         try:
             for text in WARM_UP_TEXTS:
                 code.match(text)

@@ -16,12 +16,12 @@ from egress_watch.classify.proprietary.lexicon import (
     GO,
     HASH,
     JS,
-    LEXERS,
     PYTHON,
     REGEX_AFTER,
     REGEX_LITERAL,
     RUST,
     STRING_PREFIXES,
+    lexer,
     template_end,
 )
 
@@ -87,8 +87,8 @@ def tokenize(
     One match per token, its kind an integer: names and operators (most tokens) take the
     first branch and a handful of operations.
     """
-    lexer = LEXERS.get(language, LEXERS[GENERIC])
-    kinds = lexer.groupindex
+    pattern = lexer(language)
+    kinds = pattern.groupindex
     names_and_operators, close, nl = (kinds["fast"], kinds["token"]), kinds["close"], kinds["nl"]
     drop, string, semi = kinds["drop"], kinds["str"], kinds.get("semi", -1)
     slash, template = kinds.get("slash", -1), kinds.get("tpl", -1)
@@ -106,7 +106,7 @@ def tokenize(
     line_start = True
     docstrings = language == PYTHON
     previous: str | None = None  # the last token read, "" for a literal (JavaScript's regexes)
-    finditer = lexer.finditer
+    finditer = pattern.finditer
     pos = 0
     while True:
         for match in finditer(text, pos):
