@@ -31,7 +31,6 @@ from egress_watch.classify.proprietary.shared import (
     common_hashes,
     loaded_array,
     loaded_background,
-    read_shared,
     shared_file,
     shared_header,
     write_shared,
@@ -138,22 +137,22 @@ def build_background(
         parts.append(dataclasses.replace(part, files=len(fresh), bytes=sum(f.size for f in fresh)))
     chosen = list(files.values())
     shared = shared_file(chosen, FORMAT)
-    cached = read_shared(shared)
+    cached = _cached(shared)
     if cached is None:
         started = time.perf_counter()
         common, total = common_hashes(chosen, progress)
         at = datetime.now(UTC).isoformat(timespec="seconds")
         built = Built(total, round(time.perf_counter() - started, 2), at)
-        saved = write_shared(shared, common, built)
+        saved, count = write_shared(shared, common, built), len(common)
     else:
-        (common, built), saved = cached, True
+        (hashes, built), saved, count = cached, True, len(cached[0])
         if progress is not None:
             progress(len(chosen), len(chosen), built.bytes)
     info = Background(
         [str(root) for root in dict.fromkeys(resolved)],
         len(chosen),
         built.bytes,
-        len(common),
+        count,
         built.seconds,
         built.at,
         cached is not None,
@@ -163,6 +162,8 @@ def build_background(
     if saved and _holds_nothing(conn):  # a new index: no postings or lines to drop
         _record(conn, info, shared)
         return info
+    if cached is not None:  # comparing with the previous background takes a set
+        common = set(hashes.tolist())
     previous = public_hashes(conn)
     if not previous <= common:  # idioms no longer public: their postings were never stored
         forget_files(conn)
@@ -184,6 +185,14 @@ def build_background(
     conn.execute("DROP TABLE fresh")
     _record(conn, info, shared if saved else None)
     return info
+
+
+def _cached(shared: Path) -> tuple[I32, Built] | None:
+    """The machine-wide background ``shared`` built before (its hashes as the sorted array
+    ``public_array`` reads: a new index needs no set of them), or None."""
+    built = shared_header(shared)
+    hashes = None if built is None else loaded_array(shared)
+    return None if built is None or hashes is None else (hashes, built)
 
 
 def _holds_nothing(conn: sqlite3.Connection) -> bool:
