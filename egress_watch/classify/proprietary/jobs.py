@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from egress_watch.classify.proprietary.files import skipped_content
+from egress_watch.classify.proprietary.lexicon import lexer
 from egress_watch.classify.proprietary.lines import indexed_line_hashes
 from egress_watch.classify.proprietary.tokenize import GENERIC, Tokens, language_of, tokenize
 from egress_watch.classify.proprietary.winnow import CHANNELS
@@ -229,6 +230,8 @@ def fingerprint_files(
 ) -> Iterator[FileFingerprints]:
     """Fingerprints of ``paths`` under ``root``, in order; parallel when ``sizes`` (their
     total bytes, as listed) make it worth using a process per core."""
+    for language in {language_of(path) or GENERIC for path in paths}:
+        lexer(language)  # compiled once here, before workers fork: not once in each of them
     pool = _workers(public, sizes)
     if pool is None:
         _start_worker(public)
