@@ -90,7 +90,7 @@ def add(path: Path, name: str | None) -> None:
         with _progress(f"indexing {name}") as progress:
             stats = add_repo(conn, path, name, progress)
     click.echo(add_summary(name, stats, time.perf_counter() - started - setup), err=True)
-    gc.freeze()  # the process ends: no last collections over the background's 1.2 M hashes
+    gc.freeze()  # the process ends: no last collections over what the add allocated
 
 
 def add_summary(name: str, stats: IndexStats, seconds: float) -> str:
