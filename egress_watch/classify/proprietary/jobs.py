@@ -198,8 +198,7 @@ def _workers(public: I32, sizes: int) -> ProcessPoolExecutor | None:
     if not can_fork():
         return None
     _start_worker(public)  # numpy and the background, loaded here once, are inherited by
-    _sorted_public()  # every forked worker (each would spend 0.3 CPU-s or more on them)
-    gc.freeze()  # what the parent holds: no collection of either process walks it again
+    gc.freeze()  # every forked worker; no collection of either process walks them again
     context = multiprocessing.get_context("fork")
     _pool = ProcessPoolExecutor(
         _WORKERS, mp_context=context, initializer=_start_worker, initargs=(public,)
