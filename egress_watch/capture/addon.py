@@ -58,6 +58,9 @@ from egress_watch.workstation.notify import Notifier
 
 log = logging.getLogger(__name__)
 
+DRAIN_SECONDS = 10.0
+"""How long stopping waits for the requests being inspected to be recorded."""
+
 EVENT_KEY = "egress_watch_event"
 """flow.metadata key of (event id, Event) of a forwarded request, for its upstream outcome."""
 
@@ -131,7 +134,8 @@ class EgressWatch:
         if self.allowlist is not None:
             self._allowlist_task = loop.create_task(self.allowlist.watch())
 
-    def done(self) -> None:
+    async def done(self) -> None:
+        await self.recorder.drain(DRAIN_SECONDS)  # the requests being inspected are recorded
         for task in (self._state_task, self._allowlist_task):
             if task is not None:
                 task.cancel()
@@ -264,10 +268,13 @@ class EgressWatch:
             return
         if flow.request.stream is False:  # read whole: an HTTP/1.1 upstream needs its length
             frame_buffered_body(flow.request)
-        if self.inspector is None or self.writer is None:
+        if self.inspector is None:
             return
         route = self.route_of(flow)
         if route is None:
+            return
+        if self.writer is None or self.recorder.stopping:  # stopping: nothing can record it
+            self.recorder.refuse_while_stopping(flow)
             return
         self.stats.requests += 1
         capture = capture_from_flow(flow)
@@ -278,7 +285,7 @@ class EgressWatch:
 
     async def websocket_message(self, flow: http.HTTPFlow) -> None:
         """Each text message a client sends on an AI service's WebSocket is one event."""
-        if self.inspector is None or self.writer is None or flow.websocket is None:
+        if self.inspector is None or flow.websocket is None:  # (no writer: stopping)
             return
         message = flow.websocket.messages[-1]
         if not message.from_client and self.answers is not None:

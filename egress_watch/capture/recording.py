@@ -7,6 +7,7 @@ streamed body, WebSocket message), with its own threads and its own failure rule
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import time
@@ -58,6 +59,33 @@ class Recorder:
         self._running = running
         # Few inspectors: requests wait here, where the time budget sees them.
         self._inspectors = ThreadPoolExecutor(INSPECT_THREADS, "egress-watch-inspect")
+        self.stopping = False
+        """Set when the proxy stops: a request it could no longer record does not go."""
+        self._in_flight = 0
+        self._drained: asyncio.Event | None = None
+
+    @property
+    def in_flight(self) -> int:
+        """Requests being inspected or recorded now."""
+        return self._in_flight
+
+    async def drain(self, timeout: float) -> None:
+        """Stop taking requests and wait (up to ``timeout`` seconds) until those being
+        inspected are recorded: the history closes after them, so stopping loses no event."""
+        self.stopping = True
+        if self._in_flight:
+            self._drained = asyncio.Event()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._drained.wait(), timeout)
+
+    @staticmethod
+    def refuse_while_stopping(flow: http.HTTPFlow, capture: Capture | None = None) -> None:
+        """Close a request that arrives while the proxy stops, rather than forward it with no
+        event (a client retries it against the next proxy)."""
+        if capture is not None and capture.method == "WS" and flow.websocket is not None:
+            flow.websocket.messages[-1].drop()
+        elif flow.killable:
+            flow.kill()
 
     async def inspect_and_record(
         self,
@@ -73,9 +101,29 @@ class Recorder:
         proxy or for a free inspector (many large bodies at once) has less of it left, so no
         request waits much past the budget.
         """
+        if self.stopping:
+            self.refuse_while_stopping(flow, capture)
+            return None
+        self._in_flight += 1
+        try:
+            return await self._inspect_and_record(flow, capture, route, anchor, fallback)
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight and self._drained is not None:
+                self._drained.set()
+
+    async def _inspect_and_record(
+        self,
+        flow: http.HTTPFlow,
+        capture: Capture,
+        route: Route,
+        anchor: str | None,
+        fallback: str | None,
+    ) -> tuple[Inspection, int] | None:
         running = self._running
         assert running.inspector is not None
-        assert running.writer is not None
+        writer = running.writer  # the one open now: stopping closes it after this request
+        assert writer is not None
         # A WebSocket message's flow began at the handshake, a streamed body (Cursor) may stay
         # open for minutes: their budgets start now.
         live = capture.method == "WS" or capture.streamed
@@ -89,7 +137,7 @@ class Recorder:
                 hints, received=received,
             )  # fmt: skip
             inspection = await asyncio.get_running_loop().run_in_executor(self._inspectors, inspect)
-            event_id = await asyncio.wrap_future(running.writer.submit(inspection.event))
+            event_id = await asyncio.wrap_future(writer.submit(inspection.event))
         except SpoolFull:
             if not self.refuse_unrecorded(flow, capture, route):
                 return None

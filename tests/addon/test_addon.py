@@ -35,7 +35,7 @@ def addon(ew_home: HomePaths) -> Iterator[tuple[EgressWatch, taddons.context]]:
     with taddons.context(instance) as tctx:
         tctx.configure(instance, egress_watch_home=str(ew_home.home))
         yield instance, tctx
-        instance.done()
+        asyncio.run(instance.done())
 
 
 def rows(paths: HomePaths, sql: str) -> list[tuple[object, ...]]:
@@ -218,7 +218,7 @@ def test_credentials_in_headers_url_and_websocket_protocol_are_never_stored(
     flow = tflow.tflow(req=request)
     run(instance.request(flow))
     assert flow.metadata["egress_watch"]["service"] == "gemini"
-    instance.done()
+    asyncio.run(instance.done())
     for path in ew_home.home.rglob("*"):
         if path.is_file():
             assert api_key.encode() not in path.read_bytes(), path
@@ -287,7 +287,7 @@ def test_policy_per_service_from_config(ew_home: HomePaths) -> None:
         tctx.configure(instance, egress_watch_home=str(ew_home.home))
         run(instance.request(openai))
         run(instance.request(anthropic))
-        instance.done()
+        asyncio.run(instance.done())
     assert openai.response is None
     assert anthropic.response is not None
     error = json.loads(anthropic.response.content or b"")
@@ -318,3 +318,31 @@ def test_an_allowed_fingerprint_passes_and_is_still_recorded(
     assert flow.response is None
     assert rows(ew_home, "select action from events") == [("pass",)]
     assert rows(ew_home, "select fingerprint, sightings from exposures") == [(allowed, 1)]
+
+
+def test_stopping_records_the_requests_in_flight_and_forwards_none_it_cannot_record(
+    addon: tuple[EgressWatch, object], ew_home: HomePaths
+) -> None:
+    """A SIGTERM while requests are inspected: those already inspecting are recorded before
+    the history closes, and one arriving after is closed, never forwarded with no event."""
+    instance, _ = addon
+    in_flight = chat_flow(f"key {fake_aws_key_id()}")
+    late = chat_flow("arrives while the proxy stops")
+
+    async def stop_while_one_is_inspected() -> None:
+        inspecting = asyncio.ensure_future(instance.request(in_flight))
+        deadline = asyncio.get_running_loop().time() + 10
+        while not instance.recorder.in_flight and not inspecting.done():
+            assert asyncio.get_running_loop().time() < deadline, "never started inspecting"
+            await asyncio.sleep(0.001)
+        await instance.done()
+        await inspecting
+        await instance.request(late)
+
+    run(stop_while_one_is_inspected())
+    assert in_flight.error is None
+    assert in_flight.response is None
+    assert in_flight.metadata["egress_watch"]["action"] == "pass"
+    assert late.error is not None
+    assert late.error.msg == late.error.KILLED_MESSAGE
+    assert rows(ew_home, "select service, action from events") == [("openai", "pass")]

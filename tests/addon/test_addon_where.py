@@ -3,6 +3,7 @@ jurisdiction block in the service's own error shape."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -29,7 +30,7 @@ def test_a_jurisdiction_block_answers_in_the_api_shape_and_records_the_codes(
             run(instance.request(blocked))
             run(instance.request(passed))
         finally:
-            instance.done()
+            asyncio.run(instance.done())
     assert blocked.response is not None
     assert blocked.response.status_code == 400
     message = json.loads(blocked.response.content or b"")["error"]["message"]
@@ -57,7 +58,7 @@ def test_a_failed_inspection_still_records_where_it_went(
         try:
             run(instance.request(chat_flow("hello", "api.deepseek.com")))
         finally:
-            instance.done()
+            asyncio.run(instance.done())
     assert rows(ew_home, "select error, jurisdictions, region from events") == [
         ("RuntimeError", '["CN"]', "CN-mainland")
     ]
@@ -86,7 +87,7 @@ def test_a_streamed_request_is_blocked_on_its_headers_by_a_destination_rule(
             flow = connect_flow()
             run(instance.requestheaders(flow))
         finally:
-            instance.done()
+            asyncio.run(instance.done())
     if not rule:  # no rule: streamed through as before, inspected when it ends
         assert flow.response is None
         assert flow.request.stream

@@ -41,7 +41,7 @@ def test_pasted_code_is_recorded_with_its_source(ew_home: HomePaths, tmp_path: P
     with taddons.context(instance) as tctx:
         tctx.configure(instance, egress_watch_home=str(ew_home.home))
         asyncio.run(instance.request(flow))  # type: ignore[arg-type]
-        instance.done()
+        asyncio.run(instance.done())
     assert flow.response is None  # monitor mode forwards it
     with sqlite3.connect(ew_home.database) as db:
         found = db.execute(
