@@ -137,12 +137,6 @@ class Built:
     """When it was computed (UTC, ISO 8601); empty for a file from an older version."""
 
 
-def read_shared(path: Path) -> tuple[set[int], Built] | None:
-    """A background built before on this machine (hashes, how it was built), or None."""
-    read = _read(path)
-    return None if read is None else (set(read[0]), read[1])
-
-
 def shared_array(path: Path) -> array[int] | None:
     """A machine-wide background's hashes as a sorted array (4 bytes a hash, for lookups by
     bisection in processes that only match), or None when it cannot be read."""
@@ -242,8 +236,8 @@ def loaded_background(path: Path) -> frozenset[int]:
     """The hashes of a machine-wide background file, read once per process."""
     if path in _LOADED and path.exists():
         return _LOADED[path]
-    shared = read_shared(path)
-    hashes = frozenset(shared[0]) if shared else frozenset()
+    read = _read(path)
+    hashes = frozenset(read[0]) if read else frozenset()  # one hash table, not a set first
     if hashes:
         _LOADED.clear()  # one background at a time is what a process uses
         _LOADED[path] = hashes
